@@ -1,0 +1,135 @@
+// pit::Host — owns the implementations, the pipeline, the executors; hands out proxies.
+//
+//   pit::Host host;
+//   host.serve<Inventory, InventoryService>();
+//   host.serve<Orders, OrdersService>(host.client<Inventory>());
+//   host.run();
+//
+// No API returns an implementation object: callers get pit::Ref<C>, a proxy that sends
+// every call through the host's one pipeline.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include "pit/contract.hpp"
+#include "pit/fault.hpp"
+#include "pit/log.hpp"
+#include "pit/pipeline.hpp"
+
+namespace pit {
+
+struct HostOptions {
+  // Threads that run coroutine operations and the pipeline.
+  std::size_t io_threads = 1;
+  // Threads that run sync operations, and how many jobs may wait for one. When both are
+  // taken, a sync call fails at once with unavailable (rejected) instead of waiting.
+  std::size_t workers = 8;
+  std::size_t worker_queue = 256;
+  // The deadline of a call that brings none and whose operation sets no timeout.
+  std::chrono::milliseconds default_timeout{10'000};
+  // One structured line per call.
+  bool log_calls = true;
+  log::Level log_level = log::Level::info;
+  // Where log lines go; null means the asynchronous stdout sink.
+  std::shared_ptr<log::Sink> log_sink;
+};
+
+class Host;
+
+// A caller's handle to a contract: a proxy, in-process or remote, whose every call goes
+// through the pipeline. Only a Host makes one.
+template <class C>
+class Ref {
+ public:
+  Ref() = default;
+  C* operator->() const noexcept { return proxy_.get(); }
+  C& operator*() const noexcept { return *proxy_; }
+  explicit operator bool() const noexcept { return static_cast<bool>(proxy_); }
+
+ private:
+  friend class Host;
+  explicit Ref(std::shared_ptr<C> proxy) noexcept : proxy_(std::move(proxy)) {}
+  std::shared_ptr<C> proxy_;
+};
+
+class Host {
+ public:
+  Host();
+  explicit Host(HostOptions options);
+  ~Host();
+  Host(const Host&) = delete;
+  Host& operator=(const Host&) = delete;
+
+  // Constructs Impl(args...) and serves it as contract C. The host owns the object.
+  template <class C, class Impl, class... Args>
+    requires detail::contract<C>
+  void serve(Args&&... args) {
+    static_assert(std::is_base_of_v<C, Impl>, "the implementation must derive from its contract");
+    static_assert(!std::is_same_v<C, Impl>, "serve<Contract, Implementation>: name both");
+    std::unique_ptr<C> owned = std::make_unique<Impl>(std::forward<Args>(args)...);
+    C* raw = owned.get();
+    add_service(detail::declaration_of<C>::info(),
+                std::shared_ptr<void>(owned.release(), [](void* p) { delete static_cast<C*>(p); }),
+                raw);
+  }
+
+  // A proxy for contract C served by this host.
+  template <class C>
+    requires detail::contract<C>
+  Ref<C> client() {
+    using proxy = typename detail::declaration_of<C>::proxy;
+    return Ref<C>{std::make_shared<proxy>(inproc_channel(detail::declaration_of<C>::info()))};
+  }
+
+  // Adds a policy to every operation of every service, after the standard policies and
+  // before dispatch. Policies are fixed when the host starts.
+  void use(std::unique_ptr<Policy> policy);
+  void use(std::string name, PolicyFunction policy);
+
+  // Maps an exception type to a fault, once for the whole host. Mappers are tried in the
+  // order they were added; the first whose type matches decides.
+  template <class E, class F>
+  void map_exception(F&& mapper) {
+    add_exception_mapper(
+        [m = std::forward<F>(mapper)](const std::exception_ptr& e) -> std::optional<Fault> {
+          try {
+            std::rethrow_exception(e);
+          } catch (const E& ex) {
+            return Fault{m(ex)};
+          } catch (...) {
+            return std::nullopt;
+          }
+        });
+  }
+
+  // Builds and validates the pipeline, starts the executors. Idempotent.
+  void start();
+  // Stops taking calls, cancels what is in flight, joins the threads, flushes logs.
+  void stop();
+  // start(), then serve until SIGTERM or SIGINT; returns the process exit code.
+  int run();
+
+  // The pipeline in order, one policy a line: what runs for every call.
+  [[nodiscard]] std::string describe_pipeline() const;
+  [[nodiscard]] const HostOptions& options() const noexcept;
+
+  struct State;
+
+ private:
+  using ExceptionMapper = std::function<std::optional<Fault>(const std::exception_ptr&)>;
+  void add_service(const ContractInfo& contract, std::shared_ptr<void> owner, void* implementation);
+  void add_exception_mapper(ExceptionMapper mapper);
+  detail::ChannelPtr inproc_channel(const ContractInfo& contract);
+
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace pit

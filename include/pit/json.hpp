@@ -1,0 +1,402 @@
+// pit::json — the JSON codec of contract messages.
+//
+// Messages are plain structs described once with Boost.Describe:
+//
+//   struct PlaceOrder { std::string sku; int quantity = 1; };
+//   BOOST_DESCRIBE_STRUCT(PlaceOrder, (), (sku, quantity))
+//
+//   std::string body = pit::json::encode(PlaceOrder{"A-1", 2});   // {"sku":"A-1","quantity":2}
+//   auto req = pit::json::decode<PlaceOrder>(body);                // throws pit::Fault
+//
+// Decoding is strict about the JSON and tolerant about the message: the text must be
+// RFC 8259 JSON (no comments, trailing commas, NaN/Infinity, invalid UTF-8, duplicate
+// keys or trailing data), while unknown fields are ignored and missing fields keep the
+// member's default. Every decode problem is a pit::Fault with code invalid_argument,
+// origin runtime, and a public message naming the field path (items[2].quantity).
+// Encode problems (a non-finite double, a string that is not UTF-8, an enum value with no
+// name) are a Fault with code internal; the field path goes to the cause, not the message.
+// The mapping and the messages are in docs/contracts-json.md.
+//
+// The parser (Boost.JSON) stays in src/contract/json.cpp: this header is included by every
+// contract, so it holds only the type walk, and reaches the parsed document through the
+// opaque handle Node.
+#pragma once
+
+#include <boost/describe/enum.hpp>
+#include <boost/describe/enumerators.hpp>
+#include <boost/describe/members.hpp>
+#include <boost/describe/modifiers.hpp>
+#include <boost/mp11/algorithm.hpp>
+
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+namespace pit::json {
+
+// Bounds applied while parsing, before any allocation they guard against is made.
+struct Limits {
+  // Arrays and objects nested inside each other, the root counting as 1. Values above
+  // 1024 are treated as 1024: both the parser and the decoder recurse per level.
+  int max_depth = 64;
+  // Bytes of one string or key, after unescaping.
+  std::size_t max_string_bytes = 1 << 20;
+  // Values in the whole document, arrays and objects included.
+  std::size_t max_elements = 1 << 20;
+};
+
+// Appends `s` as the body of a JSON string (no surrounding quotes). `"` and `\` are
+// escaped, and every character that could break a line or a terminal is written as
+// \uXXXX: all C0 controls (CR and LF included), DEL, the C1 controls (NEL included) and
+// U+2028/U+2029. Each maximal ill-formed UTF-8 subsequence becomes \ufffd. The output is
+// therefore always one line of valid UTF-8, whatever `s` holds: the structured logger
+// relies on this to make log injection impossible.
+void append_escaped(std::string& out, std::string_view s);
+
+// Writes compact JSON by appending to a string; inserts commas itself. It does not check
+// the structure (a key inside an array is the caller's bug); the encode templates below
+// always produce well-formed output.
+class Writer {
+ public:
+  explicit Writer(std::string& out) noexcept : out_(&out) {}
+
+  void begin_object();
+  void end_object();
+  void begin_array();
+  void end_array();
+  // Returns false if `name` was not valid UTF-8 (it is written with \ufffd replacements).
+  bool key(std::string_view name);
+
+  void null();
+  void value(bool b);
+  void value(std::int64_t i);
+  void value(std::uint64_t u);
+  // Any other integer type (int, short, unsigned, ...), widened without loss.
+  template <std::integral I>
+    requires(!std::same_as<I, bool>)
+  void value(I i) {
+    if constexpr (std::is_signed_v<I>) {
+      value(static_cast<std::int64_t>(i));
+    } else {
+      value(static_cast<std::uint64_t>(i));
+    }
+  }
+  // Shortest text that reads back as the same value. Returns false, and writes null, for
+  // a NaN or an infinity, which JSON cannot represent.
+  bool value(double d);
+  bool value(float f);
+  // Returns false if `s` was not valid UTF-8 (it is written with \ufffd replacements).
+  bool value(std::string_view s);
+  bool value(const char* s) { return value(std::string_view{s}); }
+
+ private:
+  void separate();
+
+  std::string* out_;
+  bool need_comma_ = false;  // a value or a whole container was just written
+};
+
+namespace detail {
+struct NodeAccess;  // src/contract/json.cpp: makes Nodes from the parsed document
+}  // namespace detail
+
+// A read-only view of one value of a parsed document; valid only while the document is
+// (that is, inside decode). Accessors for the wrong kind return an empty/zero value.
+class Node {
+ public:
+  enum class Kind : std::uint8_t { null, boolean, int64, uint64, number, string, array, object };
+
+  Node() noexcept = default;
+  // False for the Node returned by find() when the key is absent.
+  [[nodiscard]] bool present() const noexcept { return value_ != nullptr; }
+
+  [[nodiscard]] Kind kind() const noexcept;
+  [[nodiscard]] bool as_bool() const noexcept;
+  [[nodiscard]] std::int64_t as_int64() const noexcept;
+  [[nodiscard]] std::uint64_t as_uint64() const noexcept;
+  // Any number (integers converted); always finite.
+  [[nodiscard]] double as_double() const noexcept;
+  // Always valid UTF-8.
+  [[nodiscard]] std::string_view as_string() const noexcept;
+
+  // Elements of an array, members of an object; 0 for anything else.
+  [[nodiscard]] std::size_t size() const noexcept;
+  // Array element i < size().
+  [[nodiscard]] Node at(std::size_t i) const noexcept;
+  // Object member i < size(), in document order.
+  [[nodiscard]] std::string_view key_at(std::size_t i) const noexcept;
+  [[nodiscard]] Node value_at(std::size_t i) const noexcept;
+  // The member named `key` of an object; a Node that is not present() if there is none.
+  [[nodiscard]] Node find(std::string_view key) const noexcept;
+
+ private:
+  friend struct detail::NodeAccess;
+  explicit Node(const void* value) noexcept : value_(value) {}
+  const void* value_ = nullptr;
+};
+
+namespace detail {
+
+// Where in the message a value sits: a chain of stack objects, one per level. Building it
+// costs two stores per field; it is rendered to text ("items[2].quantity") only when an
+// error is reported.
+struct Path {
+  enum class Step : std::uint8_t { root, name, index };
+  const Path* parent = nullptr;
+  Step step = Step::root;
+  std::string_view name;  // member name or map key
+  std::size_t index = 0;  // array index
+};
+
+enum class Expected : std::uint8_t { object, array, string, boolean, integer, number };
+
+// Out of line, so that the templates stay small and the messages are built in one place.
+// Decode errors throw Fault::invalid_argument(...).from(Origin::runtime).
+[[noreturn]] void throw_type_error(const Path& path, Expected expected, Node got);
+[[noreturn]] void throw_unknown_enum_name(const Path& path, const std::vector<std::string_view>& names);
+// Encode errors throw Fault::internal("reply could not be encoded") with the path and
+// `reason` as the cause.
+[[noreturn]] void throw_encode_error(const Path& path, std::string_view reason);
+
+bool decode_bool(Node node, const Path& path);
+std::int64_t decode_signed(Node node, const Path& path, std::int64_t min, std::int64_t max,
+                           std::string_view type_name);
+std::uint64_t decode_unsigned(Node node, const Path& path, std::uint64_t max,
+                              std::string_view type_name);
+double decode_double(Node node, const Path& path);
+float decode_float(Node node, const Path& path);
+std::string_view decode_string(Node node, const Path& path);
+
+// Parses `text` under `limits` and calls visit(root, target) while the document lives.
+// Throws Fault::invalid_argument for anything that is not strict JSON within the limits.
+using RootVisitor = void (*)(Node root, void* target);
+void parse(std::string_view text, const Limits& limits, RootVisitor visit, void* target);
+
+template <class T>
+inline constexpr bool always_false = false;
+
+template <class T>
+struct is_optional : std::false_type {};
+template <class T>
+struct is_optional<std::optional<T>> : std::true_type {};
+
+template <class T>
+struct is_vector : std::false_type {};
+template <class T, class A>
+struct is_vector<std::vector<T, A>> : std::true_type {};
+
+template <class T>
+struct is_string_map : std::false_type {};
+template <class T, class C, class A>
+struct is_string_map<std::map<std::string, T, C, A>> : std::true_type {};
+
+template <class T>
+concept DescribedStruct = std::is_class_v<T> && boost::describe::has_describe_members<T>::value;
+template <class T>
+concept DescribedEnum = std::is_enum_v<T> && boost::describe::has_describe_enumerators<T>::value;
+
+template <class T>
+using public_members =
+    boost::describe::describe_members<T, boost::describe::mod_public | boost::describe::mod_inherited>;
+
+template <std::integral I>
+constexpr std::string_view integer_name() {
+  constexpr bool s = std::is_signed_v<I>;
+  switch (sizeof(I)) {
+    case 1: return s ? "int8" : "uint8";
+    case 2: return s ? "int16" : "uint16";
+    case 4: return s ? "int32" : "uint32";
+    default: return s ? "int64" : "uint64";
+  }
+}
+
+template <class T>
+void decode_value(Node node, T& out, const Path& path) {
+  if constexpr (std::is_same_v<T, bool>) {
+    out = decode_bool(node, path);
+  } else if constexpr (std::is_integral_v<T>) {
+    if constexpr (std::is_signed_v<T>) {
+      out = static_cast<T>(decode_signed(node, path, std::numeric_limits<T>::min(),
+                                         std::numeric_limits<T>::max(), integer_name<T>()));
+    } else {
+      out = static_cast<T>(decode_unsigned(node, path, std::numeric_limits<T>::max(), integer_name<T>()));
+    }
+  } else if constexpr (std::is_same_v<T, double>) {
+    out = decode_double(node, path);
+  } else if constexpr (std::is_same_v<T, float>) {
+    out = decode_float(node, path);
+  } else if constexpr (std::is_same_v<T, std::string>) {
+    out.assign(decode_string(node, path));
+  } else if constexpr (DescribedEnum<T>) {
+    const std::string_view name = decode_string(node, path);
+    bool found = false;
+    boost::mp11::mp_for_each<boost::describe::describe_enumerators<T>>([&](auto e) {
+      if (!found && name == e.name) {
+        out = e.value;
+        found = true;
+      }
+    });
+    if (!found) {
+      std::vector<std::string_view> names;
+      boost::mp11::mp_for_each<boost::describe::describe_enumerators<T>>(
+          [&](auto e) { names.emplace_back(e.name); });
+      throw_unknown_enum_name(path, names);
+    }
+  } else if constexpr (is_optional<T>::value) {
+    // null and absent mean the same: no value.
+    if (node.kind() == Node::Kind::null) {
+      out.reset();
+    } else {
+      decode_value(node, out.emplace(), path);
+    }
+  } else if constexpr (is_vector<T>::value) {
+    if (node.kind() != Node::Kind::array) throw_type_error(path, Expected::array, node);
+    const std::size_t n = node.size();
+    out.clear();
+    out.resize(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      const Path element{&path, Path::Step::index, {}, i};
+      if constexpr (std::is_same_v<typename T::value_type, bool>) {
+        bool b = false;  // std::vector<bool> hands out proxies, not bool&
+        decode_value(node.at(i), b, element);
+        out[i] = b;
+      } else {
+        decode_value(node.at(i), out[i], element);
+      }
+    }
+  } else if constexpr (is_string_map<T>::value) {
+    if (node.kind() != Node::Kind::object) throw_type_error(path, Expected::object, node);
+    out.clear();
+    const std::size_t n = node.size();
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::string_view key = node.key_at(i);
+      const Path entry{&path, Path::Step::name, key, 0};
+      // Keys are unique: the parser rejects duplicates.
+      decode_value(node.value_at(i), out[std::string{key}], entry);
+    }
+  } else if constexpr (DescribedStruct<T>) {
+    if (node.kind() != Node::Kind::object) throw_type_error(path, Expected::object, node);
+    boost::mp11::mp_for_each<public_members<T>>([&](auto member) {
+      const Node field = node.find(member.name);
+      if (!field.present()) return;  // missing: keep the member's current (default) value
+      const Path sub{&path, Path::Step::name, member.name, 0};
+      decode_value(field, out.*member.pointer, sub);
+    });
+  } else {
+    static_assert(always_false<T>,
+                  "pit::json: unsupported type; use bool, integers, float, double, std::string, "
+                  "std::vector, std::optional, std::map<std::string, T>, or a struct/enum "
+                  "described with BOOST_DESCRIBE_STRUCT / BOOST_DESCRIBE_ENUM");
+  }
+}
+
+template <class T>
+void encode_value(Writer& w, const T& v, const Path& path) {
+  if constexpr (std::is_same_v<T, bool>) {
+    w.value(v);
+  } else if constexpr (std::is_integral_v<T>) {
+    w.value(v);
+  } else if constexpr (std::is_same_v<T, double> || std::is_same_v<T, float>) {
+    if (!w.value(v)) throw_encode_error(path, "number is not finite");
+  } else if constexpr (std::is_same_v<T, std::string>) {
+    if (!w.value(std::string_view{v})) throw_encode_error(path, "string is not valid UTF-8");
+  } else if constexpr (DescribedEnum<T>) {
+    const char* name = nullptr;
+    boost::mp11::mp_for_each<boost::describe::describe_enumerators<T>>([&](auto e) {
+      if (name == nullptr && v == e.value) name = e.name;
+    });
+    if (name == nullptr) throw_encode_error(path, "enum value has no name");
+    w.value(std::string_view{name});
+  } else if constexpr (is_optional<T>::value) {
+    // A struct member that is empty is omitted before reaching here; elsewhere: null.
+    if (v) {
+      encode_value(w, *v, path);
+    } else {
+      w.null();
+    }
+  } else if constexpr (is_vector<T>::value) {
+    w.begin_array();
+    std::size_t i = 0;
+    for (const auto& element : v) {
+      const Path sub{&path, Path::Step::index, {}, i++};
+      encode_value(w, static_cast<const typename T::value_type&>(element), sub);
+    }
+    w.end_array();
+  } else if constexpr (is_string_map<T>::value) {
+    w.begin_object();
+    for (const auto& [key, value] : v) {
+      const Path sub{&path, Path::Step::name, key, 0};
+      if (!w.key(key)) throw_encode_error(sub, "key is not valid UTF-8");
+      encode_value(w, value, sub);
+    }
+    w.end_object();
+  } else if constexpr (DescribedStruct<T>) {
+    w.begin_object();
+    boost::mp11::mp_for_each<public_members<T>>([&](auto member) {
+      const auto& field = v.*member.pointer;
+      if constexpr (is_optional<std::remove_cvref_t<decltype(field)>>::value) {
+        if (!field) return;  // an empty optional member is omitted
+      }
+      const Path sub{&path, Path::Step::name, member.name, 0};
+      w.key(member.name);
+      encode_value(w, field, sub);
+    });
+    w.end_object();
+  } else {
+    static_assert(always_false<T>,
+                  "pit::json: unsupported type; use bool, integers, float, double, std::string, "
+                  "std::vector, std::optional, std::map<std::string, T>, or a struct/enum "
+                  "described with BOOST_DESCRIBE_STRUCT / BOOST_DESCRIBE_ENUM");
+  }
+}
+
+template <class T>
+void decode_root(Node root, void* target) {
+  decode_value(root, *static_cast<T*>(target), Path{});
+}
+
+}  // namespace detail
+
+// Appends `message` to the writer's string. Throws pit::Fault (internal) if a value
+// cannot be represented.
+template <class T>
+void encode(Writer& w, const T& message) {
+  detail::encode_value(w, message, detail::Path{});
+}
+
+// `message` as compact JSON.
+template <class T>
+std::string encode(const T& message) {
+  std::string out;
+  Writer w{out};
+  encode(w, message);
+  return out;
+}
+
+// Decodes `text` into `out`. Fields absent from the text keep the value `out` already has;
+// vectors and maps that are present are replaced, not merged. On a Fault, `out` may be
+// partly assigned.
+template <class T>
+void decode_into(std::string_view text, T& out, const Limits& limits = {}) {
+  static_assert(detail::DescribedStruct<T>,
+                "pit::json: a message is a struct described with BOOST_DESCRIBE_STRUCT");
+  detail::parse(text, limits, &detail::decode_root<T>, &out);
+}
+
+// Decodes `text` into a default-constructed T; missing fields keep their default
+// initializers.
+template <class T>
+T decode(std::string_view text, const Limits& limits = {}) {
+  T out{};
+  decode_into(text, out, limits);
+  return out;
+}
+
+}  // namespace pit::json

@@ -1,0 +1,125 @@
+// The policy pipeline: one ordered list of policies that every call goes through,
+// whichever entry point it came from.
+//
+// A policy sees the call and the rest of the pipeline (Next), and returns an Outcome.
+// Results travel as values: a policy never has to catch anything, because the dispatch
+// boundary at the end of the pipeline turns every exception into a fault.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "pit/context.hpp"
+#include "pit/fault.hpp"
+#include "pit/operation.hpp"
+#include "pit/task.hpp"
+
+namespace pit {
+
+// The result of a call inside the pipeline: success (the reply is in the call) or a fault.
+class [[nodiscard]] Outcome {
+ public:
+  Outcome() = default;  // success
+  Outcome(Fault fault) : fault_(std::move(fault)) {}  // NOLINT: a fault is an outcome
+  static Outcome success() { return {}; }
+
+  [[nodiscard]] bool ok() const noexcept { return !fault_.has_value(); }
+  [[nodiscard]] const Fault& fault() const& { return *fault_; }
+  [[nodiscard]] Fault& fault() & { return *fault_; }
+  [[nodiscard]] Code code() const noexcept { return fault_ ? fault_->code() : Code::ok; }
+
+ private:
+  std::optional<Fault> fault_;
+};
+
+namespace detail {
+struct CallAccess;
+class IoThread;
+}  // namespace detail
+
+// One call in flight. Reference-counted: an abandoned implementation (deadline passed,
+// still running) keeps its call alive until it finishes.
+class Call {
+ public:
+  [[nodiscard]] const OperationInfo& operation() const noexcept { return *operation_; }
+  [[nodiscard]] const Context& context() const noexcept { return context_; }
+
+  Call(const Call&) = delete;
+  Call& operator=(const Call&) = delete;
+
+  void add_ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
+  void release() noexcept {
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  }
+
+ protected:
+  explicit Call(const OperationInfo& op) noexcept : operation_(&op) {}
+  virtual ~Call() = default;
+
+ private:
+  friend struct detail::CallAccess;
+  std::atomic<int> refs_{1};
+  const OperationInfo* operation_;
+  Context context_;
+  detail::IoThread* home_ = nullptr;
+  void* implementation_ = nullptr;  // resolved by the entry point; only dispatch uses it
+  std::string request_json_;  // set by transports that carry JSON; decoded at dispatch
+  bool request_is_json_ = false;
+};
+
+// An owning handle to a call.
+class CallRef {
+ public:
+  CallRef() = default;
+  explicit CallRef(Call* adopted) noexcept : call_(adopted) {}
+  CallRef(const CallRef& o) noexcept : call_(o.call_) {
+    if (call_) call_->add_ref();
+  }
+  CallRef(CallRef&& o) noexcept : call_(std::exchange(o.call_, nullptr)) {}
+  CallRef& operator=(CallRef o) noexcept {
+    std::swap(call_, o.call_);
+    return *this;
+  }
+  ~CallRef() {
+    if (call_) call_->release();
+  }
+  Call* get() const noexcept { return call_; }
+  Call& operator*() const noexcept { return *call_; }
+  Call* operator->() const noexcept { return call_; }
+
+ private:
+  Call* call_ = nullptr;
+};
+
+class Pipeline;
+
+// The rest of the pipeline after the current policy. Cheap to copy.
+class Next {
+ public:
+  Task<Outcome> operator()(Call& call) const;
+
+ private:
+  friend class Pipeline;
+  Next(const Pipeline* p, std::size_t i) noexcept : pipeline_(p), index_(i) {}
+  const Pipeline* pipeline_;
+  std::size_t index_;
+};
+
+// A rule every call goes through. A policy's logic does not parse configuration or know
+// its position: the pipeline builder owns both.
+class Policy {
+ public:
+  virtual ~Policy() = default;
+  [[nodiscard]] virtual std::string_view name() const noexcept = 0;
+  virtual Task<Outcome> handle(Call& call, Next next) = 0;
+};
+
+// A user policy from a callable: host.use("audit", [](pit::Call& c, pit::Next next) ...).
+using PolicyFunction = std::function<Task<Outcome>(Call&, Next)>;
+
+}  // namespace pit

@@ -1,0 +1,10 @@
+// The whole public API of pit.
+#pragma once
+
+#include "pit/context.hpp"
+#include "pit/contract.hpp"
+#include "pit/fault.hpp"
+#include "pit/host.hpp"
+#include "pit/log.hpp"
+#include "pit/pipeline.hpp"
+#include "pit/task.hpp"

@@ -1,0 +1,20 @@
+#pragma once
+
+#include <memory>
+
+#include "host/host_state.hpp"
+#include "pit/contract.hpp"
+
+namespace pit::detail {
+
+class InprocChannel final : public Channel {
+ public:
+  InprocChannel(std::shared_ptr<Host::State> state, const ContractInfo& contract);
+  Task<Outcome> call(CallRef call) override;
+
+ private:
+  std::shared_ptr<Host::State> state_;
+  const ContractInfo* contract_;
+};
+
+}  // namespace pit::detail

@@ -1,0 +1,58 @@
+// The in-process channel: what a proxy's call goes through when the service lives in the
+// same host. It prepares the call's context (inherited from the caller's call, if any),
+// picks the call's home I/O thread, and runs the host's one pipeline.
+#include <stdexcept>
+
+#include "client/inproc_channel.hpp"
+#include "pipeline/call_access.hpp"
+
+namespace pit::detail {
+
+void throw_from_callee(Fault&& fault) {
+  fault.from(Fault::Origin::remote);
+  throw std::move(fault);
+}
+
+ContractInfo make_contract(std::string_view name, std::vector<OperationInfo> operations) {
+  const bool valid_name = !name.empty() && name.find_first_not_of(
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._") == std::string_view::npos;
+  if (!valid_name) {
+    throw std::invalid_argument("pit: contract name '" + std::string(name) +
+                                "' must be letters, digits, '.' and '_' (e.g. shop.v1.Orders)");
+  }
+  ContractInfo contract;
+  contract.name = name;
+  contract.operations = std::move(operations);
+  for (auto& op : contract.operations) {
+    op.contract = name;
+    op.full_name = std::string(name) + "/" + std::string(op.name);
+  }
+  return contract;
+}
+
+InprocChannel::InprocChannel(std::shared_ptr<Host::State> state, const ContractInfo& contract)
+    : state_(std::move(state)), contract_(&contract) {}
+
+Task<Outcome> InprocChannel::call(CallRef call) {
+  Host::State& host = *state_;
+  if (!host.running.load(std::memory_order_acquire)) {
+    co_return Fault::unavailable("the host is not running").with(Fault::rejected).from(Fault::Origin::runtime);
+  }
+  Context& context = CallAccess::context(*call);
+  if (const Context* parent = current_context(); parent != nullptr) {
+    ContextAccess::inherit(context, *parent);
+  }
+  const OperationInfo& op = call->operation();
+  ContextAccess::begin(context, op.contract, op.name, "inproc");
+  CallAccess::set_implementation(*call, host.implementation_of(*contract_));
+  IoThread& home = host.home_for_new_call();
+  CallAccess::set_home(*call, &home);
+  co_await ScheduleOn{home};
+
+  host.in_flight.fetch_add(1, std::memory_order_relaxed);
+  Outcome outcome = co_await host.pipeline->run(*call);
+  host.in_flight.fetch_sub(1, std::memory_order_relaxed);
+  co_return outcome;
+}
+
+}  // namespace pit::detail

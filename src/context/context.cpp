@@ -1,0 +1,176 @@
+#include <array>
+#include <cstdint>
+#include <cstring>
+#include <new>
+#include <random>
+#include <thread>
+
+#include "context/context_access.hpp"
+#include "pit/context.hpp"
+#include "pit/task.hpp"
+
+namespace pit {
+namespace detail {
+namespace {
+
+thread_local const Context* tls_current = nullptr;
+
+// Frames are recycled per thread in size classes of 64 bytes, up to 2 KiB; each class
+// keeps at most kKeep free frames, so an idle thread holds a bounded amount of memory.
+constexpr std::size_t kClass = 64;
+constexpr std::size_t kClasses = 32;
+constexpr std::size_t kKeep = 256;
+
+struct FreeFrame {
+  FreeFrame* next;
+};
+
+struct FrameCache {
+  std::array<FreeFrame*, kClasses> head{};
+  std::array<std::size_t, kClasses> count{};
+  ~FrameCache() {
+    for (auto* f : head) {
+      while (f != nullptr) {
+        auto* next = f->next;
+        ::operator delete(f);
+        f = next;
+      }
+    }
+  }
+};
+
+FrameCache& frame_cache() {
+  thread_local FrameCache cache;
+  return cache;
+}
+
+std::uint64_t splitmix(std::uint64_t& state) noexcept {
+  std::uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
+  z = (z ^ (z >> 30U)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27U)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31U);
+}
+
+}  // namespace
+
+const Context* current_context() noexcept { return tls_current; }
+void set_current_context(const Context* context) noexcept { tls_current = context; }
+
+void* frame_alloc(std::size_t size) {
+  const std::size_t cls = (size + kClass - 1) / kClass;
+  if (cls < kClasses) {
+    auto& cache = frame_cache();
+    if (auto* f = cache.head[cls]) {
+      cache.head[cls] = f->next;
+      --cache.count[cls];
+      return f;
+    }
+    return ::operator new(cls * kClass);
+  }
+  return ::operator new(size);
+}
+
+void frame_free(void* p, std::size_t size) noexcept {
+  const std::size_t cls = (size + kClass - 1) / kClass;
+  if (cls < kClasses) {
+    auto& cache = frame_cache();
+    if (cache.count[cls] < kKeep) {
+      auto* f = static_cast<FreeFrame*>(p);
+      f->next = cache.head[cls];
+      cache.head[cls] = f;
+      ++cache.count[cls];
+      return;
+    }
+  }
+  ::operator delete(p);
+}
+
+void random_hex(char* out, std::size_t digits) noexcept {
+  thread_local std::uint64_t state = [] {
+    std::random_device rd;
+    return (static_cast<std::uint64_t>(rd()) << 32U) ^ rd() ^
+           std::hash<std::thread::id>{}(std::this_thread::get_id());
+  }();
+  static constexpr char kHex[] = "0123456789abcdef";
+  bool nonzero = false;
+  std::size_t i = 0;
+  while (i < digits) {
+    std::uint64_t r = splitmix(state);
+    for (int k = 0; k < 16 && i < digits; ++k, ++i) {
+      const auto d = static_cast<unsigned>(r & 0xFU);
+      nonzero |= d != 0;
+      out[i] = kHex[d];
+      r >>= 4U;
+    }
+  }
+  if (!nonzero) out[digits - 1] = '1';
+}
+
+void ContextAccess::inherit(Context& child, const Context& parent) {
+  child.correlation_id_ = parent.correlation_id_;
+  child.trace_id_ = parent.trace_id_;
+  child.parent_span_id_ = parent.span_id_;
+  child.has_parent_ = parent.in_call_;
+  child.sampled_ = parent.sampled_;
+  child.deadline_ = parent.deadline_;
+  child.principal_ = parent.principal_;
+  child.baggage_ = parent.baggage_;
+}
+
+void ContextAccess::set_trace(Context& c, std::string_view trace_id,
+                              std::string_view parent_span_id, bool sampled) noexcept {
+  if (trace_id.size() == c.trace_id_.size()) std::memcpy(c.trace_id_.data(), trace_id.data(), trace_id.size());
+  if (parent_span_id.size() == c.parent_span_id_.size()) {
+    std::memcpy(c.parent_span_id_.data(), parent_span_id.data(), parent_span_id.size());
+    c.has_parent_ = true;
+  }
+  c.sampled_ = sampled;
+}
+
+void ContextAccess::start_span(Context& c) noexcept {
+  if (!has_trace(c)) random_hex(c.trace_id_.data(), c.trace_id_.size());
+  random_hex(c.span_id_.data(), c.span_id_.size());
+}
+
+}  // namespace detail
+
+const Context& Context::current() noexcept {
+  static const Context outside;  // in_call() == false, no ids, no deadline
+  const Context* c = detail::current_context();
+  return c != nullptr ? *c : outside;
+}
+
+std::chrono::nanoseconds Context::remaining() const noexcept {
+  if (deadline_ == Clock::time_point::max()) return std::chrono::nanoseconds::max();
+  const auto left = deadline_ - Clock::now();
+  return left.count() > 0 ? std::chrono::duration_cast<std::chrono::nanoseconds>(left)
+                          : std::chrono::nanoseconds{0};
+}
+
+std::optional<std::string_view> Context::baggage(std::string_view key) const noexcept {
+  for (const auto& [k, v] : baggage_) {
+    if (k == key) return std::string_view{v};
+  }
+  return std::nullopt;
+}
+
+CallerScope::CallerScope(Options options) : saved_(detail::current_context()) {
+  detail::ContextAccess::set_correlation_id(context_, std::move(options.correlation_id));
+  if (options.timeout.count() > 0) detail::ContextAccess::set_deadline(context_, Clock::now() + options.timeout);
+  detail::ContextAccess::set_baggage(context_, std::move(options.baggage));
+  detail::set_current_context(&context_);
+}
+
+CallerScope::~CallerScope() { detail::set_current_context(saved_); }
+
+std::string_view to_string(CancelReason reason) noexcept {
+  switch (reason) {
+    case CancelReason::none: return "none";
+    case CancelReason::deadline: return "deadline";
+    case CancelReason::caller: return "caller";
+    case CancelReason::shutdown: return "shutdown";
+  }
+  return "none";
+}
+
+}  // namespace pit

@@ -1,0 +1,54 @@
+// The runtime's write access to a Context. User code only ever sees it const.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "pit/context.hpp"
+
+namespace pit::detail {
+
+struct ContextAccess {
+  // Marks the context as that of a call of contract/operation arriving by transport.
+  static void begin(Context& c, std::string_view contract, std::string_view operation,
+                    std::string_view transport) noexcept {
+    c.in_call_ = true;
+    c.contract_ = contract;
+    c.operation_ = operation;
+    c.transport_ = transport;
+  }
+  // A nested call: same correlation and trace, parent span = the caller's span, the
+  // caller's deadline, principal and baggage.
+  static void inherit(Context& child, const Context& parent);
+
+  static void set_correlation_id(Context& c, std::string id) { c.correlation_id_ = std::move(id); }
+  static void set_baggage(Context& c, std::vector<std::pair<std::string, std::string>> baggage) {
+    c.baggage_ = std::move(baggage);
+  }
+  static void set_deadline(Context& c, Clock::time_point deadline) noexcept { c.deadline_ = deadline; }
+  // Trace ids from the caller (already validated lowercase hex of the right length).
+  static void set_trace(Context& c, std::string_view trace_id, std::string_view parent_span_id,
+                        bool sampled) noexcept;
+  [[nodiscard]] static bool has_trace(const Context& c) noexcept { return c.trace_id_[0] != '\0'; }
+  // Gives the call its own span (and a new trace if the caller brought none).
+  static void start_span(Context& c) noexcept;
+
+  // Records why the call is cancelled (the first reason wins) and fires the pending
+  // cancel hook. Returns whether this was the first reason. Home thread only.
+  static bool cancel(Context& c, CancelReason reason) noexcept {
+    CancelReason expected = CancelReason::none;
+    if (!c.cancel_reason_.compare_exchange_strong(expected, reason, std::memory_order_acq_rel)) {
+      return false;
+    }
+    const CancelHook hook = std::exchange(c.cancel_hook_, {});
+    if (hook.fn != nullptr) hook.fn(hook.arg);
+    return true;
+  }
+  // What to run if the call is cancelled while it waits (one at a time; home thread only).
+  static void set_cancel_hook(const Context& c, CancelHook hook) noexcept { c.cancel_hook_ = hook; }
+};
+
+// Fills `out` with random lowercase hex digits (never all zero, as W3C requires).
+void random_hex(char* out, std::size_t digits) noexcept;
+
+}  // namespace pit::detail

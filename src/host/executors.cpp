@@ -1,0 +1,154 @@
+#include "host/executors.hpp"
+
+#include <stdexcept>
+
+#include "context/context_access.hpp"
+#include "pit/asio.hpp"
+
+#include <chrono>
+#include <mutex>
+
+#include "pit/context.hpp"
+#include "pit/fault.hpp"
+
+namespace pit::detail {
+namespace {
+thread_local IoThread* tls_io_thread = nullptr;
+}
+
+IoThread::IoThread() : work_(boost::asio::make_work_guard(io_)) {}
+
+IoThread::~IoThread() { stop(); }
+
+void IoThread::start() {
+  if (thread_.joinable()) return;
+  thread_ = std::thread([this] {
+    tls_io_thread = this;
+    io_.run();
+    tls_io_thread = nullptr;
+  });
+}
+
+void IoThread::stop() {
+  // Let the loop deliver what is already posted (answers to waiting callers) for a short
+  // while; timers still pending after that are dropped with the loop.
+  work_.reset();
+  for (int i = 0; i < 200 && thread_.joinable() && !io_.stopped(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  io_.stop();
+  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+}
+
+IoThread* IoThread::current() noexcept { return tls_io_thread; }
+
+bool on_io_thread() noexcept { return tls_io_thread != nullptr; }
+
+WorkerPool::WorkerPool(std::size_t threads, std::size_t queue_capacity) : capacity_(queue_capacity) {
+  threads_.reserve(threads);
+  for (std::size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { loop(); });
+}
+
+WorkerPool::~WorkerPool() { stop(); }
+
+bool WorkerPool::try_post(Job job) {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return false;
+    // A job may queue only if a worker is idle to take it or the queue has room.
+    if (queue_.size() >= idle_ + capacity_) return false;
+    queue_.push_back(job);
+  }
+  wake_.notify_one();
+  return true;
+}
+
+void WorkerPool::loop() {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    ++idle_;
+    wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    --idle_;
+    if (stopping_) return;
+    Job job = queue_.front();
+    queue_.pop_front();
+    ++busy_;
+    lock.unlock();
+    job.run(job.arg);
+    lock.lock();
+    --busy_;
+  }
+}
+
+void WorkerPool::stop() {
+  std::deque<Job> dropped;
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return;
+    stopping_ = true;
+    dropped.swap(queue_);
+  }
+  wake_.notify_all();
+  for (const Job& job : dropped) job.drop(job.arg);
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+}
+
+std::size_t WorkerPool::busy() const {
+  std::lock_guard lock(mutex_);
+  return busy_;
+}
+
+std::size_t WorkerPool::queued() const {
+  std::lock_guard lock(mutex_);
+  return queue_.size();
+}
+
+void block_on_impl(Task<void> task) {
+  if (on_io_thread()) {
+    throw Fault::failed_precondition(
+        "a blocking wait on a pit I/O thread would stall every call on it; co_await instead");
+  }
+  struct Waiter {
+    std::mutex mutex;
+    std::condition_variable done_cv;
+    bool done = false;
+    std::exception_ptr error;
+  } waiter;
+  [](Task<void> t, Waiter& w) -> Detached {
+    std::exception_ptr error;
+    try {
+      co_await std::move(t);
+    } catch (...) {
+      error = std::current_exception();
+    }
+    std::lock_guard lock(w.mutex);
+    w.error = error;
+    w.done = true;
+    w.done_cv.notify_one();  // under the lock: the waiter may return as soon as it sees done
+  }(std::move(task), waiter);
+  std::unique_lock lock(waiter.mutex);
+  waiter.done_cv.wait(lock, [&] { return waiter.done; });
+  if (waiter.error) std::rethrow_exception(waiter.error);
+}
+
+}  // namespace pit::detail
+
+namespace pit {
+
+boost::asio::io_context::executor_type io_executor() {
+  auto* here = detail::IoThread::current();
+  if (here == nullptr) {
+    throw std::logic_error("pit::io_executor() called outside a pit I/O thread");
+  }
+  return here->io().get_executor();
+}
+
+namespace detail {
+void set_current_cancel_hook(const Context* context, CancelHook hook) noexcept {
+  ContextAccess::set_cancel_hook(*context, hook);
+}
+}  // namespace detail
+
+}  // namespace pit

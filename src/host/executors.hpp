@@ -1,0 +1,100 @@
+// The two executors of a host: I/O threads (coroutines and the pipeline) and the bounded
+// worker pool (sync operations).
+#pragma once
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <condition_variable>
+#include <coroutine>
+#include <cstddef>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "pit/task.hpp"
+
+namespace pit::detail {
+
+// One thread running one io_context. Everything of a call that runs on I/O threads runs
+// on its home thread, so a call's coroutines, timers and cancellation never race.
+class IoThread {
+ public:
+  IoThread();
+  ~IoThread();
+  IoThread(const IoThread&) = delete;
+  IoThread& operator=(const IoThread&) = delete;
+
+  void start();
+  void stop();  // stops the loop and joins; pending handlers are dropped
+  boost::asio::io_context& io() noexcept { return io_; }
+
+  // Resumes h on this thread with no call context installed around it; the awaiter that
+  // suspended h re-installs its own.
+  void resume(std::coroutine_handle<> h) {
+    boost::asio::post(io_, [h] {
+      ContextScope clean(nullptr);
+      h.resume();
+    });
+  }
+  // The I/O thread the caller runs on, or nullptr.
+  static IoThread* current() noexcept;
+
+ private:
+  boost::asio::io_context io_{1};
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
+  std::thread thread_;
+};
+
+// co_await schedule_on(t): continue on t (at once if already there).
+struct ScheduleOn {
+  IoThread& target;
+  const Context* saved = nullptr;
+  bool await_ready() const noexcept { return IoThread::current() == &target; }
+  void await_suspend(std::coroutine_handle<> h) {
+    saved = current_context();
+    target.resume(h);
+  }
+  void await_resume() const noexcept {
+    if (saved != nullptr) set_current_context(saved);
+  }
+};
+
+// A fixed set of threads with a bounded queue. try_post never blocks: when every worker
+// is busy and the queue is full it refuses, and the caller answers with a fault.
+class WorkerPool {
+ public:
+  struct Job {
+    void (*run)(void*) = nullptr;   // on a worker thread
+    void (*drop)(void*) = nullptr;  // instead of run, when the pool stops first
+    void* arg = nullptr;
+  };
+
+  WorkerPool(std::size_t threads, std::size_t queue_capacity);
+  ~WorkerPool();
+  WorkerPool(const WorkerPool&) = delete;
+  WorkerPool& operator=(const WorkerPool&) = delete;
+
+  [[nodiscard]] bool try_post(Job job);
+  // Lets running jobs finish, drops the queued ones (each told through Job::drop), joins.
+  void stop();
+
+  [[nodiscard]] std::size_t busy() const;
+  [[nodiscard]] std::size_t queued() const;
+  [[nodiscard]] std::size_t threads() const noexcept { return threads_.size(); }
+
+ private:
+  void loop();
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<Job> queue_;
+  std::size_t capacity_;
+  std::size_t idle_ = 0;
+  std::size_t busy_ = 0;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace pit::detail

@@ -1,0 +1,158 @@
+#include "pit/host.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <chrono>
+#include <csignal>
+#include <stdexcept>
+#include <thread>
+
+#include "client/inproc_channel.hpp"
+#include "host/host_state.hpp"
+#include "observability/log_format.hpp"
+#include "pipeline/standard_order.hpp"
+
+namespace pit {
+namespace {
+
+// A policy made from a callable.
+class FunctionPolicy final : public Policy {
+ public:
+  FunctionPolicy(std::string name, PolicyFunction fn) : name_(std::move(name)), fn_(std::move(fn)) {}
+  [[nodiscard]] std::string_view name() const noexcept override { return name_; }
+  Task<Outcome> handle(Call& call, Next next) override { return fn_(call, next); }
+
+ private:
+  std::string name_;
+  PolicyFunction fn_;
+};
+
+void require_not_started(const Host::State& s, const char* what) {
+  if (s.started) {
+    throw std::logic_error(std::string("pit: ") + what +
+                           " must happen before the host starts: the pipeline and the service "
+                           "table are fixed at start");
+  }
+}
+
+void validate(const HostOptions& o) {
+  if (o.io_threads == 0 || o.io_threads > 1024) throw std::invalid_argument("pit: io_threads must be 1..1024");
+  if (o.workers == 0 || o.workers > 4096) throw std::invalid_argument("pit: workers must be 1..4096");
+  if (o.worker_queue > 1'000'000) throw std::invalid_argument("pit: worker_queue must be at most 1000000");
+  if (o.default_timeout <= std::chrono::milliseconds::zero() ||
+      o.default_timeout > std::chrono::hours(24)) {
+    throw std::invalid_argument("pit: default_timeout must be more than 0 and at most 24h");
+  }
+}
+
+}  // namespace
+
+Host::Host() : Host(HostOptions{}) {}
+
+Host::Host(HostOptions options) : state_(std::make_shared<State>()) {
+  validate(options);
+  state_->options = std::move(options);
+}
+
+Host::~Host() { stop(); }
+
+const HostOptions& Host::options() const noexcept { return state_->options; }
+
+void Host::add_service(const ContractInfo& contract, std::shared_ptr<void> owner, void* implementation) {
+  std::lock_guard lock(state_->lifecycle);
+  require_not_started(*state_, "serve<>()");
+  if (state_->implementation_of(contract) != nullptr) {
+    throw std::logic_error("pit: contract " + std::string(contract.name) + " is already served by this host");
+  }
+  for (const auto& s : state_->services) {
+    if (s.contract->name == contract.name) {
+      throw std::logic_error("pit: two contracts are named " + std::string(contract.name));
+    }
+  }
+  state_->services.push_back({&contract, std::move(owner), implementation});
+}
+
+void Host::add_exception_mapper(ExceptionMapper mapper) {
+  std::lock_guard lock(state_->lifecycle);
+  require_not_started(*state_, "map_exception()");
+  state_->mappers.push_back(std::move(mapper));
+}
+
+void Host::use(std::unique_ptr<Policy> policy) {
+  std::lock_guard lock(state_->lifecycle);
+  require_not_started(*state_, "use()");
+  if (!policy) throw std::invalid_argument("pit: use() needs a policy");
+  state_->user_policies.push_back(std::move(policy));
+}
+
+void Host::use(std::string name, PolicyFunction policy) {
+  if (!policy) throw std::invalid_argument("pit: use() needs a policy");
+  use(std::make_unique<FunctionPolicy>(std::move(name), std::move(policy)));
+}
+
+detail::ChannelPtr Host::inproc_channel(const ContractInfo& contract) {
+  return std::make_shared<detail::InprocChannel>(state_, contract);
+}
+
+void Host::start() {
+  State& s = *state_;
+  std::lock_guard lock(s.lifecycle);
+  if (s.started) return;
+  const HostOptions& o = s.options;
+  log::configure(o.log_sink, o.log_level);
+  detail::set_call_lines(o.log_calls);
+  s.workers = std::make_unique<detail::WorkerPool>(o.workers, o.worker_queue);
+  s.dispatcher = std::make_unique<detail::Dispatcher>(*s.workers, s.mappers);
+  s.pipeline = std::make_unique<Pipeline>(detail::standard_inbound(o, std::move(s.user_policies)),
+                                          *s.dispatcher);
+  for (std::size_t i = 0; i < o.io_threads; ++i) {
+    s.io_threads.push_back(std::make_unique<detail::IoThread>());
+    s.io_threads.back()->start();
+  }
+  s.started = true;
+  s.running.store(true, std::memory_order_release);
+}
+
+void Host::stop() {
+  if (!state_) return;
+  State& s = *state_;
+  std::lock_guard lock(s.lifecycle);
+  if (!s.running.exchange(false)) return;
+  // Queued sync jobs are answered `unavailable` through their home I/O threads, which get
+  // a moment to deliver those answers before they stop.
+  s.workers->stop();
+  for (auto& t : s.io_threads) t->stop();
+  log::flush();
+  // Implementations may hold proxies to this host's own services: let them go now.
+  s.services.clear();
+}
+
+int Host::run() {
+  start();
+  boost::asio::io_context signals_io;
+  boost::asio::signal_set signals(signals_io, SIGINT, SIGTERM);
+  int received = 0;
+  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+    if (!ec) received = sig;
+  });
+  signals_io.run();
+  log::info("stopping", {{"signal", received == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  stop();
+  return 0;
+}
+
+std::string Host::describe_pipeline() const {
+  std::lock_guard lock(state_->lifecycle);
+  if (state_->pipeline) return state_->pipeline->describe();
+  // Not started yet: describe what start() will build, without building it.
+  std::string out;
+  int i = 1;
+  for (const char* name : {"correlation", "call_log", "fault_shaping", "deadline"}) {
+    out += std::to_string(i++) + ". " + name + "\n";
+  }
+  for (const auto& p : state_->user_policies) out += std::to_string(i++) + ". " + std::string(p->name()) + "\n";
+  out += std::to_string(i) + ". dispatch\n";
+  return out;
+}
+
+}  // namespace pit

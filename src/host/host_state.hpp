@@ -1,0 +1,57 @@
+// What a host owns. Shared with its in-process channels, so a proxy that outlives the
+// host answers `unavailable` instead of touching freed memory.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "dispatch/dispatch.hpp"
+#include "host/executors.hpp"
+#include "pipeline/pipeline.hpp"
+#include "pit/host.hpp"
+
+namespace pit {
+
+struct Host::State {
+  struct Service {
+    const ContractInfo* contract;
+    std::shared_ptr<void> owner;
+    void* implementation;
+  };
+
+  HostOptions options;
+  std::vector<std::unique_ptr<Policy>> user_policies;
+  std::vector<detail::ExceptionMapper> mappers;
+  std::vector<Service> services;
+
+  std::unique_ptr<detail::WorkerPool> workers;
+  std::unique_ptr<detail::Dispatcher> dispatcher;
+  std::unique_ptr<Pipeline> pipeline;
+  std::vector<std::unique_ptr<detail::IoThread>> io_threads;
+
+  std::mutex lifecycle;
+  bool started = false;
+  std::atomic<bool> running{false};
+  std::atomic<std::size_t> next_io{0};
+  std::atomic<std::int64_t> in_flight{0};
+
+  [[nodiscard]] void* implementation_of(const ContractInfo& contract) const noexcept {
+    for (const auto& s : services) {
+      if (s.contract == &contract) return s.implementation;
+    }
+    return nullptr;
+  }
+  // Nested calls stay on the caller's I/O thread; calls from elsewhere are spread.
+  detail::IoThread& home_for_new_call() noexcept {
+    if (auto* here = detail::IoThread::current()) {
+      for (const auto& t : io_threads) {
+        if (t.get() == here) return *here;
+      }
+    }
+    return *io_threads[next_io.fetch_add(1, std::memory_order_relaxed) % io_threads.size()];
+  }
+};
+
+}  // namespace pit

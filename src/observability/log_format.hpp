@@ -1,0 +1,22 @@
+// Formatting of structured log lines (one JSON object per line).
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "pit/log.hpp"
+#include "pit/pipeline.hpp"
+
+namespace pit::detail {
+
+// Appends {"ts":...,"level":...,"msg":... and, inside a call, its ids. No closing brace.
+void begin_line(std::string& out, log::Level level, std::string_view message, const Context& context);
+void append_field(std::string& out, const log::Field& field);
+// Hands a finished line to the configured sink (counts it if dropped).
+void emit(std::string& line);
+
+// The per-call line of the call_log policy.
+void write_call_line(const Context& context, std::chrono::microseconds elapsed, const Outcome& outcome);
+void set_call_lines(bool enabled) noexcept;
+
+}  // namespace pit::detail

@@ -1,0 +1,15 @@
+#include "pipeline/policies/call_log.hpp"
+
+#include "observability/log_format.hpp"
+
+namespace pit::policies {
+
+Task<Outcome> CallLog::handle(Call& call, Next next) {
+  const auto start = Clock::now();
+  Outcome outcome = co_await next(call);
+  const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
+  detail::write_call_line(call.context(), elapsed, outcome);
+  co_return outcome;
+}
+
+}  // namespace pit::policies

@@ -1,0 +1,95 @@
+#include "pipeline/policies/deadline.hpp"
+
+#include <algorithm>
+#include <boost/asio/steady_timer.hpp>
+#include <memory>
+#include <optional>
+
+#include "host/executors.hpp"
+#include "pipeline/call_access.hpp"
+
+namespace pit::policies {
+namespace {
+
+using detail::CallAccess;
+
+Fault expired(std::string message) {
+  return Fault::deadline_exceeded(std::move(message)).from(Fault::Origin::runtime);
+}
+
+// The rest of the pipeline against the clock. Everything here runs on the call's home
+// thread, so the state needs no locks: whichever of "inner finished" and "timer fired"
+// comes first answers the waiter, the other finds `answered` set and does nothing.
+struct Race : std::enable_shared_from_this<Race> {
+  CallRef call;
+  std::optional<Outcome> outcome;
+  std::coroutine_handle<> waiter;
+  std::optional<boost::asio::steady_timer> timer;
+  bool answered = false;
+
+  void answer(Outcome result) {
+    if (answered) return;  // too late: the deadline already answered the caller
+    answered = true;
+    outcome.emplace(std::move(result));
+    if (waiter) {
+      if (timer) timer->cancel();
+      detail::ContextScope clean(nullptr);
+      std::exchange(waiter, {}).resume();
+    }
+  }
+};
+
+detail::Detached run_inner(std::shared_ptr<Race> race, Next next) {
+  Outcome result = co_await next(*race->call);
+  race->answer(std::move(result));
+}
+
+struct RaceAwaiter {
+  Call& call;
+  Next next;
+  Clock::time_point deadline;
+  std::shared_ptr<Race> race;
+  const Context* saved = nullptr;
+
+  bool await_ready() const noexcept { return false; }
+  bool await_suspend(std::coroutine_handle<> h) {
+    saved = detail::current_context();
+    race = std::make_shared<Race>();
+    call.add_ref();
+    race->call = CallRef{&call};
+    run_inner(race, next);
+    if (race->answered) return false;  // finished without suspending: no timer needed
+    race->waiter = h;
+    auto* home = CallAccess::home(call);
+    race->timer.emplace(home->io(), deadline);
+    race->timer->async_wait([r = race](const boost::system::error_code& ec) {
+      if (ec || r->answered) return;
+      CallAccess::cancel(*r->call, CancelReason::deadline);
+      r->answer(expired("deadline exceeded"));
+    });
+    return true;
+  }
+  Outcome await_resume() {
+    detail::set_current_context(saved);
+    return std::move(*race->outcome);
+  }
+};
+
+}  // namespace
+
+Task<Outcome> Deadline::handle(Call& call, Next next) {
+  Context& context = CallAccess::context(call);
+  const auto now = Clock::now();
+  auto deadline = std::min(context.deadline(), now + host_default_);
+  if (const auto own = call.operation().spec.timeout(); own.count() > 0) {
+    deadline = std::min(deadline, now + own);
+  }
+  detail::ContextAccess::set_deadline(context, deadline);
+  if (deadline <= now) {
+    CallAccess::cancel(call, CancelReason::deadline);
+    co_return expired("deadline exceeded before the call was dispatched");
+  }
+  co_return co_await RaceAwaiter{call, next, deadline, {}};
+}
+
+}  // namespace pit::policies

@@ -1,0 +1,33 @@
+#include "pipeline/policies/fault_shaping.hpp"
+
+#include "pit/log.hpp"
+
+namespace pit::policies {
+
+Fault mask_undeclared(const Call& call, Fault fault) {
+  const OperationInfo& op = call.operation();
+  const bool raised_by_runtime = fault.origin() == Fault::Origin::runtime;
+  if (!raised_by_runtime && !op.spec.declares(fault.code())) {
+    log::error("fault masked", {{"reason", "code not declared by the operation"},
+                                {"original_code", to_string(fault.code())},
+                                {"original_message", fault.message()},
+                                {"cause", fault.cause()}});
+    Fault masked = Fault::internal("internal error").from(Fault::Origin::runtime);
+    masked.set_correlation_id(std::string(call.context().correlation_id()));
+    return masked;
+  }
+  if (!fault.cause().empty() && (fault.code() == Code::internal || fault.code() == Code::unknown ||
+                                 fault.code() == Code::data_loss)) {
+    log::error("internal fault", {{"code", to_string(fault.code())}, {"cause", fault.cause()}});
+  }
+  fault.set_correlation_id(std::string(call.context().correlation_id()));
+  return fault;
+}
+
+Task<Outcome> FaultShaping::handle(Call& call, Next next) {
+  Outcome outcome = co_await next(call);
+  if (outcome.ok()) co_return outcome;
+  co_return Outcome{mask_undeclared(call, std::move(outcome.fault()))};
+}
+
+}  // namespace pit::policies

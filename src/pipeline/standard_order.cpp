@@ -1,0 +1,32 @@
+// The standard inbound order, in one place. Each entry says why it sits where it does.
+#include "pipeline/standard_order.hpp"
+
+#include "pipeline/policies/call_log.hpp"
+#include "pipeline/policies/correlation.hpp"
+#include "pipeline/policies/deadline.hpp"
+#include "pipeline/policies/fault_shaping.hpp"
+
+namespace pit::detail {
+
+std::vector<std::unique_ptr<Policy>> standard_inbound(const HostOptions& options,
+                                                      std::vector<std::unique_ptr<Policy>> user) {
+  std::vector<std::unique_ptr<Policy>> order;
+  // 1. correlation — first, so every later policy and every log line has the call's ids.
+  order.push_back(std::make_unique<policies::Correlation>());
+  // 2. call_log — outside everything that can fail a call, so it sees every outcome
+  //    (rejections and deadlines included) exactly as the caller gets it. Metrics join here.
+  order.push_back(std::make_unique<policies::CallLog>());
+  // 3. fault_shaping — outside the deadline and everything below it, so no fault reaches
+  //    the caller unshaped, whoever raised it.
+  order.push_back(std::make_unique<policies::FaultShaping>());
+  // 4. deadline — before admission, so time spent queueing counts against the deadline
+  //    and an expired call never takes a permit or a worker.
+  order.push_back(std::make_unique<policies::Deadline>(options.default_timeout));
+  // (admission, authentication and authorization go here, in that order: a call is
+  //  admitted before its credentials are checked, so floods are cheap to refuse.)
+  // 5. user policies, in the order they were added — inside every standard guarantee.
+  for (auto& p : user) order.push_back(std::move(p));
+  return order;
+}
+
+}  // namespace pit::detail

@@ -1,0 +1,149 @@
+// The dispatch boundary: executors, exceptions caught once, faults masked by contract.
+#include <gtest/gtest.h>
+
+#include "support/host_fixture.hpp"
+
+namespace shop {
+namespace {
+
+using pit::block_on;
+using pit::Code;
+
+class Dispatch : public HostTest {};
+
+TEST_F(Dispatch, coroutine_operation_answers_through_the_proxy) {
+  host->start();
+  auto reply = block_on(inventory->reserve({"apple", 3}));
+  EXPECT_EQ(reply.remaining, 97);
+  EXPECT_EQ(probe.dispatched, 1);
+}
+
+TEST_F(Dispatch, sync_operation_runs_on_the_worker_pool) {
+  host->start();
+  auto stock = inventory->count({"apple"});
+  EXPECT_EQ(stock.quantity, 42);
+  std::lock_guard lock(probe.mutex);
+  EXPECT_NE(probe.sync_thread, std::this_thread::get_id());
+  EXPECT_NE(probe.sync_thread, std::thread::id{});
+}
+
+TEST_F(Dispatch, declared_fault_passes_through_with_code_and_message) {
+  host->start();
+  auto fault = fault_of([&] { block_on(inventory->reserve({"missing", 1})); });
+  EXPECT_EQ(fault.code(), Code::not_found);
+  EXPECT_EQ(fault.message(), "no such sku");
+  EXPECT_FALSE(fault.correlation_id().empty());
+}
+
+TEST_F(Dispatch, undeclared_exception_is_masked_and_its_cause_logged_under_the_correlation_id) {
+  host->start();
+  auto fault = fault_of([&] { block_on(inventory->reserve({"secret", 1})); });
+  EXPECT_EQ(fault.code(), Code::internal);
+  EXPECT_EQ(fault.message(), "internal error");
+  EXPECT_EQ(std::string(fault.what()).find(kCanary), std::string::npos);
+  EXPECT_EQ(fault.message().find("runtime_error"), std::string::npos);
+  EXPECT_TRUE(fault.cause().empty()) << "the masked fault carries no cause out";
+  auto lines = lines_with({"fault masked", kCanary, "std::runtime_error", fault.correlation_id()});
+  EXPECT_EQ(lines.size(), 1U);
+  EXPECT_NE(lines.at(0).find(R"("level":"error")"), std::string::npos);
+}
+
+TEST_F(Dispatch, undeclared_fault_code_is_masked) {
+  host->start();
+  auto fault = fault_of([&] { block_on(inventory->reserve({"forbidden", 1})); });
+  EXPECT_EQ(fault.code(), Code::internal);
+  EXPECT_EQ(std::string(fault.what()).find(kCanary), std::string::npos);
+  EXPECT_EQ(lines_with({"fault masked", "permission_denied", kCanary}).size(), 1U);
+}
+
+TEST_F(Dispatch, exception_thrown_after_a_co_await_is_caught_and_masked) {
+  host->start();
+  auto fault = fault_of([&] { block_on(inventory->reserve({"late-secret", 1})); });
+  EXPECT_EQ(fault.code(), Code::internal);
+  EXPECT_EQ(std::string(fault.what()).find(kCanary), std::string::npos);
+  EXPECT_EQ(lines_with({"fault masked", "std::logic_error", kCanary}).size(), 1U);
+}
+
+TEST_F(Dispatch, exception_of_non_standard_type_is_caught_and_masked) {
+  host->start();
+  auto fault = fault_of([&] { block_on(inventory->reserve({"odd", 1})); });
+  EXPECT_EQ(fault.code(), Code::internal);
+  EXPECT_EQ(lines_with({"fault masked", "shop::OddError"}).size(), 1U);
+}
+
+TEST_F(Dispatch, sync_operation_exception_is_masked) {
+  host->start();
+  auto fault = fault_of([&] { (void)inventory->count({"secret"}); });
+  EXPECT_EQ(fault.code(), Code::internal);
+  EXPECT_EQ(std::string(fault.what()).find(kCanary), std::string::npos);
+  EXPECT_EQ(lines_with({"fault masked", kCanary}).size(), 1U);
+}
+
+TEST_F(Dispatch, host_exception_mapper_decides_the_code_once_for_every_operation) {
+  host->map_exception<std::runtime_error>(
+      [](const std::runtime_error&) { return pit::Fault::not_found("mapped"); });
+  host->start();
+  auto fault = fault_of([&] { block_on(inventory->reserve({"secret", 1})); });
+  EXPECT_EQ(fault.code(), Code::not_found) << "not_found is declared by reserve";
+  EXPECT_EQ(fault.message(), "mapped");
+  auto sync_fault = fault_of([&] { (void)inventory->count({"secret"}); });
+  EXPECT_EQ(sync_fault.code(), Code::internal) << "count declares nothing: the mapped code is masked";
+}
+
+TEST_F(Dispatch, declared_fault_of_a_callee_passes_through_a_caller_that_declares_it) {
+  host->start();
+  auto fault = fault_of([&] { block_on(orders->place({{{"missing", 1}}, ""})); });
+  EXPECT_EQ(fault.code(), Code::not_found);
+  EXPECT_EQ(fault.message(), "no such sku");
+}
+
+TEST_F(Dispatch, masked_failure_deep_inside_stays_masked_at_every_hop) {
+  host->start();
+  auto fault = fault_of([&] { block_on(orders->place({{{"secret", 1}}, ""})); });
+  EXPECT_EQ(fault.code(), Code::internal);
+  EXPECT_EQ(std::string(fault.what()).find(kCanary), std::string::npos);
+}
+
+TEST_F(Dispatch, blocking_on_an_io_thread_is_refused_not_deadlocked) {
+  host->start();
+  // A coroutine operation that calls a sync operation through its blocking proxy would
+  // stall its I/O thread; the runtime refuses (it does not deadlock), the operation fails,
+  // and its caller sees the masked fault while the log says why.
+  auto fault = fault_of([&] { block_on(orders->place({{{"apple", 1}}, "count-inline"})); });
+  EXPECT_EQ(fault.code(), Code::internal);
+  EXPECT_EQ(lines_with({"fault masked", "blocking wait on a pit I/O thread"}).size(), 1U);
+}
+
+class SmallPool : public HostTest {
+ protected:
+  pit::HostOptions options() override {
+    auto o = HostTest::options();
+    o.workers = 1;
+    o.worker_queue = 1;
+    return o;
+  }
+};
+
+TEST_F(SmallPool, full_worker_pool_rejects_at_once_with_unavailable) {
+  host->start();
+  // Occupy the only worker and the only queue slot with calls that wait for cancellation.
+  auto occupy = [&] {
+    pit::CallerScope scope{{.timeout = std::chrono::milliseconds(1000)}};
+    (void)fault_of([&] { (void)inventory->count({"polite"}); });
+  };
+  std::thread a(occupy);
+  while (probe.dispatched.load() < 1) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  std::thread b(occupy);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  const auto start = pit::Clock::now();
+  auto fault = fault_of([&] { (void)inventory->count({"apple"}); });
+  EXPECT_LT(pit::Clock::now() - start, std::chrono::milliseconds(500)) << "rejected, not queued";
+  EXPECT_EQ(fault.code(), Code::unavailable);
+  EXPECT_TRUE(fault.has(pit::Fault::rejected));
+  EXPECT_TRUE(fault.has(pit::Fault::retryable));
+  a.join();
+  b.join();
+}
+
+}  // namespace
+}  // namespace shop
