@@ -116,6 +116,8 @@ void block_on_impl(Task<void> task) {
     bool done = false;
     std::exception_ptr error;
   } waiter;
+  // The runner returns here when it first suspends; this thread keeps its own context.
+  ContextScope keep(current_context());
   [](Task<void> t, Waiter& w) -> Detached {
     std::exception_ptr error;
     try {
