@@ -154,11 +154,13 @@ ContractInfo make_contract(std::string_view name, std::vector<OperationInfo> ope
 template <class C>
 using declaration_of = decltype(pit_contract_of(static_cast<C*>(nullptr)));
 
+// A contract is a type named by its own PIT_CONTRACT declaration (an implementation that
+// derives from one is not: lookup would find its base's declaration).
 template <class C>
 concept contract = requires {
   typename declaration_of<C>;
   { declaration_of<C>::info() } -> std::same_as<const ContractInfo&>;
-};
+} && std::same_as<typename declaration_of<C>::contract, C>;
 
 }  // namespace pit::detail
 
@@ -178,6 +180,7 @@ concept contract = requires {
 
 #define PIT_CONTRACT(Contract, wire_name, ...)                                                \
   struct pit_contract_declaration_##Contract {                                                \
+    using contract = Contract;                                                                \
     static const ::pit::ContractInfo& info() {                                                \
       static const ::pit::ContractInfo instance = ::pit::detail::make_contract(               \
           wire_name, {BOOST_PP_SEQ_FOR_EACH_I(PIT_DETAIL_OP_INFO, Contract,                   \

@@ -1,0 +1,69 @@
+// The shop's contracts: the only thing callers depend on.
+#pragma once
+
+#include <boost/describe.hpp>
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "pit/pit.hpp"
+
+namespace shop::v1 {
+
+struct Reserve {
+  std::string sku;
+  int quantity = 1;
+};
+BOOST_DESCRIBE_STRUCT(Reserve, (), (sku, quantity))
+
+struct Reservation {
+  std::string reservation_id;
+  int remaining = 0;
+};
+BOOST_DESCRIBE_STRUCT(Reservation, (), (reservation_id, remaining))
+
+struct StockQuery {
+  std::string sku;
+};
+BOOST_DESCRIBE_STRUCT(StockQuery, (), (sku))
+
+struct StockLevel {
+  std::string sku;
+  int available = 0;
+};
+BOOST_DESCRIBE_STRUCT(StockLevel, (), (sku, available))
+
+class Inventory {
+ public:
+  virtual ~Inventory() = default;
+  virtual pit::Task<Reservation> reserve(Reserve) = 0;  // coroutine: runs on the I/O threads
+  virtual StockLevel stock(StockQuery) = 0;              // sync: runs on the worker pool
+};
+PIT_CONTRACT(Inventory, "shop.v1.Inventory",
+             (reserve, pit::OpSpec{}.raises(pit::Code::not_found, pit::Code::resource_exhausted)),
+             (stock, pit::OpSpec{}.idempotent().raises(pit::Code::not_found)));
+
+struct PlaceOrder {
+  std::string sku;
+  int quantity = 1;
+};
+BOOST_DESCRIBE_STRUCT(PlaceOrder, (), (sku, quantity))
+
+struct OrderPlaced {
+  std::string order_id;
+  int remaining_stock = 0;
+};
+BOOST_DESCRIBE_STRUCT(OrderPlaced, (), (order_id, remaining_stock))
+
+class Orders {
+ public:
+  virtual ~Orders() = default;
+  virtual pit::Task<OrderPlaced> place(PlaceOrder) = 0;
+};
+PIT_CONTRACT(Orders, "shop.v1.Orders",
+             (place, pit::OpSpec{}
+                         .raises(pit::Code::invalid_argument, pit::Code::not_found,
+                                 pit::Code::resource_exhausted)
+                         .timeout(std::chrono::seconds(2))));
+
+}  // namespace shop::v1

@@ -1,0 +1,64 @@
+// The shop's implementations: naive code. The runtime adds deadlines, fault masking,
+// correlation and logs; nothing here mentions them.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/steady_timer.hpp>
+#include <map>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+
+#include "contracts.hpp"
+#include "pit/asio.hpp"
+
+namespace shop {
+
+class InventoryService final : public v1::Inventory {
+ private:
+  pit::Task<v1::Reservation> reserve(v1::Reserve req) override {
+    if (req.sku == "slow-sku") {  // a dependency that hangs; the deadline still holds
+      boost::asio::steady_timer stuck{pit::io_executor(), std::chrono::minutes(5)};
+      co_await stuck.async_wait(pit::use_task);
+    }
+    if (req.sku == "cursed-sku") {  // a bug deep inside: must never reach a caller
+      throw std::runtime_error("pg: password authentication failed for user 'shop' (secret=hunter2)");
+    }
+    std::lock_guard lock(mutex_);
+    auto it = stock_.find(req.sku);
+    if (it == stock_.end()) throw pit::Fault::not_found("unknown sku");
+    if (it->second < req.quantity) throw pit::Fault::resource_exhausted("not enough stock");
+    it->second -= req.quantity;
+    pit::log::info("reserved", {{"sku", req.sku}, {"quantity", req.quantity}});
+    co_return v1::Reservation{"r-" + std::to_string(++next_id_), it->second};
+  }
+
+  v1::StockLevel stock(v1::StockQuery req) override {
+    std::lock_guard lock(mutex_);
+    auto it = stock_.find(req.sku);
+    if (it == stock_.end()) throw pit::Fault::not_found("unknown sku");
+    return {req.sku, it->second};
+  }
+
+  std::mutex mutex_;
+  std::map<std::string, int> stock_{{"apple", 10}, {"pear", 3}, {"slow-sku", 5}, {"cursed-sku", 5}};
+  int next_id_ = 0;
+};
+
+class OrdersService final : public v1::Orders {
+ public:
+  explicit OrdersService(pit::Ref<v1::Inventory> inventory) : inventory_(std::move(inventory)) {}
+
+ private:
+  pit::Task<v1::OrderPlaced> place(v1::PlaceOrder req) override {
+    if (req.quantity <= 0) throw pit::Fault::invalid_argument("quantity must be positive");
+    v1::Reserve reserve{req.sku, req.quantity};  // named first: see docs/contracts.md (GCC 12)
+    auto reservation = co_await inventory_->reserve(std::move(reserve));
+    pit::log::info("order placed", {{"sku", req.sku}, {"reservation", reservation.reservation_id}});
+    co_return v1::OrderPlaced{"o-" + reservation.reservation_id, reservation.remaining};
+  }
+
+  pit::Ref<v1::Inventory> inventory_;
+};
+
+}  // namespace shop

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the Debian packages pit needs to build and test, if any is missing.
+# Idempotent and fast when everything is there. Sourced by scripts/demo and scripts/test.
+set -euo pipefail
+
+PIT_PACKAGES=(
+  g++ cmake ninja-build ccache pkg-config python3
+  libboost1.81-dev libboost-json1.81-dev   # Asio, Describe, Preprocessor (headers); Boost.JSON
+  googletest libgtest-dev libgmock-dev      # tests
+  libbenchmark-dev                          # bench/
+)
+
+pit_install_deps() {
+  local missing=()
+  for p in "${PIT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if ((${#missing[@]} == 0)); then return 0; fi
+  echo "pit: installing ${missing[*]}" >&2
+  local sudo=()
+  if [[ $(id -u) -ne 0 ]]; then sudo=(sudo); fi
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
