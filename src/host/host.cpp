@@ -100,7 +100,6 @@ void Host::start() {
   if (s.started) return;
   const HostOptions& o = s.options;
   log::configure(o.log_sink, o.log_level);
-  detail::set_call_lines(o.log_calls);
   s.workers = std::make_unique<detail::WorkerPool>(o.workers, o.worker_queue);
   s.dispatcher = std::make_unique<detail::Dispatcher>(*s.workers, s.mappers);
   s.pipeline = std::make_unique<Pipeline>(detail::standard_inbound(o, std::move(s.user_policies)),

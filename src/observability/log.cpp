@@ -19,7 +19,6 @@ struct Logger {
   std::vector<std::shared_ptr<log::Sink>> retired;
   std::atomic<log::Sink*> current{nullptr};
   std::atomic<log::Level> min_level{log::Level::info};
-  std::atomic<bool> call_lines{true};
   std::atomic<std::uint64_t> dropped{0};
 };
 
@@ -110,11 +109,8 @@ void emit(std::string& line) {
   if (sink == nullptr || !sink->write(line)) l.dropped.fetch_add(1, std::memory_order_relaxed);
 }
 
-void set_call_lines(bool enabled) noexcept { logger().call_lines.store(enabled); }
-
 void write_call_line(const Context& context, std::chrono::microseconds elapsed, const Outcome& outcome) {
-  auto& l = logger();
-  if (!l.call_lines.load(std::memory_order_relaxed) || !log::enabled(log::Level::info)) return;
+  if (!log::enabled(log::Level::info)) return;
   std::string line;
   line.reserve(384);
   begin_line(line, log::Level::info, "call", context);

@@ -17,6 +17,5 @@ void emit(std::string& line);
 
 // The per-call line of the call_log policy.
 void write_call_line(const Context& context, std::chrono::microseconds elapsed, const Outcome& outcome);
-void set_call_lines(bool enabled) noexcept;
 
 }  // namespace pit::detail

@@ -15,7 +15,7 @@ std::vector<std::unique_ptr<Policy>> standard_inbound(const HostOptions& options
   order.push_back(std::make_unique<policies::Correlation>());
   // 2. call_log — outside everything that can fail a call, so it sees every outcome
   //    (rejections and deadlines included) exactly as the caller gets it. Metrics join here.
-  order.push_back(std::make_unique<policies::CallLog>());
+  order.push_back(std::make_unique<policies::CallLog>(options.log_calls));
   // 3. fault_shaping — outside the deadline and everything below it, so no fault reaches
   //    the caller unshaped, whoever raised it.
   order.push_back(std::make_unique<policies::FaultShaping>());

@@ -4,7 +4,12 @@
 
 namespace pit::policies {
 
+// Switched off, the policy costs nothing: no frame, no clock reads.
 Task<Outcome> CallLog::handle(Call& call, Next next) {
+  return enabled_ ? logged(call, next) : next(call);
+}
+
+Task<Outcome> CallLog::logged(Call& call, Next next) {
   const auto start = Clock::now();
   Outcome outcome = co_await next(call);
   const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);

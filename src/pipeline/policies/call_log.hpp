@@ -9,8 +9,13 @@ namespace pit::policies {
 
 class CallLog final : public Policy {
  public:
+  explicit CallLog(bool enabled) noexcept : enabled_(enabled) {}
   [[nodiscard]] std::string_view name() const noexcept override { return "call_log"; }
   Task<Outcome> handle(Call& call, Next next) override;
+
+ private:
+  Task<Outcome> logged(Call& call, Next next);
+  bool enabled_;
 };
 
 }  // namespace pit::policies
