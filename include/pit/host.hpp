@@ -10,6 +10,8 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <string_view>
 #include <cstddef>
 #include <exception>
 #include <functional>
@@ -26,6 +28,20 @@
 
 namespace pit {
 
+// The HTTP listener (docs/http.md). Limits are enforced before anything is decoded.
+struct HttpOptions {
+  // "address:port" to listen on; empty: no HTTP listener. Port 0 takes a free port
+  // (Host::http_port() tells which).
+  std::string listen;
+  std::size_t max_body_bytes = 1U << 20U;      // larger: 413, without reading the body
+  std::size_t max_header_bytes = 16U << 10U;   // larger: 431
+  std::chrono::milliseconds read_timeout{10'000};  // a request must arrive whole within it
+  std::chrono::milliseconds idle_timeout{60'000};  // a keep-alive connection idle this long closes
+  std::size_t max_connections = 10'000;         // more: accepted and closed at once
+  // Outbound (client) calls: idle keep-alive connections kept per target and I/O thread.
+  std::size_t client_pool_idle = 16;
+};
+
 struct HostOptions {
   // Threads that run coroutine operations and the pipeline.
   std::size_t io_threads = 1;
@@ -40,6 +56,7 @@ struct HostOptions {
   log::Level log_level = log::Level::info;
   // Where log lines go; null means the asynchronous stdout sink.
   std::shared_ptr<log::Sink> log_sink;
+  HttpOptions http;
 };
 
 class Host;
@@ -89,6 +106,19 @@ class Host {
     return Ref<C>{std::make_shared<proxy>(inproc_channel(detail::declaration_of<C>::info()))};
   }
 
+  // A proxy for contract C served by another process, at base_url ("http://host:port").
+  // The same pit::Ref as in-process: calls carry the deadline, correlation and trace
+  // context across, and the callee's faults come back as pit::Fault.
+  template <class C>
+    requires detail::contract<C>
+  Ref<C> client(std::string_view base_url) {
+    using proxy = typename detail::declaration_of<C>::proxy;
+    return Ref<C>{std::make_shared<proxy>(http_channel(detail::declaration_of<C>::info(), base_url))};
+  }
+
+  // The port the HTTP listener is bound to (0 before start or without a listener).
+  [[nodiscard]] std::uint16_t http_port() const noexcept;
+
   // Adds a policy to every operation of every service, after the standard policies and
   // before dispatch. Policies are fixed when the host starts.
   void use(std::unique_ptr<Policy> policy);
@@ -128,6 +158,7 @@ class Host {
   void add_service(const ContractInfo& contract, std::shared_ptr<void> owner, void* implementation);
   void add_exception_mapper(ExceptionMapper mapper);
   detail::ChannelPtr inproc_channel(const ContractInfo& contract);
+  detail::ChannelPtr http_channel(const ContractInfo& contract, std::string_view base_url);
 
   std::shared_ptr<State> state_;
 };

@@ -67,9 +67,15 @@ class Call {
   const OperationInfo* operation_;
   Context context_;
   detail::IoThread* home_ = nullptr;
-  void* implementation_ = nullptr;  // resolved by the entry point; only dispatch uses it
-  std::string request_json_;  // set by transports that carry JSON; decoded at dispatch
+  // What the pipeline's terminal delivers the call to, resolved by the entry point: the
+  // implementation (inbound) or the remote endpoint (outbound).
+  void* target_ = nullptr;
+  // Transports that carry JSON set the request text; dispatch decodes it, and encodes the
+  // reply when asked, so bad input and unencodable replies are faults inside the pipeline.
+  std::string request_json_;
+  std::string reply_json_;
   bool request_is_json_ = false;
+  bool reply_as_json_ = false;
 };
 
 // An owning handle to a call.

@@ -3,6 +3,7 @@
 // picks the call's home I/O thread, and runs the host's one pipeline.
 #include <stdexcept>
 
+#include "client/enter.hpp"
 #include "client/inproc_channel.hpp"
 #include "pipeline/call_access.hpp"
 
@@ -33,8 +34,8 @@ ContractInfo make_contract(std::string_view name, std::vector<OperationInfo> ope
 InprocChannel::InprocChannel(std::shared_ptr<Host::State> state, const ContractInfo& contract)
     : state_(std::move(state)), contract_(&contract) {}
 
-Task<Outcome> InprocChannel::call(CallRef call) {
-  Host::State& host = *state_;
+Task<Outcome> enter(Host::State& host, std::unique_ptr<Pipeline> Host::State::*which, CallRef call,
+                    void* target, std::string_view transport) {
   if (!host.running.load(std::memory_order_acquire)) {
     co_return Fault::unavailable("the host is not running").with(Fault::rejected).from(Fault::Origin::runtime);
   }
@@ -43,16 +44,21 @@ Task<Outcome> InprocChannel::call(CallRef call) {
     ContextAccess::inherit(context, *parent);
   }
   const OperationInfo& op = call->operation();
-  ContextAccess::begin(context, op.contract, op.name, "inproc");
-  CallAccess::set_implementation(*call, host.implementation_of(*contract_));
+  ContextAccess::begin(context, op.contract, op.name, transport);
+  CallAccess::set_target(*call, target);
   IoThread& home = host.home_for_new_call();
   CallAccess::set_home(*call, &home);
   co_await ScheduleOn{home};
 
   host.in_flight.fetch_add(1, std::memory_order_relaxed);
-  Outcome outcome = co_await host.pipeline->run(*call);
+  Outcome outcome = co_await (host.*which)->run(*call);
   host.in_flight.fetch_sub(1, std::memory_order_relaxed);
   co_return outcome;
+}
+
+Task<Outcome> InprocChannel::call(CallRef call) {
+  void* implementation = state_->implementation_of(*contract_);
+  return enter(*state_, &Host::State::pipeline, std::move(call), implementation, "inproc");
 }
 
 }  // namespace pit::detail

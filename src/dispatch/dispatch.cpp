@@ -11,6 +11,12 @@ void decode_if_json(Call& call) {
   }
 }
 
+void encode_if_json(Call& call) {
+  if (CallAccess::wants_json_reply(call)) {
+    CallAccess::json_reply(call) = call.operation().hooks.encode_reply(call);
+  }
+}
+
 Fault not_dispatched(const Call& call) {
   if (call.context().cancel_reason() == CancelReason::deadline) {
     return Fault::deadline_exceeded("deadline exceeded before the call was dispatched")
@@ -54,6 +60,7 @@ struct OnWorker {
           decode_if_json(self->call);
           // A sync operation runs to completion inside invoke.
           Task<void> nothing = self->call.operation().hooks.invoke(self->implementation, self->call);
+          encode_if_json(self->call);
         });
       }
     }
@@ -91,7 +98,7 @@ struct OnWorker {
 }  // namespace
 
 Task<Outcome> Dispatcher::dispatch(Call& call) {
-  void* implementation = CallAccess::implementation(call);
+  void* implementation = CallAccess::target(call);
   if (implementation == nullptr) {
     co_return Fault::unimplemented("no service implements " + call.operation().full_name)
         .from(Fault::Origin::runtime);
@@ -109,6 +116,7 @@ Task<Outcome> Dispatcher::dispatch(Call& call) {
     // Exceptions thrown after a co_await inside the operation surface here.
     try {
       co_await std::move(operation);
+      encode_if_json(call);
     } catch (...) {
       error = std::current_exception();
     }

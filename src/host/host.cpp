@@ -11,6 +11,8 @@
 #include "host/host_state.hpp"
 #include "observability/log_format.hpp"
 #include "pipeline/standard_order.hpp"
+#include "transport/http/client.hpp"
+#include "transport/http/server.hpp"
 
 namespace pit {
 namespace {
@@ -54,7 +56,13 @@ Host::Host(HostOptions options) : state_(std::make_shared<State>()) {
   state_->options = std::move(options);
 }
 
-Host::~Host() { stop(); }
+Host::~Host() {
+  stop();
+  // Implementations may hold proxies to this host's own services (a cycle through the
+  // shared state): let them go now. Proxies still held elsewhere answer `unavailable`.
+  std::lock_guard lock(state_->lifecycle);
+  state_->services.clear();
+}
 
 const HostOptions& Host::options() const noexcept { return state_->options; }
 
@@ -104,12 +112,35 @@ void Host::start() {
   s.dispatcher = std::make_unique<detail::Dispatcher>(*s.workers, s.mappers);
   s.pipeline = std::make_unique<Pipeline>(detail::standard_inbound(o, std::move(s.user_policies)),
                                           *s.dispatcher);
+  s.http_send = std::make_unique<detail::HttpSend>(o.http);
+  s.outbound = std::make_unique<Pipeline>(detail::standard_outbound(o), *s.http_send);
   for (std::size_t i = 0; i < o.io_threads; ++i) {
     s.io_threads.push_back(std::make_unique<detail::IoThread>());
     s.io_threads.back()->start();
   }
+  if (!o.http.listen.empty()) {
+    s.http_server = std::make_unique<detail::HttpServer>(s, o.http);
+    try {
+      s.http_server->start();
+    } catch (...) {
+      for (auto& t : s.io_threads) t->stop();
+      s.workers->stop();
+      throw;
+    }
+  }
   s.started = true;
   s.running.store(true, std::memory_order_release);
+  if (s.http_server) {
+    log::info("listening", {{"transport", "http"}, {"port", s.http_server->port()}});
+  }
+}
+
+std::uint16_t Host::http_port() const noexcept {
+  return state_->http_server ? state_->http_server->port() : 0;
+}
+
+detail::ChannelPtr Host::http_channel(const ContractInfo& contract, std::string_view base_url) {
+  return std::make_shared<detail::HttpChannel>(state_, contract, base_url);
 }
 
 void Host::stop() {
@@ -117,13 +148,12 @@ void Host::stop() {
   State& s = *state_;
   std::lock_guard lock(s.lifecycle);
   if (!s.running.exchange(false)) return;
+  if (s.http_server) s.http_server->stop();
   // Queued sync jobs are answered `unavailable` through their home I/O threads, which get
   // a moment to deliver those answers before they stop.
   s.workers->stop();
   for (auto& t : s.io_threads) t->stop();
   log::flush();
-  // Implementations may hold proxies to this host's own services: let them go now.
-  s.services.clear();
 }
 
 int Host::run() {

@@ -12,6 +12,11 @@
 #include "pipeline/pipeline.hpp"
 #include "pit/host.hpp"
 
+namespace pit::detail {
+class HttpServer;
+class HttpSend;
+}  // namespace pit::detail
+
 namespace pit {
 
 struct Host::State {
@@ -28,7 +33,10 @@ struct Host::State {
 
   std::unique_ptr<detail::WorkerPool> workers;
   std::unique_ptr<detail::Dispatcher> dispatcher;
-  std::unique_ptr<Pipeline> pipeline;
+  std::unique_ptr<Pipeline> pipeline;  // inbound: every call served here
+  std::unique_ptr<detail::HttpSend> http_send;
+  std::unique_ptr<Pipeline> outbound;  // every call this host makes to another process
+  std::unique_ptr<detail::HttpServer> http_server;
   std::vector<std::unique_ptr<detail::IoThread>> io_threads;
 
   std::mutex lifecycle;

@@ -109,7 +109,8 @@ void emit(std::string& line) {
   if (sink == nullptr || !sink->write(line)) l.dropped.fetch_add(1, std::memory_order_relaxed);
 }
 
-void write_call_line(const Context& context, std::chrono::microseconds elapsed, const Outcome& outcome) {
+void write_call_line(const Context& context, std::string_view kind, std::chrono::microseconds elapsed,
+                     const Outcome& outcome) {
   if (!log::enabled(log::Level::info)) return;
   std::string line;
   line.reserve(384);
@@ -119,6 +120,7 @@ void write_call_line(const Context& context, std::chrono::microseconds elapsed, 
   line.append(R"(","code":")").append(to_string(outcome.code()));
   line.append(R"(","transport":)");
   append_quoted(line, context.transport());
+  line.append(R"(,"kind":")").append(kind).append("\"");
   line.push_back('}');
   emit(line);
 }

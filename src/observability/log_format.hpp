@@ -16,6 +16,7 @@ void append_field(std::string& out, const log::Field& field);
 void emit(std::string& line);
 
 // The per-call line of the call_log policy.
-void write_call_line(const Context& context, std::chrono::microseconds elapsed, const Outcome& outcome);
+void write_call_line(const Context& context, std::string_view kind, std::chrono::microseconds elapsed,
+                     const Outcome& outcome);
 
 }  // namespace pit::detail

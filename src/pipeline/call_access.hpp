@@ -14,10 +14,8 @@ struct CallAccess {
   static IoThread* home(const Call& c) noexcept { return c.home_; }
   static void set_home(Call& c, IoThread* home) noexcept { c.home_ = home; }
 
-  static void* implementation(const Call& c) noexcept { return c.implementation_; }
-  static void set_implementation(Call& c, void* implementation) noexcept {
-    c.implementation_ = implementation;
-  }
+  static void* target(const Call& c) noexcept { return c.target_; }
+  static void set_target(Call& c, void* target) noexcept { c.target_ = target; }
 
   static void set_json_request(Call& c, std::string body) {
     c.request_json_ = std::move(body);
@@ -26,6 +24,9 @@ struct CallAccess {
   static const std::string* json_request(const Call& c) noexcept {
     return c.request_is_json_ ? &c.request_json_ : nullptr;
   }
+  static void want_json_reply(Call& c) noexcept { c.reply_as_json_ = true; }
+  static bool wants_json_reply(const Call& c) noexcept { return c.reply_as_json_; }
+  static std::string& json_reply(Call& c) noexcept { return c.reply_json_; }
 
   // Cancels the call for `reason` (the first reason wins). Home thread only.
   static bool cancel(Call& c, CancelReason reason) noexcept {

@@ -15,7 +15,7 @@ std::vector<std::unique_ptr<Policy>> standard_inbound(const HostOptions& options
   order.push_back(std::make_unique<policies::Correlation>());
   // 2. call_log — outside everything that can fail a call, so it sees every outcome
   //    (rejections and deadlines included) exactly as the caller gets it. Metrics join here.
-  order.push_back(std::make_unique<policies::CallLog>(options.log_calls));
+  order.push_back(std::make_unique<policies::CallLog>(options.log_calls, "server"));
   // 3. fault_shaping — outside the deadline and everything below it, so no fault reaches
   //    the caller unshaped, whoever raised it.
   order.push_back(std::make_unique<policies::FaultShaping>());
@@ -26,6 +26,19 @@ std::vector<std::unique_ptr<Policy>> standard_inbound(const HostOptions& options
   //  admitted before its credentials are checked, so floods are cheap to refuse.)
   // 5. user policies, in the order they were added — inside every standard guarantee.
   for (auto& p : user) order.push_back(std::move(p));
+  return order;
+}
+
+// The outbound order: what a call to another process goes through before it is sent.
+std::vector<std::unique_ptr<Policy>> standard_outbound(const HostOptions& options) {
+  std::vector<std::unique_ptr<Policy>> order;
+  // 1. correlation — the call gets the client span whose id travels in traceparent.
+  order.push_back(std::make_unique<policies::Correlation>());
+  // 2. call_log — one "client" line per outbound call: what the remote call cost us.
+  order.push_back(std::make_unique<policies::CallLog>(options.log_calls, "client"));
+  // 3. deadline — the remote call is bounded like any other; at expiry it is abandoned and
+  //    its connection is not reused. (Retry budgets and circuit breaking go after it.)
+  order.push_back(std::make_unique<policies::Deadline>(options.default_timeout));
   return order;
 }
 

@@ -13,7 +13,7 @@ Task<Outcome> CallLog::logged(Call& call, Next next) {
   const auto start = Clock::now();
   Outcome outcome = co_await next(call);
   const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
-  detail::write_call_line(call.context(), elapsed, outcome);
+  detail::write_call_line(call.context(), kind_, elapsed, outcome);
   co_return outcome;
 }
 

@@ -9,13 +9,15 @@ namespace pit::policies {
 
 class CallLog final : public Policy {
  public:
-  explicit CallLog(bool enabled) noexcept : enabled_(enabled) {}
+  // kind: "server" for calls served here, "client" for calls made to another process.
+  CallLog(bool enabled, std::string_view kind) noexcept : enabled_(enabled), kind_(kind) {}
   [[nodiscard]] std::string_view name() const noexcept override { return "call_log"; }
   Task<Outcome> handle(Call& call, Next next) override;
 
  private:
   Task<Outcome> logged(Call& call, Next next);
   bool enabled_;
+  std::string_view kind_;
 };
 
 }  // namespace pit::policies

@@ -1,0 +1,204 @@
+#include "transport/http/client.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+#include <mutex>
+#include <stdexcept>
+#include <unordered_map>
+#include <vector>
+
+#include "client/enter.hpp"
+#include "dispatch/exception_mappers.hpp"
+#include "pipeline/call_access.hpp"
+#include "pit/asio.hpp"
+#include "transport/http/wire.hpp"
+
+namespace pit::detail {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+using tcp = asio::ip::tcp;
+
+// One remote endpoint and its idle keep-alive connections, kept per I/O thread: a
+// connection is only ever used by calls whose home is the thread it was made on.
+struct HttpTarget : std::enable_shared_from_this<HttpTarget> {
+  std::string host;
+  std::string port;
+  std::string authority;  // Host header
+  std::string base;       // for messages
+  std::size_t max_idle = 16;
+  std::mutex mutex;
+  std::unordered_map<IoThread*, std::vector<std::unique_ptr<beast::tcp_stream>>> idle;
+
+  std::unique_ptr<beast::tcp_stream> take(IoThread* home) {
+    std::lock_guard lock(mutex);
+    auto& v = idle[home];
+    if (v.empty()) return nullptr;
+    auto s = std::move(v.back());
+    v.pop_back();
+    return s;
+  }
+  void give(IoThread* home, std::unique_ptr<beast::tcp_stream> s) {
+    std::lock_guard lock(mutex);
+    auto& v = idle[home];
+    if (v.size() < max_idle) v.push_back(std::move(s));
+  }
+};
+
+namespace {
+
+std::shared_ptr<HttpTarget> parse_base_url(std::string_view url) {
+  constexpr std::string_view scheme = "http://";
+  auto bad = [&](const char* why) {
+    return std::invalid_argument("pit: client base URL '" + std::string(url) + "': " + why);
+  };
+  if (url.substr(0, scheme.size()) != scheme) throw bad("must start with http://");
+  auto rest = url.substr(scheme.size());
+  if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
+  if (rest.find('/') != std::string_view::npos) throw bad("must have no path");
+  std::string_view host = rest;
+  std::string_view port = "80";
+  if (!rest.empty() && rest.front() == '[') {
+    const auto close = rest.find(']');
+    if (close == std::string_view::npos) throw bad("unterminated IPv6 address");
+    host = rest.substr(1, close - 1);
+    if (close + 1 < rest.size()) {
+      if (rest[close + 1] != ':') throw bad("expected ':' after the IPv6 address");
+      port = rest.substr(close + 2);
+    }
+  } else if (const auto colon = rest.rfind(':'); colon != std::string_view::npos) {
+    host = rest.substr(0, colon);
+    port = rest.substr(colon + 1);
+  }
+  if (host.empty()) throw bad("has no host");
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string_view::npos ||
+      std::stoul(std::string(port)) == 0 || std::stoul(std::string(port)) > 65535) {
+    throw bad("has an invalid port");
+  }
+  auto t = std::make_shared<HttpTarget>();
+  t->host = std::string(host);
+  t->port = std::string(port);
+  t->authority = std::string(rest);
+  t->base = std::string(url);
+  return t;
+}
+
+// A pooled connection the server has closed while it sat idle reads as EOF (or an error)
+// without blocking: such a connection is dropped before a request is written to it.
+bool closed_by_peer(beast::tcp_stream& stream) {
+  auto& socket = stream.socket();
+  char byte = 0;
+  boost::system::error_code ec;
+  socket.non_blocking(true, ec);
+  const auto n = socket.receive(asio::buffer(&byte, 1), tcp::socket::message_peek, ec);
+  boost::system::error_code ignored;
+  socket.non_blocking(false, ignored);
+  if (ec == asio::error::would_block) return false;
+  return n == 0 || ec;
+}
+
+Fault unreachable(const HttpTarget& t, const boost::system::error_code& ec, bool retryable) {
+  Fault f = Fault::unavailable("the service is unreachable")
+                .with_cause(t.base + ": " + ec.message())
+                .from(Fault::Origin::runtime);
+  if (retryable) f.with(Fault::retryable);
+  return f;
+}
+
+// Time kept back from the deadline sent downstream, so the callee gives up before we do
+// and its answer can still travel back.
+constexpr auto kDeadlineMargin = std::chrono::milliseconds(5);
+
+}  // namespace
+
+HttpChannel::HttpChannel(std::shared_ptr<Host::State> state, const ContractInfo& /*contract*/,
+                         std::string_view base_url)
+    : state_(std::move(state)), target_(parse_base_url(base_url)) {
+  target_->max_idle = state_->options.http.client_pool_idle;
+}
+
+HttpChannel::~HttpChannel() = default;
+
+Task<Outcome> HttpChannel::call(CallRef call) {
+  return enter(*state_, &Host::State::outbound, std::move(call), target_.get(), "http");
+}
+
+Task<Outcome> HttpSend::dispatch(Call& call) {
+  auto* raw_target = static_cast<HttpTarget*>(CallAccess::target(call));
+  const auto target = raw_target->shared_from_this();  // outlives an abandoned call
+  const OperationInfo& op = call.operation();
+  const Context& context = call.context();
+  IoThread* home = CallAccess::home(call);
+
+  std::string body;
+  if (auto error = capture([&] { body = op.hooks.encode_request(call); })) {
+    Fault f = to_fault(error, {});
+    co_return Fault::internal("the request could not be encoded").with_cause(f.cause()).from(Fault::Origin::runtime);
+  }
+  http::request<http::string_body> req{http::verb::post, "/" + std::string(op.full_name), 11};
+  req.set(http::field::host, target->authority);
+  req.set(http::field::content_type, http_wire::kJson);
+  if (http_wire::valid_request_id(context.correlation_id())) {
+    req.set(http_wire::kRequestIdHeader, context.correlation_id());
+  }
+  req.set(http_wire::kTraceparentHeader,
+          http_wire::format_traceparent(context.trace_id(), context.span_id(), context.sampled()));
+  if (context.deadline() != Clock::time_point::max()) {
+    const auto left = context.deadline() - Clock::now() - kDeadlineMargin;
+    if (left <= Clock::duration::zero()) {
+      co_return Fault::deadline_exceeded("deadline exceeded before the call was sent").from(Fault::Origin::runtime);
+    }
+    req.set(http_wire::kTimeoutHeader,
+            http_wire::format_timeout(std::chrono::duration_cast<std::chrono::nanoseconds>(left)));
+  }
+  req.body() = std::move(body);
+  req.keep_alive(true);
+  req.prepare_payload();
+
+  // A pooled connection may have been closed by the server while idle; such a failure is
+  // retried once on a fresh connection when retrying is safe.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    auto stream = target->take(home);
+    if (stream && closed_by_peer(*stream)) stream.reset();
+    const bool reused = stream != nullptr;
+    bool written = false;
+    try {
+      if (!stream) {
+        stream = std::make_unique<beast::tcp_stream>(home->io());
+        tcp::resolver resolver{home->io()};
+        auto endpoints = co_await resolver.async_resolve(target->host, target->port, use_task);
+        co_await asio::async_connect(stream->socket(), endpoints, use_task);
+      }
+      co_await http::async_write(*stream, req, use_task);
+      written = true;
+      beast::flat_buffer buffer;
+      http::response_parser<http::string_body> parser;
+      parser.body_limit(options_.max_body_bytes);
+      parser.header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
+      co_await http::async_read(*stream, buffer, parser, use_task);
+      auto res = parser.release();
+      if (res.keep_alive() && !context.cancelled()) target->give(home, std::move(stream));
+      if (res.result_int() != 200) co_return http_wire::fault_of_problem(res.result_int(), res.body());
+      if (auto error = capture([&] { op.hooks.decode_reply(call, res.body()); })) {
+        co_return Fault::internal("the reply could not be decoded")
+            .with_cause(target->base + ": " + to_fault(error, {}).message())
+            .from(Fault::Origin::runtime);
+      }
+      co_return Outcome::success();
+    } catch (const boost::system::system_error& e) {
+      if (context.cancelled()) {
+        co_return Fault::deadline_exceeded("deadline exceeded").from(Fault::Origin::runtime);
+      }
+      const bool safe_to_retry = !written || op.spec.is_idempotent();
+      if (reused && attempt == 0 && safe_to_retry) continue;
+      co_return unreachable(*target, e.code(), !written);
+    }
+  }
+  co_return Fault::unavailable("the service is unreachable").from(Fault::Origin::runtime);
+}
+
+}  // namespace pit::detail

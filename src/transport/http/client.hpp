@@ -1,0 +1,39 @@
+// The HTTP client side: a channel that sends a proxy's calls to another process through
+// the host's outbound pipeline (correlation → call_log → deadline → send).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "host/host_state.hpp"
+#include "pipeline/pipeline.hpp"
+#include "pit/contract.hpp"
+
+namespace pit::detail {
+
+struct HttpTarget;
+
+class HttpChannel final : public Channel {
+ public:
+  // base_url: "http://host:port" (a trailing '/' is allowed). Throws std::invalid_argument.
+  HttpChannel(std::shared_ptr<Host::State> state, const ContractInfo& contract, std::string_view base_url);
+  ~HttpChannel() override;
+  Task<Outcome> call(CallRef call) override;
+
+ private:
+  std::shared_ptr<Host::State> state_;
+  std::shared_ptr<HttpTarget> target_;
+};
+
+// The terminal of the outbound pipeline: one HTTP exchange per call.
+class HttpSend final : public Terminal {
+ public:
+  explicit HttpSend(const HttpOptions& options) : options_(options) {}
+  Task<Outcome> dispatch(Call& call) override;
+
+ private:
+  HttpOptions options_;
+};
+
+}  // namespace pit::detail

@@ -1,0 +1,35 @@
+// The HTTP/1.1 entry point (Boost.Beast): POST /{contract}/{operation} with a JSON body.
+// Every request that names an operation enters the host's one pipeline; limits, routing
+// and header validation happen before it, with a problem+json answer for each refusal.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "host/host_state.hpp"
+
+namespace pit::detail {
+
+class HttpServer {
+ public:
+  HttpServer(Host::State& host, const HttpOptions& options);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Binds (throws std::runtime_error naming the address if it cannot) and starts
+  // accepting; connections are spread over the host's I/O threads.
+  void start();
+  void stop();  // stops accepting
+  [[nodiscard]] std::uint16_t port() const noexcept { return port_.load(); }
+
+  struct Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;
+  std::atomic<std::uint16_t> port_{0};
+};
+
+}  // namespace pit::detail

@@ -1,0 +1,209 @@
+#include "transport/http/wire.hpp"
+
+#include <array>
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+#include <charconv>
+
+#include "pit/json.hpp"
+
+namespace pit::http_wire {
+namespace {
+
+bool is_lower_hex(std::string_view s) noexcept {
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+bool all_zero(std::string_view s) noexcept { return s.find_first_not_of('0') == std::string_view::npos; }
+
+struct StatusOf {
+  Code code;
+  unsigned status;
+  std::string_view title;
+};
+// https://github.com/googleapis/googleapis/blob/master/google/rpc/code.proto ("HTTP Mapping")
+constexpr std::array<StatusOf, code_count> kTable{{
+    {Code::ok, 200, "OK"},
+    {Code::cancelled, 499, "Cancelled"},
+    {Code::unknown, 500, "Unknown error"},
+    {Code::invalid_argument, 400, "Invalid argument"},
+    {Code::deadline_exceeded, 504, "Deadline exceeded"},
+    {Code::not_found, 404, "Not found"},
+    {Code::already_exists, 409, "Already exists"},
+    {Code::permission_denied, 403, "Permission denied"},
+    {Code::resource_exhausted, 429, "Resource exhausted"},
+    {Code::failed_precondition, 400, "Failed precondition"},
+    {Code::aborted, 409, "Aborted"},
+    {Code::out_of_range, 400, "Out of range"},
+    {Code::unimplemented, 501, "Unimplemented"},
+    {Code::internal, 500, "Internal error"},
+    {Code::unavailable, 503, "Unavailable"},
+    {Code::data_loss, 500, "Data loss"},
+    {Code::unauthenticated, 401, "Unauthenticated"},
+}};
+
+void append_string_member(std::string& out, std::string_view key, std::string_view value) {
+  out.append(",\"").append(key).append("\":\"");
+  json::append_escaped(out, value);
+  out.push_back('"');
+}
+
+}  // namespace
+
+bool valid_request_id(std::string_view id) noexcept {
+  if (id.empty() || id.size() > 128) return false;
+  for (char c : id) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '_' || c == ':' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::optional<Traceparent> parse_traceparent(std::string_view v) noexcept {
+  // version "-" trace-id "-" parent-id "-" flags; later versions may append "-..." fields.
+  if (v.size() < 55) return std::nullopt;
+  if (v[2] != '-' || v[35] != '-' || v[52] != '-') return std::nullopt;
+  const auto version = v.substr(0, 2);
+  const auto trace = v.substr(3, 32);
+  const auto parent = v.substr(36, 16);
+  const auto flags = v.substr(53, 2);
+  if (!is_lower_hex(version) || version == "ff") return std::nullopt;
+  if (version == "00" && v.size() != 55) return std::nullopt;
+  if (version != "00" && v.size() > 55 && v[55] != '-') return std::nullopt;
+  if (!is_lower_hex(trace) || !is_lower_hex(parent) || !is_lower_hex(flags)) return std::nullopt;
+  if (all_zero(trace) || all_zero(parent)) return std::nullopt;
+  unsigned f = 0;
+  std::from_chars(flags.data(), flags.data() + 2, f, 16);
+  return Traceparent{trace, parent, (f & 1U) != 0};
+}
+
+std::string format_traceparent(std::string_view trace_id, std::string_view span_id, bool sampled) {
+  std::string out;
+  out.reserve(55);
+  out.append("00-").append(trace_id).append("-").append(span_id).append(sampled ? "-01" : "-00");
+  return out;
+}
+
+std::optional<std::chrono::nanoseconds> parse_timeout(std::string_view v) noexcept {
+  if (v.size() < 2 || v.size() > 9) return std::nullopt;
+  const auto digits = v.substr(0, v.size() - 1);
+  std::uint64_t n = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return std::nullopt;
+    n = n * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  using namespace std::chrono;
+  const auto count = static_cast<std::int64_t>(n);  // at most 99'999'999
+  switch (v.back()) {
+    case 'H': return duration_cast<nanoseconds>(hours(count));
+    case 'M': return duration_cast<nanoseconds>(minutes(count));
+    case 'S': return duration_cast<nanoseconds>(seconds(count));
+    case 'm': return duration_cast<nanoseconds>(milliseconds(count));
+    case 'u': return duration_cast<nanoseconds>(microseconds(count));
+    case 'n': return nanoseconds(count);
+    default: return std::nullopt;
+  }
+}
+
+std::string format_timeout(std::chrono::nanoseconds remaining) {
+  std::int64_t n = remaining.count() < 0 ? 0 : remaining.count();
+  // Smallest unit whose count fits in 8 digits; rounding down never extends a deadline.
+  static constexpr std::array<std::pair<std::int64_t, char>, 6> kUnits{
+      {{1, 'n'}, {1'000, 'u'}, {1'000'000, 'm'}, {1'000'000'000, 'S'}, {60'000'000'000, 'M'},
+       {3'600'000'000'000, 'H'}}};
+  for (auto [scale, unit] : kUnits) {
+    if (n / scale < 100'000'000) return std::to_string(n / scale) + unit;
+  }
+  return "99999999H";
+}
+
+unsigned status_of(Code code) noexcept {
+  const auto i = static_cast<std::size_t>(code);
+  return i < kTable.size() ? kTable[i].status : 500;
+}
+
+Code code_of_status(unsigned status) noexcept {
+  switch (status) {
+    case 200: return Code::ok;
+    case 400: return Code::invalid_argument;
+    case 401: return Code::unauthenticated;
+    case 403: return Code::permission_denied;
+    case 404: return Code::not_found;
+    case 409: return Code::aborted;
+    case 429: return Code::resource_exhausted;
+    case 499: return Code::cancelled;
+    case 501: return Code::unimplemented;
+    case 502:
+    case 503: return Code::unavailable;
+    case 504: return Code::deadline_exceeded;
+    default: return status >= 500 ? Code::internal : Code::unknown;
+  }
+}
+
+std::string problem_json(const Fault& fault, std::string_view trace_id, unsigned status) {
+  const auto& row = kTable[static_cast<std::size_t>(fault.code()) % kTable.size()];
+  std::string out;
+  out.reserve(256 + fault.message().size());
+  out.append(R"({"type":"urn:pit:fault:)").append(to_string(fault.code())).append("\"");
+  append_string_member(out, "title", row.title);
+  out.append(",\"status\":").append(std::to_string(status != 0 ? status : row.status));
+  append_string_member(out, "detail", fault.message());
+  append_string_member(out, "code", to_string(fault.code()));
+  if (!fault.correlation_id().empty()) append_string_member(out, "correlation_id", fault.correlation_id());
+  if (!trace_id.empty()) append_string_member(out, "trace_id", trace_id);
+  if (fault.has(Fault::retryable)) out.append(",\"retryable\":true");
+  if (!fault.details().empty()) {
+    out.append(",\"details\":{");
+    bool first = true;
+    for (const auto& d : fault.details()) {
+      if (!first) out.push_back(',');
+      first = false;
+      out.push_back('"');
+      json::append_escaped(out, d.key);
+      out.append("\":\"");
+      json::append_escaped(out, d.value);
+      out.push_back('"');
+    }
+    out.push_back('}');
+  }
+  out.push_back('}');
+  return out;
+}
+
+Fault fault_of_problem(unsigned status, std::string_view body) {
+  boost::system::error_code ec;
+  boost::json::parse_options opts;
+  opts.max_depth = 8;
+  const auto v = boost::json::parse(body, ec, {}, opts);
+  const auto* obj = (!ec && v.is_object()) ? &v.as_object() : nullptr;
+  auto str = [&](std::string_view key) -> std::string {
+    if (obj == nullptr) return {};
+    const auto* m = obj->if_contains(key);
+    return (m != nullptr && m->is_string()) ? std::string(m->as_string()) : std::string{};
+  };
+  std::optional<Code> code = code_from_string(str("code"));
+  if (!code || *code == Code::ok) code = code_of_status(status);
+  std::string message = str("detail");
+  if (message.empty()) message = "HTTP " + std::to_string(status);
+  Fault fault{*code, std::move(message)};
+  fault.from(Fault::Origin::remote);
+  if (*code == Code::deadline_exceeded) fault.with(Fault::deadline);
+  if (obj != nullptr) {
+    if (const auto* r = obj->if_contains("retryable"); r != nullptr && r->is_bool() && r->as_bool()) {
+      fault.with(Fault::retryable);
+    }
+    if (const auto* d = obj->if_contains("details"); d != nullptr && d->is_object()) {
+      for (const auto& [k, val] : d->as_object()) {
+        if (val.is_string()) fault.with_detail(std::string(k), std::string(val.as_string()));
+      }
+    }
+  }
+  fault.set_correlation_id(str("correlation_id"));
+  return fault;
+}
+
+}  // namespace pit::http_wire
