@@ -66,4 +66,27 @@ PIT_CONTRACT(Orders, "shop.v1.Orders",
                                  pit::Code::resource_exhausted)
                          .timeout(std::chrono::seconds(2))));
 
+struct Buy {
+  std::string sku;
+  int quantity = 1;
+};
+BOOST_DESCRIBE_STRUCT(Buy, (), (sku, quantity))
+
+struct Receipt {
+  std::string order_id;
+  int remaining_stock = 0;
+  std::string served_by;
+};
+BOOST_DESCRIBE_STRUCT(Receipt, (), (order_id, remaining_stock, served_by))
+
+// The edge service: what the outside world calls.
+class Gateway {
+ public:
+  virtual ~Gateway() = default;
+  virtual pit::Task<Receipt> buy(Buy) = 0;
+};
+PIT_CONTRACT(Gateway, "shop.v1.Gateway",
+             (buy, pit::OpSpec{}.raises(pit::Code::invalid_argument, pit::Code::not_found,
+                                        pit::Code::resource_exhausted)));
+
 }  // namespace shop::v1

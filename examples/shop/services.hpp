@@ -61,4 +61,18 @@ class OrdersService final : public v1::Orders {
   pit::Ref<v1::Inventory> inventory_;
 };
 
+class GatewayService final : public v1::Gateway {
+ public:
+  explicit GatewayService(pit::Ref<v1::Orders> orders) : orders_(std::move(orders)) {}
+
+ private:
+  pit::Task<v1::Receipt> buy(v1::Buy req) override {
+    v1::PlaceOrder order{req.sku, req.quantity};
+    auto placed = co_await orders_->place(std::move(order));
+    co_return v1::Receipt{placed.order_id, placed.remaining_stock, "gateway"};
+  }
+
+  pit::Ref<v1::Orders> orders_;
+};
+
 }  // namespace shop

@@ -142,7 +142,9 @@ class Host {
 
   // Builds and validates the pipeline, starts the executors. Idempotent.
   void start();
-  // Stops taking calls, cancels what is in flight, joins the threads, flushes logs.
+  // Stops taking calls and the listener, answers queued sync calls `unavailable`, joins the
+  // threads, flushes logs. (Draining in-flight calls with a grace period comes with the
+  // operability work; until then calls still running are dropped with their threads.)
   void stop();
   // start(), then serve until SIGTERM or SIGINT; returns the process exit code.
   int run();

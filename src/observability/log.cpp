@@ -110,12 +110,13 @@ void emit(std::string& line) {
 }
 
 void write_call_line(const Context& context, std::string_view kind, std::chrono::microseconds elapsed,
-                     const Outcome& outcome) {
+                     std::int64_t budget_ms, const Outcome& outcome) {
   if (!log::enabled(log::Level::info)) return;
   std::string line;
   line.reserve(384);
   begin_line(line, log::Level::info, "call", context);
   line.append(R"(,"duration_us":)").append(std::to_string(elapsed.count()));
+  if (budget_ms >= 0) line.append(R"(,"budget_ms":)").append(std::to_string(budget_ms));
   line.append(R"(,"outcome":")").append(outcome.ok() ? "ok" : "fault");
   line.append(R"(","code":")").append(to_string(outcome.code()));
   line.append(R"(","transport":)");

@@ -16,7 +16,8 @@ void append_field(std::string& out, const log::Field& field);
 void emit(std::string& line);
 
 // The per-call line of the call_log policy.
+// budget_ms: the caller's remaining time when the call arrived; negative: none given.
 void write_call_line(const Context& context, std::string_view kind, std::chrono::microseconds elapsed,
-                     const Outcome& outcome);
+                     std::int64_t budget_ms, const Outcome& outcome);
 
 }  // namespace pit::detail

@@ -147,3 +147,39 @@ TEST(HostAlone, invalid_options_are_refused_at_construction) {
 
 }  // namespace
 }  // namespace shop
+
+namespace shop {
+namespace {
+
+TEST_F(PipelineTest, a_policy_that_throws_becomes_a_masked_fault_not_a_crash) {
+  host->use("buggy", [](pit::Call&, pit::Next) -> pit::Task<pit::Outcome> {
+    throw std::runtime_error(std::string("policy bug ") + kCanary);
+    co_return pit::Outcome::success();
+  });
+  host->use("buggy-sync", [](pit::Call& c, pit::Next n) -> pit::Task<pit::Outcome> {
+    if (c.operation().name == "count") throw std::logic_error("thrown before any co_await");
+    return n(c);
+  });
+  host->start();
+  auto fault = fault_of([&] { pit::block_on(inventory->reserve({"apple", 1})); });
+  EXPECT_EQ(fault.code(), pit::Code::internal);
+  EXPECT_EQ(std::string(fault.what()).find(kCanary), std::string::npos);
+  EXPECT_EQ(lines_with({"internal fault", kCanary}).size(), 1U);
+  EXPECT_EQ(probe.dispatched, 0);
+}
+
+TEST_F(PipelineTest, a_declared_faults_cause_is_logged_and_never_handed_to_the_caller) {
+  host->use("cause", [](pit::Call& c, pit::Next n) -> pit::Task<pit::Outcome> {
+    pit::Outcome out = co_await n(c);
+    if (!out.ok()) out.fault().with_cause(std::string("detail for ops: ") + kCanary);
+    co_return out;
+  });
+  host->start();
+  auto fault = fault_of([&] { pit::block_on(inventory->reserve({"missing", 1})); });
+  EXPECT_EQ(fault.code(), pit::Code::not_found);
+  EXPECT_TRUE(fault.cause().empty());
+  EXPECT_EQ(lines_with({"fault cause", kCanary}).size(), 1U);
+}
+
+}  // namespace
+}  // namespace shop

@@ -11,9 +11,16 @@ Task<Outcome> CallLog::handle(Call& call, Next next) {
 
 Task<Outcome> CallLog::logged(Call& call, Next next) {
   const auto start = Clock::now();
+  // The time the caller gave this call (inherited or from the wire), before this host's
+  // own timeouts apply: across hops it shows a deadline shrinking.
+  const auto caller_deadline = call.context().deadline();
+  const std::int64_t budget_ms =
+      caller_deadline == Clock::time_point::max()
+          ? -1
+          : std::chrono::duration_cast<std::chrono::milliseconds>(caller_deadline - start).count();
   Outcome outcome = co_await next(call);
   const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
-  detail::write_call_line(call.context(), kind_, elapsed, outcome);
+  detail::write_call_line(call.context(), kind_, elapsed, budget_ms, outcome);
   co_return outcome;
 }
 

@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 
+#include "dispatch/exception_mappers.hpp"
 #include "host/executors.hpp"
 #include "pipeline/call_access.hpp"
 
@@ -39,9 +40,18 @@ struct Race : std::enable_shared_from_this<Race> {
   }
 };
 
+// Runs the rest of the pipeline. A policy that throws (user code) does not escape: its
+// exception becomes an internal fault here, logged with its cause by fault_shaping.
 detail::Detached run_inner(std::shared_ptr<Race> race, Next next) {
-  Outcome result = co_await next(*race->call);
-  race->answer(std::move(result));
+  std::optional<Outcome> result;
+  std::exception_ptr error;
+  try {
+    result.emplace(co_await next(*race->call));
+  } catch (...) {
+    error = std::current_exception();
+  }
+  if (error) result.emplace(detail::to_fault(error, {}).from(Fault::Origin::runtime));
+  race->answer(std::move(*result));
 }
 
 struct RaceAwaiter {

@@ -16,9 +16,18 @@ Fault mask_undeclared(const Call& call, Fault fault) {
     masked.set_correlation_id(std::string(call.context().correlation_id()));
     return masked;
   }
-  if (!fault.cause().empty() && (fault.code() == Code::internal || fault.code() == Code::unknown ||
-                                 fault.code() == Code::data_loss)) {
-    log::error("internal fault", {{"code", to_string(fault.code())}, {"cause", fault.cause()}});
+  if (!fault.cause().empty()) {
+    // The cause is for the log only: it is written here and taken off the fault, so not
+    // even an in-process caller can show it to anyone.
+    const bool serious = fault.code() == Code::internal || fault.code() == Code::unknown ||
+                         fault.code() == Code::data_loss;
+    const log::Fields fields = {{"code", to_string(fault.code())}, {"cause", fault.cause()}};
+    if (serious) {
+      log::error("internal fault", fields);
+    } else {
+      log::warn("fault cause", fields);
+    }
+    fault.with_cause({});
   }
   fault.set_correlation_id(std::string(call.context().correlation_id()));
   return fault;

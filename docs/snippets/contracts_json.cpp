@@ -1,0 +1,64 @@
+// The snippet of docs/contracts-json.md: messages described once, decoded strictly and
+// tolerantly, encoded back.
+#include <gtest/gtest.h>
+
+#include <boost/describe.hpp>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pit/fault.hpp"
+#include "pit/json.hpp"
+
+// [example]
+namespace shop::v1 {
+
+enum class Size { small, large };
+BOOST_DESCRIBE_ENUM(Size, small, large)
+
+struct Line {
+  std::string sku;
+  int quantity = 1;
+  Size size = Size::small;
+};
+BOOST_DESCRIBE_STRUCT(Line, (), (sku, quantity, size))
+
+struct PlaceOrder {
+  std::vector<Line> lines;
+  std::optional<std::string> coupon;
+  std::map<std::string, std::string> labels;
+};
+BOOST_DESCRIBE_STRUCT(PlaceOrder, (), (lines, coupon, labels))
+
+}  // namespace shop::v1
+
+std::string reencode(std::string_view body) {
+  // Throws pit::Fault (invalid_argument) if the body is not a PlaceOrder.
+  const auto order = pit::json::decode<shop::v1::PlaceOrder>(body);
+  return pit::json::encode(order);
+}
+// reencode(R"({"lines":[{"sku":"A-1","size":"large"}],"labels":{"channel":"web"},"extra":1})")
+//   == R"({"lines":[{"sku":"A-1","quantity":1,"size":"large"}],"labels":{"channel":"web"}})"
+// quantity was missing: it keeps its default; "extra" is unknown: ignored; coupon is empty: omitted.
+// [/example]
+
+namespace {
+
+TEST(ContractsJsonGuide, example_works_as_documented) {
+  EXPECT_EQ(reencode(R"({"lines":[{"sku":"A-1","size":"large"}],"labels":{"channel":"web"},"extra":1})"),
+            R"({"lines":[{"sku":"A-1","quantity":1,"size":"large"}],"labels":{"channel":"web"}})");
+}
+
+TEST(ContractsJsonGuide, bad_field_is_an_invalid_argument_naming_its_path) {
+  try {
+    (void)reencode(R"({"lines":[{"quantity":"2"}]})");
+    FAIL() << "accepted";
+  } catch (const pit::Fault& fault) {
+    EXPECT_EQ(fault.code(), pit::Code::invalid_argument);
+    EXPECT_EQ(fault.message(), "field 'lines[0].quantity': expected an integer, got a string");
+  }
+}
+
+}  // namespace
