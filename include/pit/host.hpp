@@ -43,8 +43,9 @@ struct HttpOptions {
 };
 
 struct HostOptions {
-  // Threads that run coroutine operations and the pipeline.
-  std::size_t io_threads = 1;
+  // Threads that run coroutine operations, the pipeline and the HTTP connections;
+  // 0: one per core.
+  std::size_t io_threads = 0;
   // Threads that run sync operations, and how many jobs may wait for one. When both are
   // taken, a sync call fails at once with unavailable (rejected) instead of waiting.
   std::size_t workers = 8;

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <csignal>
 #include <stdexcept>
+#include <algorithm>
 #include <thread>
 
 #include "client/inproc_channel.hpp"
@@ -38,7 +39,7 @@ void require_not_started(const Host::State& s, const char* what) {
 }
 
 void validate(const HostOptions& o) {
-  if (o.io_threads == 0 || o.io_threads > 1024) throw std::invalid_argument("pit: io_threads must be 1..1024");
+  if (o.io_threads > 1024) throw std::invalid_argument("pit: io_threads must be 0 (one per core) to 1024");
   if (o.workers == 0 || o.workers > 4096) throw std::invalid_argument("pit: workers must be 1..4096");
   if (o.worker_queue > 1'000'000) throw std::invalid_argument("pit: worker_queue must be at most 1000000");
   if (o.default_timeout <= std::chrono::milliseconds::zero() ||
@@ -114,7 +115,9 @@ void Host::start() {
                                           *s.dispatcher);
   s.http_send = std::make_unique<detail::HttpSend>(o.http);
   s.outbound = std::make_unique<Pipeline>(detail::standard_outbound(o), *s.http_send);
-  for (std::size_t i = 0; i < o.io_threads; ++i) {
+  const std::size_t io_threads =
+      o.io_threads != 0 ? o.io_threads : std::max<std::size_t>(1, std::thread::hardware_concurrency());
+  for (std::size_t i = 0; i < io_threads; ++i) {
     s.io_threads.push_back(std::make_unique<detail::IoThread>());
     s.io_threads.back()->start();
   }

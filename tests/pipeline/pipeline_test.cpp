@@ -138,7 +138,7 @@ TEST(HostAlone, a_contract_that_is_not_served_answers_unimplemented) {
 
 TEST(HostAlone, invalid_options_are_refused_at_construction) {
   pit::HostOptions o;
-  o.io_threads = 0;
+  o.io_threads = 5000;
   EXPECT_THROW(pit::Host{o}, std::invalid_argument);
   o = {};
   o.default_timeout = std::chrono::milliseconds(0);
