@@ -17,6 +17,21 @@ void encode_if_json(Call& call) {
   }
 }
 
+// What a cancelled call answers, whatever its operation did after being cancelled (an
+// aborted Asio wait throws; that is the cancellation, not a failure to mask).
+Fault cancelled_fault(const Call& call) {
+  switch (call.context().cancel_reason()) {
+    case CancelReason::deadline:
+      return Fault::deadline_exceeded("deadline exceeded").from(Fault::Origin::runtime);
+    case CancelReason::shutdown:
+      return Fault::unavailable("the service is shutting down").with(Fault::retryable).from(Fault::Origin::runtime);
+    case CancelReason::caller:
+    case CancelReason::none:
+      break;
+  }
+  return Fault::cancelled("the caller cancelled the call").from(Fault::Origin::runtime);
+}
+
 Fault not_dispatched(const Call& call) {
   if (call.context().cancel_reason() == CancelReason::deadline) {
     return Fault::deadline_exceeded("deadline exceeded before the call was dispatched")
@@ -90,7 +105,7 @@ struct OnWorker {
       case Result::ran:
         break;
     }
-    if (error) return dispatcher.to_fault(error);
+    if (error) return call.context().cancelled() ? cancelled_fault(call) : dispatcher.to_fault(error);
     return Outcome::success();
   }
 };
@@ -121,7 +136,7 @@ Task<Outcome> Dispatcher::dispatch(Call& call) {
       error = std::current_exception();
     }
   }
-  if (error) co_return to_fault(error);
+  if (error) co_return call.context().cancelled() ? cancelled_fault(call) : to_fault(error);
   co_return Outcome::success();
 }
 

@@ -108,3 +108,19 @@ TEST_F(Deadlines, deadline_fault_of_a_nested_call_passes_through_undeclared) {
 
 }  // namespace
 }  // namespace shop
+
+namespace shop {
+namespace {
+
+TEST_F(Deadlines, what_an_operation_throws_after_its_cancellation_is_not_masked_as_internal) {
+  host->start();
+  pit::CallerScope scope{{.timeout = std::chrono::milliseconds(50)}};
+  (void)fault_of([&] { pit::block_on(inventory->reserve({"slow", 5000})); });
+  wait_for(probe.timer_cancelled);
+  pit::log::flush();
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_TRUE(lines_with({"fault masked"}).empty()) << "the aborted timer wait is the cancellation";
+}
+
+}  // namespace
+}  // namespace shop
