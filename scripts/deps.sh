@@ -6,6 +6,7 @@ set -euo pipefail
 PIT_PACKAGES=(
   g++ cmake ninja-build ccache pkg-config python3 curl
   libboost1.81-dev libboost-json1.81-dev   # Asio, Describe, Preprocessor (headers); Boost.JSON
+  libtomlplusplus-dev                       # configuration files (src/config/)
   googletest libgtest-dev libgmock-dev      # tests
   libbenchmark-dev                          # bench/
 )

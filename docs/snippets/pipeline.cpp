@@ -142,11 +142,12 @@ TEST(PipelineGuideOrder, describe_pipeline_prints_the_order_every_call_takes) {
   EXPECT_EQ(host.describe_pipeline(),
             "1. correlation\n"
             "2. call_log\n"
-            "3. fault_shaping\n"
-            "4. deadline\n"
-            "5. audit\n"
-            "6. require_tenant\n"
-            "7. dispatch\n");
+            "3. metrics\n"
+            "4. fault_shaping\n"
+            "5. deadline\n"
+            "6. audit\n"
+            "7. require_tenant\n"
+            "8. dispatch\n");
   // [/describe]
   EXPECT_EQ(before_start, host.describe_pipeline());
   host.stop();

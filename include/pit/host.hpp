@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <exception>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -42,6 +43,20 @@ struct HttpOptions {
   std::size_t client_pool_idle = 16;
 };
 
+// The admin listener: /metrics, /healthz, /readyz (docs/operations.md).
+struct AdminOptions {
+  // "address:port"; empty: no admin listener. Keep it on loopback or a private network.
+  std::string listen;
+};
+
+// Settings of one contract ("shop.v1.Orders") or one operation ("shop.v1.Orders/place").
+// Unset fields fall through: operation → contract → the contract's declaration → host.
+struct OperationOptions {
+  std::optional<std::chrono::milliseconds> timeout;  // replaces the declared timeout
+  std::optional<bool> log_calls;
+  std::optional<std::size_t> max_body_bytes;         // HTTP requests to it
+};
+
 struct HostOptions {
   // Threads that run coroutine operations, the pipeline and the HTTP connections;
   // 0: one per core.
@@ -58,6 +73,12 @@ struct HostOptions {
   // Where log lines go; null means the asynchronous stdout sink.
   std::shared_ptr<log::Sink> log_sink;
   HttpOptions http;
+  AdminOptions admin;
+  // On stop (SIGTERM): how long calls in flight may take to finish before they are
+  // cancelled (reason: shutdown) and answered `unavailable`.
+  std::chrono::milliseconds shutdown_grace{10'000};
+  // Keyed by contract or contract/operation wire name; validated at start.
+  std::map<std::string, OperationOptions, std::less<>> operations;
 };
 
 class Host;

@@ -40,6 +40,7 @@ class [[nodiscard]] Outcome {
 namespace detail {
 struct CallAccess;
 class IoThread;
+struct OperationSettings;
 }  // namespace detail
 
 // One call in flight. Reference-counted: an abandoned implementation (deadline passed,
@@ -70,6 +71,15 @@ class Call {
   // What the pipeline's terminal delivers the call to, resolved by the entry point: the
   // implementation (inbound) or the remote endpoint (outbound).
   void* target_ = nullptr;
+  // This host's settings for the operation (configuration over the declaration).
+  const detail::OperationSettings* settings_ = nullptr;
+  // What answers the caller at once when the call is cancelled (the deadline policy's
+  // race); home thread only.
+  detail::CancelHook answer_on_cancel_{};
+  // The home I/O thread's list of calls in flight (for cancellation at shutdown).
+  Call* active_prev_ = nullptr;
+  Call* active_next_ = nullptr;
+  Clock::time_point started_{};
   // Transports that carry JSON set the request text; dispatch decodes it, and encodes the
   // reply when asked, so bad input and unencodable replies are faults inside the pipeline.
   std::string request_json_;

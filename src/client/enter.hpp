@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "host/host_state.hpp"
+#include "host/operation_settings.hpp"
 
 namespace pit::detail {
 
@@ -12,6 +13,6 @@ namespace pit::detail {
 // home I/O thread (the caller's, if it runs on one of this host's), moves there, and runs
 // the host's pipeline `which` (inbound for in-process calls, outbound for remote ones).
 Task<Outcome> enter(Host::State& host, std::unique_ptr<Pipeline> Host::State::*which, CallRef call,
-                    void* target, std::string_view transport);
+                    void* target, const OperationSettings* settings, std::string_view transport);
 
 }  // namespace pit::detail

@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "host/host_state.hpp"
+#include "host/operation_settings.hpp"
 #include "pit/contract.hpp"
 
 namespace pit::detail {
@@ -15,6 +16,7 @@ class InprocChannel final : public Channel {
  private:
   std::shared_ptr<Host::State> state_;
   const ContractInfo* contract_;
+  std::vector<OperationSettings> settings_;
 };
 
 }  // namespace pit::detail

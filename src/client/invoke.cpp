@@ -32,10 +32,10 @@ ContractInfo make_contract(std::string_view name, std::vector<OperationInfo> ope
 }
 
 InprocChannel::InprocChannel(std::shared_ptr<Host::State> state, const ContractInfo& contract)
-    : state_(std::move(state)), contract_(&contract) {}
+    : state_(std::move(state)), contract_(&contract), settings_(resolve_settings(state_->options, contract, state_->metrics, "server")) {}
 
 Task<Outcome> enter(Host::State& host, std::unique_ptr<Pipeline> Host::State::*which, CallRef call,
-                    void* target, std::string_view transport) {
+                    void* target, const OperationSettings* settings, std::string_view transport) {
   if (!host.running.load(std::memory_order_acquire)) {
     co_return Fault::unavailable("the host is not running").with(Fault::rejected).from(Fault::Origin::runtime);
   }
@@ -46,10 +46,13 @@ Task<Outcome> enter(Host::State& host, std::unique_ptr<Pipeline> Host::State::*w
   const OperationInfo& op = call->operation();
   ContextAccess::begin(context, op.contract, op.name, transport);
   CallAccess::set_target(*call, target);
+  CallAccess::set_settings(*call, settings);
   IoThread& home = host.home_for_new_call();
   CallAccess::set_home(*call, &home);
   co_await ScheduleOn{home};
 
+  CallAccess::set_started(*call, Clock::now());
+  ActiveCall active{home.active(), *call};
   host.in_flight.fetch_add(1, std::memory_order_relaxed);
   Outcome outcome = co_await (host.*which)->run(*call);
   host.in_flight.fetch_sub(1, std::memory_order_relaxed);
@@ -58,7 +61,8 @@ Task<Outcome> enter(Host::State& host, std::unique_ptr<Pipeline> Host::State::*w
 
 Task<Outcome> InprocChannel::call(CallRef call) {
   void* implementation = state_->implementation_of(*contract_);
-  return enter(*state_, &Host::State::pipeline, std::move(call), implementation, "inproc");
+  const auto* settings = &settings_[call->operation().index];
+  return enter(*state_, &Host::State::pipeline, std::move(call), implementation, settings, "inproc");
 }
 
 }  // namespace pit::detail

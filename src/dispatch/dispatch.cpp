@@ -17,20 +17,7 @@ void encode_if_json(Call& call) {
   }
 }
 
-// What a cancelled call answers, whatever its operation did after being cancelled (an
-// aborted Asio wait throws; that is the cancellation, not a failure to mask).
-Fault cancelled_fault(const Call& call) {
-  switch (call.context().cancel_reason()) {
-    case CancelReason::deadline:
-      return Fault::deadline_exceeded("deadline exceeded").from(Fault::Origin::runtime);
-    case CancelReason::shutdown:
-      return Fault::unavailable("the service is shutting down").with(Fault::retryable).from(Fault::Origin::runtime);
-    case CancelReason::caller:
-    case CancelReason::none:
-      break;
-  }
-  return Fault::cancelled("the caller cancelled the call").from(Fault::Origin::runtime);
-}
+Fault cancelled_fault(const Call& call) { return cancellation_fault(call.context().cancel_reason()); }
 
 Fault not_dispatched(const Call& call) {
   if (call.context().cancel_reason() == CancelReason::deadline) {

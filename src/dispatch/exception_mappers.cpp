@@ -48,4 +48,19 @@ Fault to_fault(const std::exception_ptr& error, const std::vector<ExceptionMappe
   }
 }
 
+Fault cancellation_fault(CancelReason reason) {
+  switch (reason) {
+    case CancelReason::deadline:
+      return Fault::deadline_exceeded("deadline exceeded").from(Fault::Origin::runtime);
+    case CancelReason::shutdown:
+      return Fault::unavailable("the service is shutting down")
+          .with(Fault::retryable)
+          .from(Fault::Origin::runtime);
+    case CancelReason::caller:
+    case CancelReason::none:
+      break;
+  }
+  return Fault::cancelled("the caller cancelled the call").from(Fault::Origin::runtime);
+}
+
 }  // namespace pit::detail

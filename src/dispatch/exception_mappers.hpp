@@ -6,6 +6,7 @@
 #include <optional>
 #include <vector>
 
+#include "pit/context.hpp"
 #include "pit/fault.hpp"
 
 namespace pit::detail {
@@ -16,6 +17,10 @@ using ExceptionMapper = std::function<std::optional<Fault>(const std::exception_
 // internal, with the exception's type and what() as its cause (for the log, never the
 // caller).
 Fault to_fault(const std::exception_ptr& error, const std::vector<ExceptionMapper>& mappers);
+
+// What a cancelled call answers: deadline → deadline_exceeded, shutdown → unavailable
+// (retryable), caller → cancelled.
+Fault cancellation_fault(CancelReason reason);
 
 // Runs f and returns the exception it threw, if any. The only catch (...) around user
 // code in the runtime: every exception of every operation is caught here, exactly once.

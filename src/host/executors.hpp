@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "pipeline/call_access.hpp"
 #include "pit/task.hpp"
 
 namespace pit::detail {
@@ -41,11 +42,14 @@ class IoThread {
   }
   // The I/O thread the caller runs on, or nullptr.
   static IoThread* current() noexcept;
+  // The calls in flight whose home this is; touched only on this thread.
+  ActiveCalls& active() noexcept { return active_; }
 
  private:
   boost::asio::io_context io_{1};
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   std::thread thread_;
+  ActiveCalls active_;
 };
 
 // co_await schedule_on(t): continue on t (at once if already there).

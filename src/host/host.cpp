@@ -78,7 +78,8 @@ void Host::add_service(const ContractInfo& contract, std::shared_ptr<void> owner
       throw std::logic_error("pit: two contracts are named " + std::string(contract.name));
     }
   }
-  state_->services.push_back({&contract, std::move(owner), implementation});
+  state_->services.push_back(
+      {&contract, std::move(owner), implementation, detail::resolve_settings(state_->options, contract, state_->metrics, "server")});
 }
 
 void Host::add_exception_mapper(ExceptionMapper mapper) {
@@ -108,6 +109,11 @@ void Host::start() {
   std::lock_guard lock(s.lifecycle);
   if (s.started) return;
   const HostOptions& o = s.options;
+  {
+    std::vector<const ContractInfo*> served;
+    for (const auto& service : s.services) served.push_back(service.contract);
+    detail::validate_operation_keys(o, served);
+  }
   log::configure(o.log_sink, o.log_level);
   s.workers = std::make_unique<detail::WorkerPool>(o.workers, o.worker_queue);
   s.dispatcher = std::make_unique<detail::Dispatcher>(*s.workers, s.mappers);
@@ -179,10 +185,12 @@ std::string Host::describe_pipeline() const {
   // Not started yet: describe what start() will build, without building it.
   std::string out;
   int i = 1;
-  for (const char* name : {"correlation", "call_log", "fault_shaping", "deadline"}) {
-    out += std::to_string(i++) + ". " + name + "\n";
+  for (const auto& p : detail::standard_inbound(state_->options, {})) {
+    out += std::to_string(i++) + ". " + std::string(p->name()) + "\n";
   }
-  for (const auto& p : state_->user_policies) out += std::to_string(i++) + ". " + std::string(p->name()) + "\n";
+  for (const auto& p : state_->user_policies) {
+    out += std::to_string(i++) + ". " + std::string(p->name()) + "\n";
+  }
   out += std::to_string(i) + ". dispatch\n";
   return out;
 }

@@ -9,6 +9,8 @@
 
 #include "dispatch/dispatch.hpp"
 #include "host/executors.hpp"
+#include "host/operation_settings.hpp"
+#include "observability/metrics.hpp"
 #include "pipeline/pipeline.hpp"
 #include "pit/host.hpp"
 
@@ -24,6 +26,7 @@ struct Host::State {
     const ContractInfo* contract;
     std::shared_ptr<void> owner;
     void* implementation;
+    std::vector<detail::OperationSettings> settings;  // by operation index
   };
 
   HostOptions options;
@@ -39,9 +42,13 @@ struct Host::State {
   std::unique_ptr<detail::HttpServer> http_server;
   std::vector<std::unique_ptr<detail::IoThread>> io_threads;
 
+  detail::MetricsRegistry metrics;
+  std::unique_ptr<detail::HttpServer> admin_server;
+
   std::mutex lifecycle;
   bool started = false;
   std::atomic<bool> running{false};
+  std::atomic<bool> draining{false};  // stopping: /readyz says 503, no new requests
   std::atomic<std::size_t> next_io{0};
   std::atomic<std::int64_t> in_flight{0};
 

@@ -3,6 +3,7 @@
 
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "context/context_access.hpp"
 #include "pit/pipeline.hpp"
@@ -15,6 +16,8 @@ struct CallAccess {
   static void set_home(Call& c, IoThread* home) noexcept { c.home_ = home; }
 
   static void* target(const Call& c) noexcept { return c.target_; }
+  static const OperationSettings* settings(const Call& c) noexcept { return c.settings_; }
+  static void set_settings(Call& c, const OperationSettings* s) noexcept { c.settings_ = s; }
   static void set_target(Call& c, void* target) noexcept { c.target_ = target; }
 
   static void set_json_request(Call& c, std::string body) {
@@ -28,10 +31,67 @@ struct CallAccess {
   static bool wants_json_reply(const Call& c) noexcept { return c.reply_as_json_; }
   static std::string& json_reply(Call& c) noexcept { return c.reply_json_; }
 
-  // Cancels the call for `reason` (the first reason wins). Home thread only.
+  // Cancels the call for `reason` (the first reason wins): pending cancellable waits in
+  // the operation are cancelled, and the caller is answered at once. Home thread only.
   static bool cancel(Call& c, CancelReason reason) noexcept {
-    return ContextAccess::cancel(c.context_, reason);
+    if (!ContextAccess::cancel(c.context_, reason)) return false;
+    const CancelHook answer = std::exchange(c.answer_on_cancel_, {});
+    if (answer.fn != nullptr) answer.fn(answer.arg);
+    return true;
   }
+  static void set_answer_on_cancel(Call& c, CancelHook hook) noexcept { c.answer_on_cancel_ = hook; }
+
+  static Clock::time_point started(const Call& c) noexcept { return c.started_; }
+  static void set_started(Call& c, Clock::time_point t) noexcept { c.started_ = t; }
+
+  static Call*& active_prev(Call& c) noexcept { return c.active_prev_; }
+  static Call*& active_next(Call& c) noexcept { return c.active_next_; }
+};
+
+// The calls in flight whose home is one I/O thread: an intrusive list, touched only on
+// that thread, so registering a call costs two pointer writes.
+class ActiveCalls {
+ public:
+  void push(Call& c) noexcept {
+    CallAccess::active_prev(c) = nullptr;
+    CallAccess::active_next(c) = head_;
+    if (head_ != nullptr) CallAccess::active_prev(*head_) = &c;
+    head_ = &c;
+  }
+  void erase(Call& c) noexcept {
+    Call* prev = CallAccess::active_prev(c);
+    Call* next = CallAccess::active_next(c);
+    if (prev != nullptr) CallAccess::active_next(*prev) = next;
+    else head_ = next;
+    if (next != nullptr) CallAccess::active_prev(*next) = prev;
+    CallAccess::active_prev(c) = CallAccess::active_next(c) = nullptr;
+  }
+  // Cancels every call on the list (answers run inline and may end calls, so the list is
+  // copied, with references, first).
+  void cancel_all(CancelReason reason) {
+    std::vector<CallRef> calls;
+    for (Call* c = head_; c != nullptr; c = CallAccess::active_next(*c)) {
+      c->add_ref();
+      calls.emplace_back(c);
+    }
+    for (auto& c : calls) CallAccess::cancel(*c, reason);
+  }
+
+ private:
+  Call* head_ = nullptr;
+};
+
+// Keeps a call on its home thread's list while it is in flight.
+class ActiveCall {
+ public:
+  ActiveCall(ActiveCalls& list, Call& call) noexcept : list_(list), call_(call) { list_.push(call_); }
+  ~ActiveCall() { list_.erase(call_); }
+  ActiveCall(const ActiveCall&) = delete;
+  ActiveCall& operator=(const ActiveCall&) = delete;
+
+ private:
+  ActiveCalls& list_;
+  Call& call_;
 };
 
 }  // namespace pit::detail

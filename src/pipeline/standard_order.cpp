@@ -5,6 +5,7 @@
 #include "pipeline/policies/correlation.hpp"
 #include "pipeline/policies/deadline.hpp"
 #include "pipeline/policies/fault_shaping.hpp"
+#include "pipeline/policies/metrics.hpp"
 
 namespace pit::detail {
 
@@ -13,18 +14,19 @@ std::vector<std::unique_ptr<Policy>> standard_inbound(const HostOptions& options
   std::vector<std::unique_ptr<Policy>> order;
   // 1. correlation — first, so every later policy and every log line has the call's ids.
   order.push_back(std::make_unique<policies::Correlation>());
-  // 2. call_log — outside everything that can fail a call, so it sees every outcome
-  //    (rejections and deadlines included) exactly as the caller gets it. Metrics join here.
+  // 2. call_log and 3. metrics — outside everything that can fail a call, so they see every
+  //    outcome (rejections and deadlines included) exactly as the caller gets it.
   order.push_back(std::make_unique<policies::CallLog>(options.log_calls, "server"));
-  // 3. fault_shaping — outside the deadline and everything below it, so no fault reaches
+  order.push_back(std::make_unique<policies::Metrics>());
+  // 4. fault_shaping — outside the deadline and everything below it, so no fault reaches
   //    the caller unshaped, whoever raised it.
   order.push_back(std::make_unique<policies::FaultShaping>());
-  // 4. deadline — before admission, so time spent queueing counts against the deadline
+  // 5. deadline — before admission, so time spent queueing counts against the deadline
   //    and an expired call never takes a permit or a worker.
   order.push_back(std::make_unique<policies::Deadline>(options.default_timeout));
   // (admission, authentication and authorization go here, in that order: a call is
   //  admitted before its credentials are checked, so floods are cheap to refuse.)
-  // 5. user policies, in the order they were added — inside every standard guarantee.
+  // 6. user policies, in the order they were added — inside every standard guarantee.
   for (auto& p : user) order.push_back(std::move(p));
   return order;
 }
@@ -34,8 +36,10 @@ std::vector<std::unique_ptr<Policy>> standard_outbound(const HostOptions& option
   std::vector<std::unique_ptr<Policy>> order;
   // 1. correlation — the call gets the client span whose id travels in traceparent.
   order.push_back(std::make_unique<policies::Correlation>());
-  // 2. call_log — one "client" line per outbound call: what the remote call cost us.
+  // 2. call_log and metrics — one "client" line and sample per outbound call: what the
+  //    remote call cost us, whatever its outcome.
   order.push_back(std::make_unique<policies::CallLog>(options.log_calls, "client"));
+  order.push_back(std::make_unique<policies::Metrics>());
   // 3. deadline — the remote call is bounded like any other; at expiry it is abandoned and
   //    its connection is not reused. (Retry budgets and circuit breaking go after it.)
   order.push_back(std::make_unique<policies::Deadline>(options.default_timeout));

@@ -1,12 +1,16 @@
 #include "pipeline/policies/call_log.hpp"
 
+#include "host/operation_settings.hpp"
 #include "observability/log_format.hpp"
+#include "pipeline/call_access.hpp"
 
 namespace pit::policies {
 
 // Switched off, the policy costs nothing: no frame, no clock reads.
 Task<Outcome> CallLog::handle(Call& call, Next next) {
-  return enabled_ ? logged(call, next) : next(call);
+  const auto* settings = detail::CallAccess::settings(call);
+  const bool on = settings != nullptr ? settings->log_calls : enabled_;
+  return on ? logged(call, next) : next(call);
 }
 
 Task<Outcome> CallLog::logged(Call& call, Next next) {

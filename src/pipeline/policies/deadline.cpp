@@ -7,6 +7,7 @@
 
 #include "dispatch/exception_mappers.hpp"
 #include "host/executors.hpp"
+#include "host/operation_settings.hpp"
 #include "pipeline/call_access.hpp"
 
 namespace pit::policies {
@@ -31,6 +32,7 @@ struct Race : std::enable_shared_from_this<Race> {
   void answer(Outcome result) {
     if (answered) return;  // too late: the deadline already answered the caller
     answered = true;
+    CallAccess::set_answer_on_cancel(*call, {});
     outcome.emplace(std::move(result));
     if (waiter) {
       if (timer) timer->cancel();
@@ -70,11 +72,19 @@ struct RaceAwaiter {
     run_inner(race, next);
     if (race->answered) return false;  // finished without suspending: no timer needed
     race->waiter = h;
+    // Cancelled for any reason (deadline, caller gone, shutdown): the caller is answered
+    // now, whatever the operation still does.
+    CallAccess::set_answer_on_cancel(call, {[](void* r) {
+                                              auto* self = static_cast<Race*>(r);
+                                              self->answer(detail::cancellation_fault(
+                                                  self->call->context().cancel_reason()));
+                                            },
+                                            race.get()});
     auto* home = CallAccess::home(call);
     race->timer.emplace(home->io(), deadline);
     race->timer->async_wait([r = race](const boost::system::error_code& ec) {
       if (ec || r->answered) return;
-      CallAccess::cancel(*r->call, CancelReason::deadline);
+      CallAccess::cancel(*r->call, CancelReason::deadline);  // answers through the hook
       r->answer(expired("deadline exceeded"));
     });
     return true;
@@ -91,7 +101,9 @@ Task<Outcome> Deadline::handle(Call& call, Next next) {
   Context& context = CallAccess::context(call);
   const auto now = Clock::now();
   auto deadline = std::min(context.deadline(), now + host_default_);
-  if (const auto own = call.operation().spec.timeout(); own.count() > 0) {
+  const auto* settings = CallAccess::settings(call);
+  const auto own = settings != nullptr ? settings->timeout : call.operation().spec.timeout();
+  if (own.count() > 0) {
     deadline = std::min(deadline, now + own);
   }
   detail::ContextAccess::set_deadline(context, deadline);

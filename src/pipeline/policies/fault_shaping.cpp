@@ -1,5 +1,8 @@
 #include "pipeline/policies/fault_shaping.hpp"
 
+#include "host/operation_settings.hpp"
+#include "observability/metrics.hpp"
+#include "pipeline/call_access.hpp"
 #include "pit/log.hpp"
 
 namespace pit::policies {
@@ -12,6 +15,9 @@ Fault mask_undeclared(const Call& call, Fault fault) {
                                 {"original_code", to_string(fault.code())},
                                 {"original_message", fault.message()},
                                 {"cause", fault.cause()}});
+    if (const auto* settings = detail::CallAccess::settings(call); settings != nullptr && settings->metrics != nullptr) {
+      settings->metrics->masked.fetch_add(1, std::memory_order_relaxed);
+    }
     Fault masked = Fault::internal("internal error").from(Fault::Origin::runtime);
     masked.set_correlation_id(std::string(call.context().correlation_id()));
     return masked;

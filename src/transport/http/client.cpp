@@ -115,16 +115,17 @@ constexpr auto kDeadlineMargin = std::chrono::milliseconds(5);
 
 }  // namespace
 
-HttpChannel::HttpChannel(std::shared_ptr<Host::State> state, const ContractInfo& /*contract*/,
+HttpChannel::HttpChannel(std::shared_ptr<Host::State> state, const ContractInfo& contract,
                          std::string_view base_url)
-    : state_(std::move(state)), target_(parse_base_url(base_url)) {
+    : state_(std::move(state)), target_(parse_base_url(base_url)), settings_(resolve_settings(state_->options, contract, state_->metrics, "client")) {
   target_->max_idle = state_->options.http.client_pool_idle;
 }
 
 HttpChannel::~HttpChannel() = default;
 
 Task<Outcome> HttpChannel::call(CallRef call) {
-  return enter(*state_, &Host::State::outbound, std::move(call), target_.get(), "http");
+  const auto* settings = &settings_[call->operation().index];
+  return enter(*state_, &Host::State::outbound, std::move(call), target_.get(), settings, "http");
 }
 
 Task<Outcome> HttpSend::dispatch(Call& call) {

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "host/host_state.hpp"
+#include "host/operation_settings.hpp"
 #include "pipeline/pipeline.hpp"
 #include "pit/contract.hpp"
 
@@ -24,6 +25,7 @@ class HttpChannel final : public Channel {
  private:
   std::shared_ptr<Host::State> state_;
   std::shared_ptr<HttpTarget> target_;
+  std::vector<OperationSettings> settings_;
 };
 
 // The terminal of the outbound pipeline: one HTTP exchange per call.

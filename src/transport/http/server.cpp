@@ -31,6 +31,12 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
 
   void accept();
   Task<void> serve(tcp::socket socket);
+  // The service and operation a request target names, or {nullptr, nullptr}.
+  std::pair<const Host::State::Service*, const OperationInfo*> route(std::string_view target) const;
+  const OperationSettings* settings_for(std::string_view target) const {
+    auto [service, op] = route(target);
+    return op != nullptr ? &service->settings[op->index] : nullptr;
+  }
   Task<http::response<http::string_body>> handle(http::request<http::string_body>& req,
                                                  beast::tcp_stream& stream);
 };
@@ -156,6 +162,12 @@ Task<void> HttpServer::Impl::serve(tcp::socket socket) {
         buffer.commit(n);
       }
       stream.expires_after(options.read_timeout);
+      co_await http::async_read_header(stream, buffer, parser, use_task);
+      // The body limit is the operation's (configuration may raise or lower it per
+      // operation); decided from the headers, before any of the body is read.
+      if (const auto* settings = settings_for(parser.get().target())) {
+        parser.body_limit(settings->max_body_bytes);
+      }
       co_await http::async_read(stream, buffer, parser, use_task);
     } catch (const boost::system::system_error& e) {
       ec = e.code();
@@ -199,23 +211,7 @@ Task<Response> HttpServer::Impl::handle(Request& req, beast::tcp_stream& stream)
     res.set(http::field::allow, "POST");
     co_return res;
   }
-  // Route: /{contract}/{operation}; the contract name has no '/', the operation neither.
-  std::string_view target{req.target().data(), req.target().size()};
-  if (const auto q = target.find('?'); q != std::string_view::npos) target = target.substr(0, q);
-  const auto slash = target.rfind('/');
-  const OperationInfo* op = nullptr;
-  void* implementation = nullptr;
-  if (target.size() > 1 && target.front() == '/' && slash != 0 && slash != std::string_view::npos) {
-    const auto contract_name = target.substr(1, slash - 1);
-    const auto operation_name = target.substr(slash + 1);
-    for (const auto& service : host.services) {
-      if (service.contract->name == contract_name) {
-        op = service.contract->find(operation_name);
-        implementation = service.implementation;
-        break;
-      }
-    }
-  }
+  const auto [service, op] = route({req.target().data(), req.target().size()});
   if (op == nullptr) {
     co_return refusal(req, http::status::not_found,
                       transport_fault(Code::not_found, "no such operation: POST /{contract}/{operation}"));
@@ -247,16 +243,23 @@ Task<Response> HttpServer::Impl::handle(Request& req, beast::tcp_stream& stream)
     }
     ContextAccess::set_deadline(context, Clock::now() + *timeout);
   }
-  CallAccess::set_target(*call, implementation);
+  CallAccess::set_target(*call, service->implementation);
+  CallAccess::set_settings(*call, &service->settings[op->index]);
   CallAccess::set_json_request(*call, std::move(req.body()));
   CallAccess::want_json_reply(*call);
   CallAccess::set_home(*call, IoThread::current());
 
   auto watch = std::make_shared<DisconnectWatch>(stream.socket(), call);
   watch->arm();
-  host.in_flight.fetch_add(1, std::memory_order_relaxed);
-  Outcome outcome = co_await host.pipeline->run(*call);
-  host.in_flight.fetch_sub(1, std::memory_order_relaxed);
+  CallAccess::set_started(*call, Clock::now());
+  std::optional<Outcome> result;
+  {
+    ActiveCall active{IoThread::current()->active(), *call};
+    host.in_flight.fetch_add(1, std::memory_order_relaxed);
+    result.emplace(co_await host.pipeline->run(*call));
+    host.in_flight.fetch_sub(1, std::memory_order_relaxed);
+  }
+  Outcome& outcome = *result;
   watch->finish();
   set_current_context(nullptr);
 
@@ -277,6 +280,24 @@ Task<Response> HttpServer::Impl::handle(Request& req, beast::tcp_stream& stream)
   res.keep_alive(req.keep_alive() && !watch->caller_gone);
   res.prepare_payload();
   co_return res;
+}
+
+std::pair<const Host::State::Service*, const OperationInfo*> HttpServer::Impl::route(
+    std::string_view target) const {
+  // /{contract}/{operation}: the contract name has no '/', the operation neither.
+  if (const auto q = target.find('?'); q != std::string_view::npos) target = target.substr(0, q);
+  const auto slash = target.rfind('/');
+  if (target.size() <= 1 || target.front() != '/' || slash == 0 || slash == std::string_view::npos) {
+    return {nullptr, nullptr};
+  }
+  const auto contract_name = target.substr(1, slash - 1);
+  for (const auto& service : host.services) {
+    if (service.contract->name == contract_name) {
+      const OperationInfo* op = service.contract->find(target.substr(slash + 1));
+      return {op != nullptr ? &service : nullptr, op};
+    }
+  }
+  return {nullptr, nullptr};
 }
 
 void HttpServer::Impl::accept() {

@@ -1,0 +1,166 @@
+#include "observability/metrics.hpp"
+
+#include <dirent.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "pit/log.hpp"
+
+namespace pit::detail {
+namespace {
+
+struct ProcessStats {
+  double cpu_seconds = 0;
+  double start_time_seconds = 0;
+  std::uint64_t resident_bytes = 0;
+  std::uint64_t virtual_bytes = 0;
+  std::uint64_t open_fds = 0;
+  std::uint64_t max_fds = 0;
+};
+
+ProcessStats read_process() {
+  ProcessStats p;
+  const double ticks = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  std::ifstream stat("/proc/self/stat");
+  std::string content((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  // Fields after the command name (which may contain spaces) start after the last ')'.
+  const auto close = content.rfind(')');
+  if (close != std::string::npos) {
+    std::istringstream in(content.substr(close + 2));
+    std::string field;
+    std::uint64_t utime = 0, stime = 0, starttime = 0, vsize = 0, rss = 0;
+    for (int i = 3; in >> field; ++i) {
+      if (i == 14) utime = std::stoull(field);
+      if (i == 15) stime = std::stoull(field);
+      if (i == 22) starttime = std::stoull(field);
+      if (i == 23) vsize = std::stoull(field);
+      if (i == 24) {
+        rss = std::stoull(field);
+        break;
+      }
+    }
+    p.cpu_seconds = static_cast<double>(utime + stime) / ticks;
+    p.virtual_bytes = vsize;
+    p.resident_bytes = rss * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+    std::ifstream boot("/proc/stat");
+    std::string key;
+    while (boot >> key) {
+      if (key == "btime") {
+        double btime = 0;
+        boot >> btime;
+        p.start_time_seconds = btime + static_cast<double>(starttime) / ticks;
+        break;
+      }
+    }
+  }
+  if (DIR* d = ::opendir("/proc/self/fd")) {
+    while (::readdir(d) != nullptr) ++p.open_fds;
+    ::closedir(d);
+    p.open_fds = p.open_fds >= 3 ? p.open_fds - 3 : 0;  // ".", ".." and the dir's own fd
+  }
+  p.max_fds = static_cast<std::uint64_t>(::sysconf(_SC_OPEN_MAX));
+  return p;
+}
+
+void header(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
+  out.append("# HELP ").append(name).append(" ").append(help).append("\n");
+  out.append("# TYPE ").append(name).append(" ").append(type).append("\n");
+}
+
+std::string number(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+
+}  // namespace
+
+void OperationMetrics::record(Code code, Transport transport, std::chrono::nanoseconds elapsed) noexcept {
+  calls[static_cast<std::size_t>(code)][transport].fetch_add(1, std::memory_order_relaxed);
+  const double seconds = std::chrono::duration<double>(elapsed).count();
+  std::size_t bucket = 0;
+  while (bucket < kLatencyBuckets.size() && seconds > kLatencyBuckets[bucket]) ++bucket;
+  latency[bucket].fetch_add(1, std::memory_order_relaxed);
+  latency_sum_ns.fetch_add(static_cast<std::uint64_t>(elapsed.count()), std::memory_order_relaxed);
+}
+
+OperationMetrics& MetricsRegistry::operation(std::string_view contract, std::string_view operation,
+                                             std::string_view kind) {
+  std::lock_guard lock(mutex_);
+  for (auto& m : operations_) {
+    if (m.contract == contract && m.operation == operation && m.kind == kind) return m;
+  }
+  auto& m = operations_.emplace_back();
+  m.contract = contract;
+  m.operation = operation;
+  m.kind = kind;
+  return m;
+}
+
+void MetricsRegistry::set_gauges(Gauges gauges) {
+  std::lock_guard lock(mutex_);
+  gauges_ = std::move(gauges);
+}
+
+std::string MetricsRegistry::render() const {
+  std::lock_guard lock(mutex_);
+  std::string out;
+  out.reserve(4096 + operations_.size() * 2048);
+  static constexpr std::array<std::string_view, 2> kTransport = {"inproc", "http"};
+
+  header(out, "pit_calls_total", "counter", "Calls finished, by operation, outcome code, transport and side.");
+  for (const auto& m : operations_) {
+    for (std::size_t c = 0; c < m.calls.size(); ++c) {
+      for (std::size_t t = 0; t < OperationMetrics::transports; ++t) {
+        const auto n = m.calls[c][t].load(std::memory_order_relaxed);
+        if (n == 0) continue;
+        out.append("pit_calls_total{contract=\"").append(m.contract).append("\",operation=\"").append(m.operation);
+        out.append("\",code=\"").append(to_string(static_cast<Code>(c))).append("\",transport=\"");
+        out.append(kTransport[t]).append("\",kind=\"").append(m.kind).append("\"} ");
+        out.append(std::to_string(n)).append("\n");
+      }
+    }
+  }
+  header(out, "pit_call_duration_seconds", "histogram", "Call latency as the pipeline saw it, by operation and side.");
+  for (const auto& m : operations_) {
+    const std::string labels = "contract=\"" + m.contract + "\",operation=\"" + m.operation + "\",kind=\"" + m.kind + "\"";
+    std::uint64_t cumulative = 0;
+    for (std::size_t b = 0; b <= kLatencyBuckets.size(); ++b) {
+      cumulative += m.latency[b].load(std::memory_order_relaxed);
+      const std::string le = b < kLatencyBuckets.size() ? number(kLatencyBuckets[b]) : "+Inf";
+      out.append("pit_call_duration_seconds_bucket{").append(labels).append(",le=\"").append(le).append("\"} ");
+      out.append(std::to_string(cumulative)).append("\n");
+    }
+    out.append("pit_call_duration_seconds_sum{").append(labels).append("} ");
+    out.append(number(static_cast<double>(m.latency_sum_ns.load(std::memory_order_relaxed)) / 1e9)).append("\n");
+    out.append("pit_call_duration_seconds_count{").append(labels).append("} ").append(std::to_string(cumulative)).append("\n");
+  }
+  header(out, "pit_faults_masked_total", "counter", "Faults masked to internal because the operation did not declare their code.");
+  for (const auto& m : operations_) {
+    if (m.kind != "server") continue;
+    out.append("pit_faults_masked_total{contract=\"").append(m.contract).append("\",operation=\"").append(m.operation);
+    out.append("\"} ").append(std::to_string(m.masked.load(std::memory_order_relaxed))).append("\n");
+  }
+  auto gauge = [&](std::string_view name, std::string_view type, std::string_view help, const std::string& value) {
+    header(out, name, type, help);
+    out.append(name).append(" ").append(value).append("\n");
+  };
+  if (gauges_.in_flight) gauge("pit_calls_in_flight", "gauge", "Calls in the pipeline now.", std::to_string(gauges_.in_flight()));
+  if (gauges_.workers_busy) gauge("pit_worker_threads_busy", "gauge", "Worker threads running a sync operation.", std::to_string(gauges_.workers_busy()));
+  if (gauges_.workers_queued) gauge("pit_worker_queue_length", "gauge", "Sync operations waiting for a worker.", std::to_string(gauges_.workers_queued()));
+  if (gauges_.workers_total) gauge("pit_worker_threads", "gauge", "Worker threads in the pool.", std::to_string(gauges_.workers_total()));
+  gauge("pit_log_lines_dropped_total", "counter", "Log lines dropped because the log sink was full.", std::to_string(log::dropped()));
+  const ProcessStats p = read_process();
+  gauge("process_cpu_seconds_total", "counter", "User and system CPU time spent, in seconds.", number(p.cpu_seconds));
+  gauge("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", std::to_string(p.resident_bytes));
+  gauge("process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.", std::to_string(p.virtual_bytes));
+  gauge("process_open_fds", "gauge", "Open file descriptors.", std::to_string(p.open_fds));
+  gauge("process_max_fds", "gauge", "The limit of open file descriptors.", std::to_string(p.max_fds));
+  gauge("process_start_time_seconds", "gauge", "Start time of the process since the Unix epoch, in seconds.", number(p.start_time_seconds));
+  return out;
+}
+
+}  // namespace pit::detail

@@ -1,0 +1,61 @@
+// Metrics: per-operation counters and latency histograms kept with relaxed atomics (the
+// call path pays a few uncontended increments), rendered in the Prometheus text format
+// by the admin listener's /metrics.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "pit/fault.hpp"
+
+namespace pit::detail {
+
+// Upper bounds of the latency buckets, in seconds (then +Inf).
+inline constexpr std::array<double, 14> kLatencyBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                           0.1,    0.25,  0.5,    1.0,   2.5,  5.0,   10.0};
+
+struct OperationMetrics {
+  enum Transport : std::uint8_t { inproc = 0, http = 1, transports = 2 };
+
+  std::string contract;
+  std::string operation;
+  std::string kind;  // "server" or "client"
+  std::array<std::array<std::atomic<std::uint64_t>, transports>, code_count> calls{};
+  std::array<std::atomic<std::uint64_t>, kLatencyBuckets.size() + 1> latency{};
+  std::atomic<std::uint64_t> latency_sum_ns{0};
+  std::atomic<std::uint64_t> masked{0};
+
+  void record(Code code, Transport transport, std::chrono::nanoseconds elapsed) noexcept;
+};
+
+// Numbers the registry reads when it renders, from their owners.
+struct Gauges {
+  std::function<std::int64_t()> in_flight;
+  std::function<std::size_t()> workers_busy;
+  std::function<std::size_t()> workers_queued;
+  std::function<std::size_t()> workers_total;
+};
+
+class MetricsRegistry {
+ public:
+  // The metrics of one operation as served ("server") or called remotely ("client"),
+  // created on first use; the reference stays valid for the registry's lifetime.
+  OperationMetrics& operation(std::string_view contract, std::string_view operation, std::string_view kind);
+  void set_gauges(Gauges gauges);
+  // The Prometheus text exposition format, version 0.0.4.
+  [[nodiscard]] std::string render() const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::deque<OperationMetrics> operations_;
+  Gauges gauges_;
+};
+
+}  // namespace pit::detail

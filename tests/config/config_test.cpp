@@ -1,0 +1,498 @@
+// Configuration: embedded production defaults, one TOML file over them, PIT_* variables
+// over the file; every mistake stops the start with the file, line and key; and
+// docs/configuration.md lists exactly the keys the parser accepts.
+#include "pit/config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cctype>
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+using namespace std::chrono_literals;
+using Environment = std::map<std::string, std::string>;
+
+const Environment kNoEnvironment;
+
+pit::HostOptions parse(const std::string& text, const Environment& environment = kNoEnvironment) {
+  return pit::Config::from_toml(text, "app.toml", &environment);
+}
+
+// The message of the ConfigError `f` throws; fails the test if it throws none.
+template <class F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const pit::ConfigError& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "no ConfigError";
+  return {};
+}
+
+std::string read(const std::string& path) {
+  std::ifstream in{path};
+  EXPECT_TRUE(in) << "cannot read " << path;
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::string write_temp(const std::string& name, const std::string& text) {
+  std::string path = ::testing::TempDir() + name;
+  std::ofstream{path} << text;
+  return path;
+}
+
+// Sets (or unsets) a process environment variable for the scope; restores it after.
+class ScopedVariable {
+ public:
+  ScopedVariable(std::string name, const std::optional<std::string>& value) : name_(std::move(name)) {
+    if (const char* old = std::getenv(name_.c_str())) old_ = old;
+    if (value) {
+      ::setenv(name_.c_str(), value->c_str(), 1);
+    } else {
+      ::unsetenv(name_.c_str());
+    }
+  }
+  ~ScopedVariable() {
+    if (old_) {
+      ::setenv(name_.c_str(), old_->c_str(), 1);
+    } else {
+      ::unsetenv(name_.c_str());
+    }
+  }
+  ScopedVariable(const ScopedVariable&) = delete;
+  ScopedVariable& operator=(const ScopedVariable&) = delete;
+
+ private:
+  std::string name_;
+  std::optional<std::string> old_;
+};
+
+// argv as from_args sees it.
+struct Args {
+  explicit Args(std::vector<std::string> args) : storage(std::move(args)) {
+    for (auto& a : storage) pointers.push_back(a.data());
+    pointers.push_back(nullptr);
+  }
+  int argc() const { return static_cast<int>(storage.size()); }
+  char** argv() { return pointers.data(); }
+  std::vector<std::string> storage;
+  std::vector<char*> pointers;
+};
+
+// --- Defaults ------------------------------------------------------------------------
+
+TEST(Config, without_a_file_the_service_runs_with_production_defaults) {
+  const pit::HostOptions o = parse("");
+  const pit::HostOptions in_code;
+  EXPECT_EQ(o.http.listen, "127.0.0.1:8080");  // a service listens, on loopback
+  EXPECT_EQ(o.admin.listen, "127.0.0.1:9901");
+  EXPECT_EQ(o.workers, in_code.workers);
+  EXPECT_EQ(o.worker_queue, in_code.worker_queue);
+  EXPECT_EQ(o.default_timeout, in_code.default_timeout);
+  EXPECT_EQ(o.shutdown_grace, in_code.shutdown_grace);
+  EXPECT_EQ(o.log_level, in_code.log_level);
+  EXPECT_EQ(o.log_calls, in_code.log_calls);
+  EXPECT_EQ(o.http.max_body_bytes, in_code.http.max_body_bytes);
+  EXPECT_EQ(o.http.read_timeout, in_code.http.read_timeout);
+  EXPECT_TRUE(o.operations.empty());
+  EXPECT_EQ(pit::Config::defaults().http.listen, o.http.listen);
+}
+
+TEST(Config, from_args_without_config_flag_or_PIT_CONFIG_gives_the_defaults) {
+  const ScopedVariable no_config{"PIT_CONFIG", std::nullopt};
+  Args args{{"service", "--verbose"}};  // other flags are the program's
+  const pit::HostOptions o = pit::Config::from_args(args.argc(), args.argv());
+  EXPECT_EQ(o.http.listen, "127.0.0.1:8080");
+  EXPECT_EQ(o.workers, pit::HostOptions{}.workers);
+}
+
+// --- The file ------------------------------------------------------------------------
+
+TEST(Config, file_overrides_each_key_and_leaves_the_rest_at_their_defaults) {
+  const pit::HostOptions o = parse(R"(
+[host]
+io_threads = 2
+workers = 3
+worker_queue = 4
+default_timeout_ms = 5000
+shutdown_grace_ms = 6000
+
+[log]
+level = "warn"
+calls = false
+
+[http]
+listen = "[::1]:0"
+max_body_bytes = 1000
+max_header_bytes = 2048
+read_timeout_ms = 700
+idle_timeout_ms = 800
+max_connections = 90
+client_pool_idle = 0
+)");
+  EXPECT_EQ(o.io_threads, 2U);
+  EXPECT_EQ(o.workers, 3U);
+  EXPECT_EQ(o.worker_queue, 4U);
+  EXPECT_EQ(o.default_timeout, 5000ms);
+  EXPECT_EQ(o.shutdown_grace, 6000ms);
+  EXPECT_EQ(o.log_level, pit::log::Level::warn);
+  EXPECT_FALSE(o.log_calls);
+  EXPECT_EQ(o.http.listen, "[::1]:0");
+  EXPECT_EQ(o.http.max_body_bytes, 1000U);
+  EXPECT_EQ(o.http.max_header_bytes, 2048U);
+  EXPECT_EQ(o.http.read_timeout, 700ms);
+  EXPECT_EQ(o.http.idle_timeout, 800ms);
+  EXPECT_EQ(o.http.max_connections, 90U);
+  EXPECT_EQ(o.http.client_pool_idle, 0U);
+  EXPECT_EQ(o.admin.listen, "127.0.0.1:9901");  // not in the file: the default
+}
+
+TEST(Config, an_empty_listen_switches_the_listener_off) {
+  const pit::HostOptions o = parse("http.listen = \"\"\nadmin.listen = \"\"\n");
+  EXPECT_EQ(o.http.listen, "");
+  EXPECT_EQ(o.admin.listen, "");
+}
+
+TEST(Config, contract_and_operation_sections_become_host_operations) {
+  const pit::HostOptions o = parse(R"(
+[contracts."shop.v1.Orders"]
+timeout_ms = 3000
+log_calls = false
+
+[contracts."shop.v1.Orders".operations.place]
+max_body_bytes = 4096
+timeout_ms = 500
+
+[contracts."shop.v1.Inventory".operations.stock]
+log_calls = true
+)");
+  ASSERT_EQ(o.operations.size(), 4U);  // Inventory is named by its operation's table
+  const auto& orders = o.operations.at("shop.v1.Orders");
+  EXPECT_EQ(orders.timeout, 3000ms);
+  EXPECT_EQ(orders.log_calls, false);
+  EXPECT_FALSE(orders.max_body_bytes);
+  const auto& place = o.operations.at("shop.v1.Orders/place");
+  EXPECT_EQ(place.timeout, 500ms);
+  EXPECT_EQ(place.max_body_bytes, 4096U);
+  EXPECT_FALSE(place.log_calls);  // unset: falls through to the contract
+  EXPECT_EQ(o.operations.at("shop.v1.Inventory/stock").log_calls, true);
+  EXPECT_TRUE(o.operations.contains("shop.v1.Inventory"));
+}
+
+TEST(Config, the_shop_example_file_is_valid) {
+  const pit::HostOptions o = pit::Config::from_toml(read(PIT_SOURCE_DIR "/examples/shop/shop.toml"),
+                                                    "examples/shop/shop.toml", &kNoEnvironment);
+  EXPECT_EQ(o.operations.at("shop.v1.Orders").timeout, 3000ms);
+  EXPECT_EQ(o.operations.at("shop.v1.Orders/place").max_body_bytes, 16384U);
+}
+
+// --- Mistakes in the file ------------------------------------------------------------
+
+TEST(Config, unknown_key_names_file_line_and_key_and_suggests_the_right_one) {
+  const std::string text =
+      "[host]\n"
+      "workers = 4\n"
+      "\n"
+      "[http]\n"
+      "lisen = \"127.0.0.1:80\"\n";
+  EXPECT_EQ(error_of([&] { parse(text); }),
+            "app.toml:5:1: http.lisen: unknown key (did you mean http.listen?)");
+}
+
+TEST(Config, unknown_key_far_from_any_has_no_suggestion) {
+  EXPECT_EQ(error_of([] { parse("[http]\n\ncompression = true\n"); }),
+            "app.toml:3:1: http.compression: unknown key");
+}
+
+TEST(Config, unknown_section_names_file_line_and_key) {
+  EXPECT_EQ(error_of([] { parse("# a comment\n[htp]\nlisten = \"\"\n"); }),
+            "app.toml:2:2: htp: unknown key (did you mean http?)");
+}
+
+TEST(Config, wrong_type_names_file_line_and_key) {
+  EXPECT_EQ(error_of([] { parse("[host]\nworkers = \"8\"\n"); }),
+            "app.toml:2:11: host.workers: expected an integer, got a string");
+  EXPECT_EQ(error_of([] { parse("[log]\n\n\ncalls = 1\n"); }),
+            "app.toml:4:9: log.calls: expected a boolean, got an integer");
+  EXPECT_EQ(error_of([] { parse("[http]\nlisten = 8080\n"); }),
+            "app.toml:2:10: http.listen: expected a string, got an integer");
+  EXPECT_EQ(error_of([] { parse("host = 3\n"); }), "app.toml:1:8: host: expected a table, got an integer");
+}
+
+TEST(Config, out_of_range_value_names_file_line_key_and_range) {
+  EXPECT_EQ(error_of([] { parse("[host]\nio_threads = 1\nworkers = 0\n"); }),
+            "app.toml:3:11: host.workers: 0 is out of range (1..4096)");
+  EXPECT_EQ(error_of([] { parse("[http]\nmax_header_bytes = 100\n"); }),
+            "app.toml:2:20: http.max_header_bytes: 100 is out of range (1024..1048576)");
+  EXPECT_EQ(error_of([] { parse("[host]\nshutdown_grace_ms = -1\n"); }),
+            "app.toml:2:21: host.shutdown_grace_ms: -1 is out of range (0..3600000)");
+}
+
+TEST(Config, invalid_log_level_names_the_levels) {
+  EXPECT_EQ(error_of([] { parse("[log]\nlevel = \"verbose\"\n"); }),
+            "app.toml:2:9: log.level: \"verbose\" is not a level (\"debug\", \"info\", \"warn\", \"error\", "
+            "\"off\")");
+}
+
+TEST(Config, listen_must_be_an_ip_address_and_port) {
+  for (const char* bad : {"8080", "127.0.0.1", "127.0.0.1:", "127.0.0.1:65536", "localhost:80", "::1:80",
+                          "1.2.3:80", "127.0.0.1:8o"}) {
+    const std::string message = error_of([&] { parse(std::string{"[admin]\nlisten = \""} + bad + "\"\n"); });
+    EXPECT_TRUE(message.starts_with("app.toml:2:10: admin.listen: \"")) << bad << " → " << message;
+    EXPECT_NE(message.find("is not \"address:port\""), std::string::npos) << message;
+  }
+  for (const char* good : {"0.0.0.0:80", "127.0.0.1:0", "[::]:443", "[::1]:65535", ""}) {
+    EXPECT_EQ(parse(std::string{"admin.listen = \""} + good + "\"\n").admin.listen, good);
+  }
+}
+
+TEST(Config, syntax_error_names_file_and_line) {
+  const std::string message = error_of([] { parse("[host]\nworkers = 4\nio_threads = = 5\n"); });
+  EXPECT_TRUE(message.starts_with("app.toml:3:14: ")) << message;  // then toml++'s words
+}
+
+TEST(Config, duplicate_key_is_an_error_with_its_line) {
+  const std::string message = error_of([] { parse("[host]\nworkers = 4\nworkers = 5\n"); });
+  EXPECT_TRUE(message.starts_with("app.toml:3:11: ")) << message;
+}
+
+TEST(Config, mistakes_in_contract_sections_name_file_line_and_key) {
+  EXPECT_EQ(error_of([] { parse("[contracts.\"shop.v1.Orders\"]\ntimeout = 5\n"); }),
+            "app.toml:2:1: contracts.\"shop.v1.Orders\".timeout: unknown key (did you mean timeout_ms?)");
+  EXPECT_EQ(
+      error_of([] { parse("[contracts.\"shop.v1.Orders\".operations.place]\n\nmax_body_bytes = 0\n"); }),
+      "app.toml:3:18: contracts.\"shop.v1.Orders\".operations.place.max_body_bytes: 0 is out of range "
+      "(1..1073741824)");
+  EXPECT_EQ(error_of([] { parse("[contracts.\"shop.v1.Orders\"]\nlog_calls = \"no\"\n"); }),
+            "app.toml:2:13: contracts.\"shop.v1.Orders\".log_calls: expected a boolean, got a string");
+  EXPECT_EQ(error_of([] { parse("[contracts.\"shop/v1\"]\ntimeout_ms = 5\n"); }),
+            "app.toml:1:12: contracts.\"shop/v1\": not a contract name (letters, digits, '.' and '_')");
+  EXPECT_EQ(error_of([] { parse("[contracts.Orders.operations.\"pl-ace\"]\ntimeout_ms = 5\n"); }),
+            "app.toml:1:30: contracts.Orders.operations.pl-ace: not an operation name (an identifier)");
+}
+
+TEST(Config, missing_file_names_the_file) {
+  const std::string message = error_of([] { pit::Config::from_file("/nonexistent/pit.toml"); });
+  EXPECT_TRUE(message.starts_with("/nonexistent/pit.toml: cannot read the configuration file")) << message;
+}
+
+// --- The environment -----------------------------------------------------------------
+
+TEST(Config, environment_overrides_the_file) {
+  const Environment environment{
+      {"PIT_HOST_WORKERS", "12"},
+      {"PIT_HTTP_LISTEN", "0.0.0.0:9000"},
+      {"PIT_LOG_LEVEL", "debug"},
+      {"PIT_LOG_CALLS", "false"},
+      {"PIT_ADMIN_LISTEN", ""},
+      {"PIT_HOST_SHUTDOWN_GRACE_MS", "0"},
+      {"PIT_HTTP_MAX_BODY_BYTES", "2048"},
+  };
+  const pit::HostOptions o =
+      parse("[host]\nworkers = 4\nworker_queue = 9\n[http]\nlisten = \"127.0.0.1:1\"\n", environment);
+  EXPECT_EQ(o.workers, 12U);
+  EXPECT_EQ(o.worker_queue, 9U);  // the file's, not overridden
+  EXPECT_EQ(o.http.listen, "0.0.0.0:9000");
+  EXPECT_EQ(o.log_level, pit::log::Level::debug);
+  EXPECT_FALSE(o.log_calls);
+  EXPECT_EQ(o.admin.listen, "");  // empty: no admin listener
+  EXPECT_EQ(o.shutdown_grace, 0ms);
+  EXPECT_EQ(o.http.max_body_bytes, 2048U);
+}
+
+TEST(Config, every_key_outside_contracts_has_an_environment_variable) {
+  for (const auto& key : pit::Config::keys()) {
+    if (key.name.starts_with("contracts.")) {
+      EXPECT_EQ(key.environment, "") << key.name;
+      continue;
+    }
+    std::string expected = "PIT_";
+    for (const char c : key.name) expected += c == '.' ? '_' : static_cast<char>(std::toupper(c));
+    EXPECT_EQ(key.environment, expected);
+    std::string value;  // "" is a valid listen
+    if (key.type == "integer") value = key.range.substr(0, key.range.find(".."));
+    if (key.type == "boolean") value = "true";
+    if (key.name == "log.level") value = "off";
+    EXPECT_NO_THROW(parse("", Environment{{key.environment, value}})) << key.environment;
+  }
+}
+
+TEST(Config, unknown_environment_variable_is_refused_with_a_suggestion) {
+  EXPECT_EQ(error_of([] {
+              parse("", {{"PIT_HTTP_LISTN", "127.0.0.1:1"}});
+            }),
+            "environment PIT_HTTP_LISTN: unknown variable (did you mean PIT_HTTP_LISTEN?)");
+  EXPECT_EQ(error_of([] {
+              parse("", {{"PIT_HOST_COLOUR", "blue"}});
+            }),
+            "environment PIT_HOST_COLOUR: unknown variable");
+}
+
+TEST(Config, invalid_environment_values_name_the_variable) {
+  EXPECT_EQ(error_of([] {
+              parse("", {{"PIT_HOST_WORKERS", "eight"}});
+            }),
+            "environment PIT_HOST_WORKERS: expected an integer, got \"eight\"");
+  EXPECT_EQ(error_of([] {
+              parse("", {{"PIT_HOST_WORKERS", "8 "}});
+            }),
+            "environment PIT_HOST_WORKERS: expected an integer, got \"8 \"");
+  EXPECT_EQ(error_of([] {
+              parse("", {{"PIT_HOST_WORKERS", "0"}});
+            }),
+            "environment PIT_HOST_WORKERS: 0 is out of range (1..4096)");
+  EXPECT_EQ(error_of([] {
+              parse("", {{"PIT_LOG_CALLS", "yes"}});
+            }),
+            "environment PIT_LOG_CALLS: expected true or false, got \"yes\"");
+  EXPECT_EQ(error_of([] {
+              parse("", {{"PIT_LOG_LEVEL", "loud"}});
+            }),
+            "environment PIT_LOG_LEVEL: \"loud\" is not a level (\"debug\", \"info\", \"warn\", \"error\", "
+            "\"off\")");
+  EXPECT_TRUE(error_of([] {
+                parse("", {{"PIT_HTTP_LISTEN", "localhost:80"}});
+              }).starts_with("environment PIT_HTTP_LISTEN: \"localhost:80\" is not \"address:port\""));
+}
+
+TEST(Config, other_pit_variables_are_not_configuration) {
+  const Environment environment{{"PIT_CONFIG", "x.toml"},      {"PIT_E2E_PORT_BASE", "18000"},
+                                {"PIT_DEMO_ORDERS_PORT", "1"}, {"PIT_SHOP_BIN", "/bin/shop"},
+                                {"PIT_BENCH_SESSION", "a"},    {"PATH", "/bin"}};
+  EXPECT_EQ(parse("", environment).workers, pit::HostOptions{}.workers);
+}
+
+TEST(Config, from_file_applies_the_process_environment) {
+  const std::string path = write_temp("pit_config_from_file.toml", "[host]\nworkers = 5\nworker_queue = 6\n");
+  const ScopedVariable workers{"PIT_HOST_WORKERS", "7"};
+  const pit::HostOptions o = pit::Config::from_file(path);
+  EXPECT_EQ(o.workers, 7U);
+  EXPECT_EQ(o.worker_queue, 6U);
+}
+
+// --- from_args -----------------------------------------------------------------------
+
+TEST(Config, from_args_reads_the_config_flag_in_both_forms) {
+  const ScopedVariable no_config{"PIT_CONFIG", std::nullopt};
+  const std::string path = write_temp("pit_config_flag.toml", "[host]\nworkers = 11\n");
+  Args separate{{"service", "--role", "orders", "--config", path}};
+  EXPECT_EQ(pit::Config::from_args(separate.argc(), separate.argv()).workers, 11U);
+  Args joined{{"service", "--config=" + path, "--role", "orders"}};
+  EXPECT_EQ(pit::Config::from_args(joined.argc(), joined.argv()).workers, 11U);
+}
+
+TEST(Config, from_args_reads_PIT_CONFIG_when_there_is_no_flag) {
+  const std::string path = write_temp("pit_config_env.toml", "[host]\nworkers = 13\n");
+  const ScopedVariable config{"PIT_CONFIG", path};
+  Args args{{"service"}};
+  EXPECT_EQ(pit::Config::from_args(args.argc(), args.argv()).workers, 13U);
+}
+
+TEST(Config, config_flag_wins_over_PIT_CONFIG) {
+  const std::string flagged = write_temp("pit_config_flagged.toml", "[host]\nworkers = 21\n");
+  const std::string named = write_temp("pit_config_named.toml", "[host]\nworkers = 22\n");
+  const ScopedVariable config{"PIT_CONFIG", named};
+  Args args{{"service", "--config", flagged}};
+  EXPECT_EQ(pit::Config::from_args(args.argc(), args.argv()).workers, 21U);
+}
+
+TEST(Config, from_args_errors_name_the_file_and_line) {
+  const ScopedVariable no_config{"PIT_CONFIG", std::nullopt};
+  const std::string path = write_temp("pit_config_bad.toml", "[host]\nworkers = 0\n");
+  Args args{{"service", "--config", path}};
+  EXPECT_EQ(error_of([&] { pit::Config::from_args(args.argc(), args.argv()); }),
+            path + ":2:11: host.workers: 0 is out of range (1..4096)");
+  Args dangling{{"service", "--config"}};
+  EXPECT_EQ(error_of([&] { pit::Config::from_args(dangling.argc(), dangling.argv()); }),
+            "--config: expects a file name");
+}
+
+// --- The reference -------------------------------------------------------------------
+
+struct DocumentedKey {
+  std::string type, default_value, range, environment;
+};
+
+std::string cell(std::string text) {
+  std::erase(text, '`');
+  const auto first = text.find_first_not_of(' ');
+  const auto last = text.find_last_not_of(' ');
+  return first == std::string::npos ? std::string{} : text.substr(first, last - first + 1);
+}
+
+// The rows of the key tables of docs/configuration.md, the tables headed
+// | key | type | default | range | variable | meaning |
+std::map<std::string, DocumentedKey> documented_keys() {
+  std::map<std::string, DocumentedKey> keys;
+  std::istringstream doc{read(PIT_SOURCE_DIR "/docs/configuration.md")};
+  bool in_key_table = false;
+  for (std::string line; std::getline(doc, line);) {
+    if (line.starts_with("| key | type | default | range | variable | meaning |")) {
+      in_key_table = true;
+      continue;
+    }
+    if (!line.starts_with("|")) in_key_table = false;
+    if (!in_key_table || line.starts_with("| ---")) continue;
+    std::vector<std::string> cells;
+    std::istringstream row{line.substr(1)};
+    for (std::string c; std::getline(row, c, '|');) cells.push_back(cell(c));
+    if (cells.size() < 6) {
+      ADD_FAILURE() << "not a key row: " << line;
+      continue;
+    }
+    keys[cells[0]] = {cells[1], cells[2], cells[3], cells[4] == "—" ? "" : cells[4]};
+  }
+  return keys;
+}
+
+TEST(Config, every_key_is_documented_with_its_type_default_range_and_variable) {
+  const auto documented = documented_keys();
+  for (const auto& key : pit::Config::keys()) {
+    const auto it = documented.find(key.name);
+    if (it == documented.end()) {
+      ADD_FAILURE() << key.name << " is missing from docs/configuration.md; add the row:\n| `" << key.name
+                    << "` | " << key.type << " | `" << key.default_value << "` | " << key.range << " | `"
+                    << key.environment << "` | " << key.description << " |";
+      continue;
+    }
+    EXPECT_EQ(it->second.type, key.type) << key.name;
+    EXPECT_EQ(it->second.default_value, key.default_value) << key.name;
+    EXPECT_EQ(it->second.range, key.range) << key.name;
+    EXPECT_EQ(it->second.environment, key.environment) << key.name;
+  }
+}
+
+TEST(Config, every_documented_key_exists) {
+  std::set<std::string> known;
+  for (const auto& key : pit::Config::keys()) known.insert(key.name);
+  for (const auto& [name, row] : documented_keys()) {
+    EXPECT_TRUE(known.contains(name))
+        << name << " is documented in docs/configuration.md but the parser has no such key";
+  }
+  EXPECT_FALSE(known.empty());
+}
+
+TEST(Config, the_documented_example_is_the_shop_example_file) {
+  const std::string doc = read(PIT_SOURCE_DIR "/docs/configuration.md");
+  const std::string marker = "<!-- example: examples/shop/shop.toml -->\n```toml\n";
+  const auto start = doc.find(marker);
+  ASSERT_NE(start, std::string::npos) << "docs/configuration.md lost its example";
+  const auto body = start + marker.size();
+  const auto end = doc.find("```\n", body);
+  ASSERT_NE(end, std::string::npos);
+  EXPECT_EQ(doc.substr(body, end - body), read(PIT_SOURCE_DIR "/examples/shop/shop.toml"));
+}
+
+}  // namespace
