@@ -203,8 +203,8 @@ TEST(LoggingGuide, lines_a_full_sink_refuses_are_counted_not_waited_for) {
   auto inventory = host.client<shop::Inventory>();
   const auto before = pit::log::dropped();
   reserve(inventory, "apple");  // one app line, one call line
-  host.stop();
   EXPECT_EQ(pit::log::dropped() - before, 2U);
+  host.stop();
 }
 
 TEST(LoggingGuide, discard_sink_for_benchmarks) {

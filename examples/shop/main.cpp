@@ -1,10 +1,12 @@
 // The shop as three processes: gateway → orders → inventory, over HTTP on loopback.
 //
-//   shop inventory --listen 127.0.0.1:18083
-//   shop orders    --listen 127.0.0.1:18082 --inventory http://127.0.0.1:18083
-//   shop gateway   --listen 127.0.0.1:18081 --orders http://127.0.0.1:18082
+//   shop inventory --listen 127.0.0.1:18083 --admin 127.0.0.1:19083
+//   shop orders    --listen 127.0.0.1:18082 --admin 127.0.0.1:19082 --inventory http://127.0.0.1:18083
+//   shop gateway   --listen 127.0.0.1:18081 --admin 127.0.0.1:19081 --orders http://127.0.0.1:18082
 //
-// Each serves until SIGTERM or SIGINT. The code is the same naive code as in-process:
+// Settings come from embedded defaults, then --config FILE (or PIT_CONFIG), then PIT_*
+// environment variables (docs/configuration.md), then these flags. Each process serves
+// until SIGTERM or SIGINT, then drains. The code is the same naive code as in-process:
 // only where the proxies point changes.
 #include <cstring>
 #include <iostream>
@@ -16,9 +18,9 @@
 namespace {
 
 int usage() {
-  std::cerr << "usage: shop inventory --listen ADDR:PORT\n"
-               "       shop orders    --listen ADDR:PORT --inventory http://HOST:PORT\n"
-               "       shop gateway   --listen ADDR:PORT --orders http://HOST:PORT\n";
+  std::cerr << "usage: shop inventory [--listen ADDR:PORT] [--admin ADDR:PORT] [--config FILE]\n"
+               "       shop orders    [...] --inventory http://HOST:PORT\n"
+               "       shop gateway   [...] --orders http://HOST:PORT\n";
   return 2;
 }
 
@@ -27,22 +29,26 @@ int usage() {
 int main(int argc, char** argv) {
   if (argc < 2) return usage();
   const std::string_view role = argv[1];
-  std::string listen;
+  pit::HostOptions options;
+  try {
+    options = pit::Config::from_args(argc, argv);
+  } catch (const pit::ConfigError& e) {
+    std::cerr << "shop: " << e.what() << "\n";
+    return 2;
+  }
   std::string downstream;
   for (int i = 2; i + 1 < argc; i += 2) {
     const std::string_view flag = argv[i];
     if (flag == "--listen") {
-      listen = argv[i + 1];
+      options.http.listen = argv[i + 1];
+    } else if (flag == "--admin") {
+      options.admin.listen = argv[i + 1];
     } else if (flag == "--inventory" || flag == "--orders") {
       downstream = argv[i + 1];
-    } else {
+    } else if (flag != "--config") {
       return usage();
     }
   }
-  if (listen.empty()) return usage();
-
-  pit::HostOptions options;
-  options.http.listen = listen;
   pit::Host host{options};
   if (role == "inventory") {
     host.serve<shop::v1::Inventory, shop::InventoryService>();

@@ -138,8 +138,9 @@ class Host {
     return Ref<C>{std::make_shared<proxy>(http_channel(detail::declaration_of<C>::info(), base_url))};
   }
 
-  // The port the HTTP listener is bound to (0 before start or without a listener).
+  // The ports the HTTP and admin listeners are bound to (0 before start or without one).
   [[nodiscard]] std::uint16_t http_port() const noexcept;
+  [[nodiscard]] std::uint16_t admin_port() const noexcept;
 
   // Adds a policy to every operation of every service, after the standard policies and
   // before dispatch. Policies are fixed when the host starts.
@@ -164,11 +165,12 @@ class Host {
 
   // Builds and validates the pipeline, starts the executors. Idempotent.
   void start();
-  // Stops taking calls and the listener, answers queued sync calls `unavailable`, joins the
-  // threads, flushes logs. (Draining in-flight calls with a grace period comes with the
-  // operability work; until then calls still running are dropped with their threads.)
+  // Drains: /readyz turns 503 and the listener closes; calls in flight get
+  // options.shutdown_grace to finish; the rest are cancelled (reason: shutdown) and
+  // answered `unavailable`; then the threads stop and the logs are flushed. A sync
+  // operation that ignores cancellation still holds its worker until it returns.
   void stop();
-  // start(), then serve until SIGTERM or SIGINT; returns the process exit code.
+  // start(), then serve until SIGTERM or SIGINT, then stop(); returns the exit code (0).
   int run();
 
   // The pipeline in order, one policy a line: what runs for every call.

@@ -1,6 +1,7 @@
 // The whole public API of pit.
 #pragma once
 
+#include "pit/config.hpp"
 #include "pit/context.hpp"
 #include "pit/contract.hpp"
 #include "pit/fault.hpp"

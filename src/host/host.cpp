@@ -1,6 +1,7 @@
 #include "pit/host.hpp"
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <chrono>
 #include <csignal>
@@ -127,21 +128,35 @@ void Host::start() {
     s.io_threads.push_back(std::make_unique<detail::IoThread>());
     s.io_threads.back()->start();
   }
-  if (!o.http.listen.empty()) {
-    s.http_server = std::make_unique<detail::HttpServer>(s, o.http);
-    try {
-      s.http_server->start();
-    } catch (...) {
-      for (auto& t : s.io_threads) t->stop();
-      s.workers->stop();
-      throw;
+  s.metrics.set_gauges({[&s] { return s.in_flight.load(std::memory_order_relaxed); },
+                        [&s] { return s.workers->busy(); }, [&s] { return s.workers->queued(); },
+                        [&s] { return s.workers->threads(); }});
+  try {
+    // The admin listener first: while the rest starts, /readyz already answers "starting".
+    if (!o.admin.listen.empty()) {
+      HttpOptions admin = o.http;
+      admin.listen = o.admin.listen;
+      admin.max_body_bytes = 4096;
+      s.admin_server = std::make_unique<detail::HttpServer>(s, admin, detail::HttpServer::Mode::admin);
+      s.admin_server->start();
     }
+    if (!o.http.listen.empty()) {
+      s.http_server = std::make_unique<detail::HttpServer>(s, o.http);
+      s.http_server->start();
+    }
+  } catch (...) {
+    for (auto& t : s.io_threads) t->stop();
+    s.workers->stop();
+    throw;
   }
   s.started = true;
   s.running.store(true, std::memory_order_release);
-  if (s.http_server) {
-    log::info("listening", {{"transport", "http"}, {"port", s.http_server->port()}});
-  }
+  if (s.admin_server) log::info("listening", {{"listener", "admin"}, {"port", s.admin_server->port()}});
+  if (s.http_server) log::info("listening", {{"listener", "http"}, {"port", s.http_server->port()}});
+}
+
+std::uint16_t Host::admin_port() const noexcept {
+  return state_->admin_server ? state_->admin_server->port() : 0;
 }
 
 std::uint16_t Host::http_port() const noexcept {
@@ -156,12 +171,30 @@ void Host::stop() {
   if (!state_) return;
   State& s = *state_;
   std::lock_guard lock(s.lifecycle);
-  if (!s.running.exchange(false)) return;
+  if (!s.running.load() || s.draining.exchange(true)) return;
+  // 1. Not ready any more, and no new connections: load balancers move on.
   if (s.http_server) s.http_server->stop();
-  // Queued sync jobs are answered `unavailable` through their home I/O threads, which get
-  // a moment to deliver those answers before they stop.
+  const auto in_flight = [&s] { return s.in_flight.load(std::memory_order_acquire); };
+  log::info("draining", {{"in_flight", in_flight()}, {"grace_ms", s.options.shutdown_grace.count()}});
+  // 2. Calls in flight get the grace period to finish.
+  const auto grace_end = Clock::now() + s.options.shutdown_grace;
+  while (in_flight() > 0 && Clock::now() < grace_end) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  // 3. The rest are cancelled (reason: shutdown) and answered `unavailable` at once.
+  if (const auto left = in_flight(); left > 0) {
+    log::warn("grace period over: cancelling calls in flight", {{"in_flight", left}});
+    for (auto& t : s.io_threads) {
+      boost::asio::post(t->io(), [thread = t.get()] { thread->active().cancel_all(CancelReason::shutdown); });
+    }
+    const auto answer_end = Clock::now() + std::chrono::milliseconds(500);
+    while (in_flight() > 0 && Clock::now() < answer_end) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  s.running.store(false, std::memory_order_release);
+  // 4. Queued sync jobs are answered through their home I/O threads, which get a moment
+  //    to deliver those answers before they stop; then the logs are flushed.
   s.workers->stop();
+  if (s.admin_server) s.admin_server->stop();
   for (auto& t : s.io_threads) t->stop();
+  log::info("stopped");
   log::flush();
 }
 

@@ -211,10 +211,11 @@ class ShopSystem:
     def _spawn_all(self):
         p = self.ports
         args = {
-            "inventory": ["inventory", "--listen", "127.0.0.1:%d" % p["inventory"]],
-            "orders": ["orders", "--listen", "127.0.0.1:%d" % p["orders"],
+            "inventory": ["inventory", "--listen", "127.0.0.1:%d" % p["inventory"],
+                          "--admin", "127.0.0.1:0"],
+            "orders": ["orders", "--listen", "127.0.0.1:%d" % p["orders"], "--admin", "127.0.0.1:0",
                        "--inventory", "http://127.0.0.1:%d" % p["inventory"]],
-            "gateway": ["gateway", "--listen", "127.0.0.1:%d" % p["gateway"],
+            "gateway": ["gateway", "--listen", "127.0.0.1:%d" % p["gateway"], "--admin", "127.0.0.1:0",
                         "--orders", "http://127.0.0.1:%d" % p["orders"]],
         }
         for role in self.ROLES:

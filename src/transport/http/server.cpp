@@ -22,12 +22,13 @@ using tcp = asio::ip::tcp;
 struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   Host::State& host;
   HttpOptions options;
+  Mode mode = Mode::api;
   std::unique_ptr<tcp::acceptor> acceptor;
   std::atomic<std::size_t> connections{0};
   std::atomic<std::size_t> next_thread{0};
   std::atomic<bool> stopping{false};
 
-  Impl(Host::State& h, const HttpOptions& o) : host(h), options(o) {}
+  Impl(Host::State& h, const HttpOptions& o, Mode m) : host(h), options(o), mode(m) {}
 
   void accept();
   Task<void> serve(tcp::socket socket);
@@ -39,6 +40,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   }
   Task<http::response<http::string_body>> handle(http::request<http::string_body>& req,
                                                  beast::tcp_stream& stream);
+  http::response<http::string_body> admin(const http::request<http::string_body>& req) const;
 };
 
 namespace {
@@ -187,7 +189,13 @@ Task<void> HttpServer::Impl::serve(tcp::socket socket) {
     }
 
     Request req = parser.release();
-    Response res = co_await handle(req, stream);
+    // (Not a ?: with a co_await in one branch: GCC 12 miscompiles that.)
+    Response res;
+    if (mode == Mode::admin) {
+      res = admin(req);
+    } else {
+      res = co_await handle(req, stream);
+    }
     if (stream.socket().is_open() == false) break;
     const bool keep_alive = res.keep_alive();
     try {
@@ -205,6 +213,14 @@ Task<void> HttpServer::Impl::serve(tcp::socket socket) {
 }
 
 Task<Response> HttpServer::Impl::handle(Request& req, beast::tcp_stream& stream) {
+  if (host.draining.load(std::memory_order_acquire)) {
+    // Stopping: requests already on open connections are refused (retryable) and the
+    // connection closes, so clients move to another instance.
+    auto res = refusal(req, http::status::service_unavailable,
+                       transport_fault(Code::unavailable, "the service is shutting down").with(Fault::retryable));
+    res.keep_alive(false);
+    co_return res;
+  }
   if (req.method() != http::verb::post) {
     auto res = refusal(req, http::status::method_not_allowed,
                        transport_fault(Code::unimplemented, "only POST is served"));
@@ -331,8 +347,46 @@ void HttpServer::Impl::accept() {
   });
 }
 
-HttpServer::HttpServer(Host::State& host, const HttpOptions& options)
-    : impl_(std::make_shared<Impl>(host, options)) {}
+Response HttpServer::Impl::admin(const Request& req) const {
+  Response res{http::status::ok, req.version()};
+  res.keep_alive(req.keep_alive());
+  res.set(http::field::content_type, "text/plain; charset=utf-8");
+  res.set(http::field::cache_control, "no-store");
+  std::string_view target{req.target().data(), req.target().size()};
+  if (const auto q = target.find('?'); q != std::string_view::npos) target = target.substr(0, q);
+  if (req.method() != http::verb::get && req.method() != http::verb::head) {
+    res.result(http::status::method_not_allowed);
+    res.set(http::field::allow, "GET, HEAD");
+    res.body() = "method not allowed\n";
+  } else if (target == "/metrics") {
+    res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+    res.body() = host.metrics.render();
+  } else if (target == "/healthz") {
+    res.body() = "ok\n";  // the process is alive and its I/O threads answer
+  } else if (target == "/readyz") {
+    const bool running = host.running.load(std::memory_order_acquire);
+    const bool draining = host.draining.load(std::memory_order_acquire);
+    if (running && !draining) {
+      res.body() = "ready\n";
+    } else {
+      res.result(http::status::service_unavailable);
+      res.body() = draining ? "draining\n" : "starting\n";
+    }
+  } else {
+    res.result(http::status::not_found);
+    res.body() = "not found: /metrics, /healthz, /readyz\n";
+  }
+  if (req.method() == http::verb::head) {
+    res.content_length(res.body().size());
+    res.body().clear();
+  } else {
+    res.prepare_payload();
+  }
+  return res;
+}
+
+HttpServer::HttpServer(Host::State& host, const HttpOptions& options, Mode mode)
+    : impl_(std::make_shared<Impl>(host, options, mode)) {}
 
 HttpServer::~HttpServer() { stop(); }
 

@@ -14,7 +14,11 @@ namespace pit::detail {
 
 class HttpServer {
  public:
-  HttpServer(Host::State& host, const HttpOptions& options);
+  // api: POST /{contract}/{operation} into the pipeline. admin: GET /metrics, /healthz,
+  // /readyz — on a separate listener, so operators' probes never compete with traffic.
+  enum class Mode : std::uint8_t { api, admin };
+
+  HttpServer(Host::State& host, const HttpOptions& options, Mode mode = Mode::api);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
