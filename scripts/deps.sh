@@ -9,6 +9,7 @@ PIT_PACKAGES=(
   libtomlplusplus-dev                       # configuration files (src/config/)
   googletest libgtest-dev libgmock-dev      # tests
   libbenchmark-dev                          # bench/
+  prometheus                                # promtool and a Prometheus server (tests/ops/)
 )
 
 pit_install_deps() {

@@ -36,13 +36,20 @@ struct ContextAccess {
   // Records why the call is cancelled (the first reason wins) and fires the pending
   // cancel hook. Returns whether this was the first reason. Home thread only.
   static bool cancel(Context& c, CancelReason reason) noexcept {
+    if (!mark_cancelled(c, reason)) return false;
+    fire_cancel_hook(c);
+    return true;
+  }
+  // The two halves of cancel(): recording the reason is an atomic (any thread); firing
+  // the hook runs the pending wait's cancellation (home thread only). Shutdown marks every
+  // call first and fires after, so no call sees a callee's shutdown fault as its own.
+  static bool mark_cancelled(Context& c, CancelReason reason) noexcept {
     CancelReason expected = CancelReason::none;
-    if (!c.cancel_reason_.compare_exchange_strong(expected, reason, std::memory_order_acq_rel)) {
-      return false;
-    }
+    return c.cancel_reason_.compare_exchange_strong(expected, reason, std::memory_order_acq_rel);
+  }
+  static void fire_cancel_hook(Context& c) noexcept {
     const CancelHook hook = std::exchange(c.cancel_hook_, {});
     if (hook.fn != nullptr) hook.fn(hook.arg);
-    return true;
   }
   // What to run if the call is cancelled while it waits (one at a time; home thread only).
   static void set_cancel_hook(const Context& c, CancelHook hook) noexcept { c.cancel_hook_ = hook; }

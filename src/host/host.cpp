@@ -182,8 +182,21 @@ void Host::stop() {
   // 3. The rest are cancelled (reason: shutdown) and answered `unavailable` at once.
   if (const auto left = in_flight(); left > 0) {
     log::warn("grace period over: cancelling calls in flight", {{"in_flight", left}});
+    // Every call on every thread is marked first, then cancelled: a caller must not see
+    // its callee's shutdown fault before knowing it is being shut down itself.
+    auto marked = std::make_shared<std::atomic<std::size_t>>(0);
     for (auto& t : s.io_threads) {
-      boost::asio::post(t->io(), [thread = t.get()] { thread->active().cancel_all(CancelReason::shutdown); });
+      boost::asio::post(t->io(), [thread = t.get(), marked] {
+        thread->active().mark_all(CancelReason::shutdown);
+        marked->fetch_add(1);
+      });
+    }
+    const auto mark_end = Clock::now() + std::chrono::milliseconds(200);
+    while (marked->load() < s.io_threads.size() && Clock::now() < mark_end) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    for (auto& t : s.io_threads) {
+      boost::asio::post(t->io(), [thread = t.get()] { thread->active().fire_all(); });
     }
     const auto answer_end = Clock::now() + std::chrono::milliseconds(500);
     while (in_flight() > 0 && Clock::now() < answer_end) std::this_thread::sleep_for(std::chrono::milliseconds(1));

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -70,10 +71,11 @@ void header(std::string& out, std::string_view name, std::string_view type, std:
   out.append("# TYPE ").append(name).append(" ").append(type).append("\n");
 }
 
-std::string number(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
+// The shortest text that reads back as the same double: le="0.0005", not 0.00050000000000000001.
+std::string number(double v, std::chars_format format = std::chars_format::general) {
+  char buf[400];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v, format);
+  return std::string(buf, r.ptr);
 }
 
 }  // namespace
@@ -130,7 +132,8 @@ std::string MetricsRegistry::render() const {
     std::uint64_t cumulative = 0;
     for (std::size_t b = 0; b <= kLatencyBuckets.size(); ++b) {
       cumulative += m.latency[b].load(std::memory_order_relaxed);
-      const std::string le = b < kLatencyBuckets.size() ? number(kLatencyBuckets[b]) : "+Inf";
+      const std::string le =
+          b < kLatencyBuckets.size() ? number(kLatencyBuckets[b], std::chars_format::fixed) : "+Inf";
       out.append("pit_call_duration_seconds_bucket{").append(labels).append(",le=\"").append(le).append("\"} ");
       out.append(std::to_string(cumulative)).append("\n");
     }

@@ -34,10 +34,15 @@ struct CallAccess {
   // Cancels the call for `reason` (the first reason wins): pending cancellable waits in
   // the operation are cancelled, and the caller is answered at once. Home thread only.
   static bool cancel(Call& c, CancelReason reason) noexcept {
-    if (!ContextAccess::cancel(c.context_, reason)) return false;
+    if (!ContextAccess::mark_cancelled(c.context_, reason)) return false;
+    fire_cancellation(c);
+    return true;
+  }
+  // Runs what a cancellation triggers, for a call already marked cancelled. Home thread.
+  static void fire_cancellation(Call& c) noexcept {
+    ContextAccess::fire_cancel_hook(c.context_);
     const CancelHook answer = std::exchange(c.answer_on_cancel_, {});
     if (answer.fn != nullptr) answer.fn(answer.arg);
-    return true;
   }
   static void set_answer_on_cancel(Call& c, CancelHook hook) noexcept { c.answer_on_cancel_ = hook; }
 
@@ -66,15 +71,23 @@ class ActiveCalls {
     if (next != nullptr) CallAccess::active_prev(*next) = prev;
     CallAccess::active_prev(c) = CallAccess::active_next(c) = nullptr;
   }
-  // Cancels every call on the list (answers run inline and may end calls, so the list is
-  // copied, with references, first).
-  void cancel_all(CancelReason reason) {
+  // Records `reason` on every call on the list, firing nothing yet.
+  void mark_all(CancelReason reason) noexcept {
+    for (Call* c = head_; c != nullptr; c = CallAccess::active_next(*c)) {
+      ContextAccess::mark_cancelled(CallAccess::context(*c), reason);
+    }
+  }
+  // Fires the cancellation of every marked call (answers run inline and may end calls,
+  // so the list is copied, with references, first).
+  void fire_all() {
     std::vector<CallRef> calls;
     for (Call* c = head_; c != nullptr; c = CallAccess::active_next(*c)) {
       c->add_ref();
       calls.emplace_back(c);
     }
-    for (auto& c : calls) CallAccess::cancel(*c, reason);
+    for (auto& c : calls) {
+      if (c->context().cancelled()) CallAccess::fire_cancellation(*c);
+    }
   }
 
  private:
