@@ -86,23 +86,41 @@ void frame_free(void* p, std::size_t size) noexcept {
 }
 
 void random_hex(char* out, std::size_t digits) noexcept {
+  if (digits == 0) return;
   thread_local std::uint64_t state = [] {
     std::random_device rd;
     return (static_cast<std::uint64_t>(rd()) << 32U) ^ rd() ^
            std::hash<std::thread::id>{}(std::this_thread::get_id());
   }();
-  static constexpr char kHex[] = "0123456789abcdef";
-  bool nonzero = false;
+  // Two hex digits per random byte, from a 256-entry table.
+  static constexpr auto kPairs = [] {
+    std::array<char, 512> t{};
+    constexpr char kHex[] = "0123456789abcdef";
+    for (std::size_t b = 0; b < 256; ++b) {
+      t[2 * b] = kHex[b >> 4U];
+      t[2 * b + 1] = kHex[b & 0xFU];
+    }
+    return t;
+  }();
+  std::uint64_t any = 0;
   std::size_t i = 0;
   while (i < digits) {
     std::uint64_t r = splitmix(state);
-    for (int k = 0; k < 16 && i < digits; ++k, ++i) {
-      const auto d = static_cast<unsigned>(r & 0xFU);
-      nonzero |= d != 0;
-      out[i] = kHex[d];
-      r >>= 4U;
+    int k = 0;
+    for (; k < 8 && i + 1 < digits; ++k, i += 2) {
+      const auto b = static_cast<std::size_t>(r & 0xFFU);
+      any |= b;
+      std::memcpy(out + i, &kPairs[2 * b], 2);
+      r >>= 8U;
+    }
+    if (i + 1 == digits) {  // odd count: one last digit
+      if (k == 8) r = splitmix(state);
+      const auto d = static_cast<std::size_t>(r & 0xFU);
+      any |= d;
+      out[i++] = kPairs[2 * d + 1];
     }
   }
+  const bool nonzero = any != 0;
   if (!nonzero) out[digits - 1] = '1';
 }
 

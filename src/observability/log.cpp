@@ -1,4 +1,5 @@
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -32,10 +33,31 @@ Logger& logger() {
   return *instance;
 }
 
+// Printable ASCII other than '"' and '\\' needs no escaping (and is valid UTF-8): ids, hex
+// trace ids, contract and operation names, most messages.
+bool plain(std::string_view s) noexcept {
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20U || c > 0x7EU || c == '"' || c == '\\') return false;
+  }
+  return true;
+}
+
 void append_quoted(std::string& out, std::string_view s) {
   out.push_back('"');
-  json::append_escaped(out, s);
+  if (plain(s)) {
+    out.append(s);
+  } else {
+    json::append_escaped(out, s);
+  }
   out.push_back('"');
+}
+
+template <typename Int>
+void append_int(std::string& out, Int v) {
+  char buf[24];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
 }
 
 // "2026-11-27T01:30:46.123456Z". The seconds part is formatted once per second per thread.
@@ -51,9 +73,15 @@ void append_timestamp(std::string& out) {
     std::strftime(cached, sizeof cached, "%Y-%m-%dT%H:%M:%S", &tm);
     cached_secs = secs;
   }
-  char frac[16];
-  std::snprintf(frac, sizeof frac, ".%06dZ", static_cast<int>(us % 1'000'000));
-  out.append(cached).append(frac);
+  auto sub = static_cast<unsigned>(us % 1'000'000);
+  char frac[8];
+  frac[0] = '.';
+  for (int i = 6; i >= 1; --i) {
+    frac[i] = static_cast<char>('0' + sub % 10U);
+    sub /= 10U;
+  }
+  frac[7] = 'Z';
+  out.append(cached).append(frac, sizeof frac);
 }
 
 }  // namespace
@@ -86,8 +114,8 @@ void append_field(std::string& out, const log::Field& field) {
   out.push_back(':');
   switch (field.kind()) {
     case log::Field::Kind::string: append_quoted(out, field.as_string()); break;
-    case log::Field::Kind::signed_integer: out.append(std::to_string(field.as_signed())); break;
-    case log::Field::Kind::unsigned_integer: out.append(std::to_string(field.as_unsigned())); break;
+    case log::Field::Kind::signed_integer: append_int(out, field.as_signed()); break;
+    case log::Field::Kind::unsigned_integer: append_int(out, field.as_unsigned()); break;
     case log::Field::Kind::boolean: out.append(field.as_signed() != 0 ? "true" : "false"); break;
     case log::Field::Kind::floating: {
       char buf[32];
@@ -115,8 +143,12 @@ void write_call_line(const Context& context, std::string_view kind, std::chrono:
   std::string line;
   line.reserve(384);
   begin_line(line, log::Level::info, "call", context);
-  line.append(R"(,"duration_us":)").append(std::to_string(elapsed.count()));
-  if (budget_ms >= 0) line.append(R"(,"budget_ms":)").append(std::to_string(budget_ms));
+  line.append(R"(,"duration_us":)");
+  append_int(line, static_cast<std::int64_t>(elapsed.count()));
+  if (budget_ms >= 0) {
+    line.append(R"(,"budget_ms":)");
+    append_int(line, budget_ms);
+  }
   line.append(R"(,"outcome":")").append(outcome.ok() ? "ok" : "fault");
   line.append(R"(","code":")").append(to_string(outcome.code()));
   line.append(R"(","transport":)");

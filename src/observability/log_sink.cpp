@@ -1,6 +1,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <string>
@@ -14,7 +15,10 @@ namespace {
 
 // Lines go into a bounded buffer; one background thread writes them out in batches.
 // write() never blocks on I/O: when the buffer holds `capacity` lines it refuses the line
-// (the logger counts it as dropped).
+// (the logger counts it as dropped). Writers wake the background thread only when it is
+// idle (the first line of a batch) or when a batch has grown to kBatchBytes; once awake,
+// the thread lingers up to kLinger so that one write(2) carries many lines. flush() and
+// the destructor cut the linger short.
 class FdSink final : public Sink {
  public:
   FdSink(int fd, std::size_t capacity) : fd_(fd), capacity_(capacity) {
@@ -30,31 +34,57 @@ class FdSink final : public Sink {
   }
 
   bool write(std::string_view line) override {
+    bool notify = false;
     {
       std::lock_guard lock(mutex_);
       if (pending_lines_ >= capacity_) return false;
       pending_.append(line).push_back('\n');
       ++pending_lines_;
+      if (state_ == Writer::idle) {
+        state_ = Writer::woken;
+        notify = true;
+      } else if (state_ == Writer::lingering && pending_.size() >= kBatchBytes) {
+        state_ = Writer::woken;
+        notify = true;
+      }
     }
-    wake_.notify_one();
+    if (notify) wake_.notify_one();
     return true;
   }
 
   void flush() override {
     std::unique_lock lock(mutex_);
     const auto target = accepted_total();
+    if (written_total_ >= target || stopping_) return;
+    ++flush_waiters_;
+    if (state_ == Writer::lingering) {
+      state_ = Writer::woken;
+      wake_.notify_one();
+    }
     flushed_.wait(lock, [&] { return written_total_ >= target || stopping_; });
+    --flush_waiters_;
   }
 
  private:
+  static constexpr std::size_t kBatchBytes = 64 * 1024;
+  static constexpr std::chrono::microseconds kLinger{500};
+  // What the background thread is doing, so that writers know whether to wake it.
+  enum class Writer { idle, woken, lingering, writing };
+
   std::uint64_t accepted_total() const { return written_total_ + in_flight_ + pending_lines_; }
 
   void drain() {
     std::string batch;
     std::unique_lock lock(mutex_);
     for (;;) {
+      state_ = Writer::idle;
       wake_.wait(lock, [&] { return stopping_ || pending_lines_ > 0; });
       if (pending_lines_ == 0 && stopping_) return;
+      if (!stopping_ && flush_waiters_ == 0 && pending_.size() < kBatchBytes) {
+        state_ = Writer::lingering;
+        wake_.wait_for(lock, kLinger, [&] { return state_ != Writer::lingering || stopping_; });
+      }
+      state_ = Writer::writing;
       batch.clear();
       batch.swap(pending_);
       in_flight_ = pending_lines_;
@@ -64,7 +94,7 @@ class FdSink final : public Sink {
       lock.lock();
       written_total_ += in_flight_;
       in_flight_ = 0;
-      flushed_.notify_all();
+      if (flush_waiters_ > 0) flushed_.notify_all();
     }
   }
 
@@ -87,6 +117,8 @@ class FdSink final : public Sink {
   std::size_t pending_lines_ = 0;
   std::uint64_t in_flight_ = 0;
   std::uint64_t written_total_ = 0;
+  std::size_t flush_waiters_ = 0;
+  Writer state_ = Writer::woken;
   bool stopping_ = false;
   std::thread writer_;
 };

@@ -1,9 +1,11 @@
 #include "pipeline/policies/deadline.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <boost/asio/steady_timer.hpp>
 #include <memory>
 #include <optional>
+#include <utility>
 
 #include "dispatch/exception_mappers.hpp"
 #include "host/executors.hpp"
@@ -22,7 +24,10 @@ Fault expired(std::string message) {
 // The rest of the pipeline against the clock. Everything here runs on the call's home
 // thread, so the state needs no locks: whichever of "inner finished" and "timer fired"
 // comes first answers the waiter, the other finds `answered` set and does nothing.
-struct Race : std::enable_shared_from_this<Race> {
+// Allocated from the thread's frame cache and counted without atomics: it is created,
+// shared and released only on the home thread.
+struct Race {
+  std::uint32_t refs = 0;
   CallRef call;
   std::optional<Outcome> outcome;
   std::coroutine_handle<> waiter;
@@ -40,11 +45,36 @@ struct Race : std::enable_shared_from_this<Race> {
       std::exchange(waiter, {}).resume();
     }
   }
+
+  static void* operator new(std::size_t size) { return detail::frame_alloc(size); }
+  static void operator delete(void* p, std::size_t size) noexcept { detail::frame_free(p, size); }
+};
+
+class RacePtr {
+ public:
+  RacePtr() noexcept = default;
+  explicit RacePtr(Race* r) noexcept : r_(r) { ++r_->refs; }
+  RacePtr(const RacePtr& o) noexcept : r_(o.r_) {
+    if (r_ != nullptr) ++r_->refs;
+  }
+  RacePtr(RacePtr&& o) noexcept : r_(std::exchange(o.r_, nullptr)) {}
+  RacePtr& operator=(RacePtr o) noexcept {
+    std::swap(r_, o.r_);
+    return *this;
+  }
+  ~RacePtr() {
+    if (r_ != nullptr && --r_->refs == 0) delete r_;
+  }
+  Race* operator->() const noexcept { return r_; }
+  Race* get() const noexcept { return r_; }
+
+ private:
+  Race* r_ = nullptr;
 };
 
 // Runs the rest of the pipeline. A policy that throws (user code) does not escape: its
 // exception becomes an internal fault here, logged with its cause by fault_shaping.
-detail::Detached run_inner(std::shared_ptr<Race> race, Next next) {
+detail::Detached run_inner(RacePtr race, Next next) {
   std::optional<Outcome> result;
   std::exception_ptr error;
   try {
@@ -60,17 +90,21 @@ struct RaceAwaiter {
   Call& call;
   Next next;
   Clock::time_point deadline;
-  std::shared_ptr<Race> race;
+  RacePtr race;
   const Context* saved = nullptr;
 
   bool await_ready() const noexcept { return false; }
   bool await_suspend(std::coroutine_handle<> h) {
     saved = detail::current_context();
-    race = std::make_shared<Race>();
+    race = RacePtr{new Race};
     call.add_ref();
     race->call = CallRef{&call};
     run_inner(race, next);
     if (race->answered) return false;  // finished without suspending: no timer needed
+    if (call.context().cancelled()) {  // cancelled already (e.g. shutdown): answer now
+      race->answer(detail::cancellation_fault(call.context().cancel_reason()));
+      return false;
+    }
     race->waiter = h;
     // Cancelled for any reason (deadline, caller gone, shutdown): the caller is answered
     // now, whatever the operation still does.

@@ -1,9 +1,11 @@
 #include "transport/http/server.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
+#include <algorithm>
 #include <stdexcept>
 
 #include "context/context_access.hpp"
@@ -38,8 +40,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     auto [service, op] = route(target);
     return op != nullptr ? &service->settings[op->index] : nullptr;
   }
-  Task<http::response<http::string_body>> handle(http::request<http::string_body>& req,
-                                                 beast::tcp_stream& stream);
+  struct DisconnectWatch;
+  Task<http::response<http::string_body>> handle(http::request<http::string_body>& req, DisconnectWatch& watch);
   http::response<http::string_body> admin(const http::request<http::string_body>& req) const;
 };
 
@@ -104,6 +106,27 @@ Response problem_for_parse_error(const boost::system::error_code& ec) {
                  transport_fault(Code::invalid_argument, "malformed HTTP request"));
 }
 
+// The response as one contiguous buffer (status line, fields, blank line, body): one
+// write of one buffer, instead of Beast's serializer walking a view of many buffers.
+void serialize(const Response& res, std::string& out) {
+  out.clear();
+  const auto code = static_cast<unsigned>(res.result_int());
+  const auto reason = res.reason();
+  std::size_t size = 17 + reason.size() + res.body().size();
+  for (const auto& f : res) size += f.name_string().size() + f.value().size() + 4;
+  out.reserve(size);
+  out.append(res.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
+  const char digits[3] = {static_cast<char>('0' + code / 100 % 10), static_cast<char>('0' + code / 10 % 10),
+                          static_cast<char>('0' + code % 10)};
+  out.append(digits, 3).push_back(' ');
+  out.append(reason.data(), reason.size()).append("\r\n");
+  for (const auto& f : res) {
+    out.append(f.name_string().data(), f.name_string().size()).append(": ");
+    out.append(f.value().data(), f.value().size()).append("\r\n");
+  }
+  out.append("\r\n").append(res.body());
+}
+
 bool is_json_content_type(std::string_view v) {
   const auto semi = v.find(';');
   auto type = v.substr(0, semi);
@@ -115,19 +138,38 @@ bool is_json_content_type(std::string_view v) {
   return true;
 }
 
+}  // namespace
+
 // Watches the socket while a call runs: if the caller closes its side, the call is
 // cancelled with reason `caller`. Pipelined bytes end the watch (they are not a goodbye).
-struct DisconnectWatch : std::enable_shared_from_this<DisconnectWatch> {
+// One per connection, reused by its requests. A call that completes without suspending
+// never arms the socket wait: arming is posted, and by the time the posted handler runs
+// the call is over (generation changed). Only calls that suspend pay for the wait.
+// Everything here runs on the connection's home I/O thread.
+struct HttpServer::Impl::DisconnectWatch : std::enable_shared_from_this<DisconnectWatch> {
   tcp::socket& socket;
-  CallRef call;
-  bool done = false;
+  Call* call = nullptr;
+  std::uint64_t generation = 0;
+  bool active = false;
+  bool armed = false;
   bool caller_gone = false;
 
-  DisconnectWatch(tcp::socket& s, CallRef c) : socket(s), call(std::move(c)) {}
+  explicit DisconnectWatch(tcp::socket& s) : socket(s) {}
 
-  void arm() {
-    socket.async_wait(tcp::socket::wait_read, [self = shared_from_this()](const boost::system::error_code& ec) {
-      if (ec || self->done) return;
+  void start(Call& c) {
+    call = &c;
+    ++generation;
+    active = true;
+    armed = false;
+    caller_gone = false;
+    asio::post(socket.get_executor(), [self = shared_from_this(), g = generation] {
+      if (self->active && self->generation == g) self->arm(g);
+    });
+  }
+  void arm(std::uint64_t g) {
+    armed = true;
+    socket.async_wait(tcp::socket::wait_read, [self = shared_from_this(), g](const boost::system::error_code& ec) {
+      if (ec || !self->active || self->generation != g) return;
       char byte = 0;
       boost::system::error_code peek_ec;
       const auto n = self->socket.receive(asio::buffer(&byte, 1), tcp::socket::message_peek, peek_ec);
@@ -138,41 +180,76 @@ struct DisconnectWatch : std::enable_shared_from_this<DisconnectWatch> {
     });
   }
   void finish() {
-    done = true;
-    boost::system::error_code ignored;
-    socket.cancel(ignored);
+    active = false;
+    call = nullptr;
+    if (armed) {
+      armed = false;
+      boost::system::error_code ignored;
+      socket.cancel(ignored);
+    }
   }
 };
-
-}  // namespace
 
 Task<void> HttpServer::Impl::serve(tcp::socket socket) {
   auto self = shared_from_this();
   beast::tcp_stream stream{std::move(socket)};
   beast::flat_buffer buffer;
+  std::string out;  // the serialized response, reused
+  const auto watch = mode == Mode::api ? std::make_shared<DisconnectWatch>(stream.socket()) : nullptr;
   for (;;) {
     // Wait for a request to start (idle timeout), then for all of it (read timeout): a
     // client that trickles its headers is cut off after read_timeout, whatever it sends.
+    // One read per request in the common case: the parser is fed from our buffer, and the
+    // operation's body limit is set between the header and the body.
     http::request_parser<http::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
     parser.body_limit(options.max_body_bytes);
+    parser.eager(false);
     boost::system::error_code ec;
-    try {
-      if (buffer.size() == 0) {
-        stream.expires_after(options.idle_timeout);
-        const auto n = co_await stream.async_read_some(buffer.prepare(4096), use_task);
+    bool started = buffer.size() != 0;
+    bool header_done = false;
+    stream.expires_after(started ? options.read_timeout : options.idle_timeout);
+    for (;;) {
+      if (buffer.size() != 0) {
+        const auto used = parser.put(buffer.data(), ec);
+        buffer.consume(used);
+        if (ec == http::error::need_more) {
+          ec = {};
+        } else if (ec) {
+          break;
+        }
+        if (parser.is_done()) break;
+        if (!header_done && parser.is_header_done()) {
+          header_done = true;
+          // The body limit is the operation's (configuration may raise or lower it per
+          // operation); decided from the headers, before any of the body is parsed.
+          if (const auto* settings = settings_for(parser.get().target())) {
+            parser.body_limit(settings->max_body_bytes);
+          }
+          parser.eager(true);
+          continue;
+        }
+        if (used != 0 && buffer.size() != 0) continue;
+      }
+      if (!started && parser.got_some()) {
+        started = true;
+        stream.expires_after(options.read_timeout);
+      }
+      try {
+        const std::size_t room = buffer.capacity() - buffer.size();
+        const auto n = co_await stream.async_read_some(
+            buffer.prepare(std::min<std::size_t>(std::max<std::size_t>(room, 4096), 65536)), use_task);
         buffer.commit(n);
+      } catch (const boost::system::system_error& e) {
+        ec = e.code();
       }
-      stream.expires_after(options.read_timeout);
-      co_await http::async_read_header(stream, buffer, parser, use_task);
-      // The body limit is the operation's (configuration may raise or lower it per
-      // operation); decided from the headers, before any of the body is read.
-      if (const auto* settings = settings_for(parser.get().target())) {
-        parser.body_limit(settings->max_body_bytes);
+      if (ec == asio::error::eof && parser.got_some()) {
+        ec = {};
+        parser.put_eof(ec);
+        if (!ec && !parser.is_done()) ec = http::error::partial_message;
+        if (!ec) break;
       }
-      co_await http::async_read(stream, buffer, parser, use_task);
-    } catch (const boost::system::system_error& e) {
-      ec = e.code();
+      if (ec) break;
     }
     if (ec) {
       if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == beast::error::timeout ||
@@ -182,7 +259,8 @@ Task<void> HttpServer::Impl::serve(tcp::socket socket) {
       auto res = problem_for_parse_error(ec);
       try {
         stream.expires_after(options.read_timeout);
-        co_await http::async_write(stream, res, use_task);
+        serialize(res, out);
+        co_await asio::async_write(stream, asio::buffer(out), use_task);
       } catch (const boost::system::system_error&) {
       }
       break;  // after a framing error the stream cannot be trusted: close it
@@ -194,13 +272,14 @@ Task<void> HttpServer::Impl::serve(tcp::socket socket) {
     if (mode == Mode::admin) {
       res = admin(req);
     } else {
-      res = co_await handle(req, stream);
+      res = co_await handle(req, *watch);
     }
     if (stream.socket().is_open() == false) break;
     const bool keep_alive = res.keep_alive();
     try {
       stream.expires_after(options.read_timeout);
-      co_await http::async_write(stream, res, use_task);
+      serialize(res, out);
+      co_await asio::async_write(stream, asio::buffer(out), use_task);
     } catch (const boost::system::system_error&) {
       break;
     }
@@ -212,7 +291,7 @@ Task<void> HttpServer::Impl::serve(tcp::socket socket) {
   connections.fetch_sub(1);
 }
 
-Task<Response> HttpServer::Impl::handle(Request& req, beast::tcp_stream& stream) {
+Task<Response> HttpServer::Impl::handle(Request& req, DisconnectWatch& watch) {
   if (host.draining.load(std::memory_order_acquire)) {
     // Stopping: requests already on open connections are refused (retryable) and the
     // connection closes, so clients move to another instance.
@@ -265,8 +344,11 @@ Task<Response> HttpServer::Impl::handle(Request& req, beast::tcp_stream& stream)
   CallAccess::want_json_reply(*call);
   CallAccess::set_home(*call, IoThread::current());
 
-  auto watch = std::make_shared<DisconnectWatch>(stream.socket(), call);
-  watch->arm();
+  watch.start(*call);
+  struct WatchGuard {  // however this frame ends, the watch stops referring to the call
+    DisconnectWatch& w;
+    ~WatchGuard() { w.finish(); }
+  } watch_guard{watch};
   CallAccess::set_started(*call, Clock::now());
   std::optional<Outcome> result;
   {
@@ -276,7 +358,7 @@ Task<Response> HttpServer::Impl::handle(Request& req, beast::tcp_stream& stream)
     host.in_flight.fetch_sub(1, std::memory_order_relaxed);
   }
   Outcome& outcome = *result;
-  watch->finish();
+  watch.finish();
   set_current_context(nullptr);
 
   Response res;
@@ -293,7 +375,7 @@ Task<Response> HttpServer::Impl::handle(Request& req, beast::tcp_stream& stream)
   res.set(http_wire::kRequestIdHeader, context.correlation_id());
   res.set(http_wire::kTraceparentHeader,
           http_wire::format_traceparent(context.trace_id(), context.span_id(), context.sampled()));
-  res.keep_alive(req.keep_alive() && !watch->caller_gone);
+  res.keep_alive(req.keep_alive() && !watch.caller_gone);
   res.prepare_payload();
   co_return res;
 }
