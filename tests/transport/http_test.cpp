@@ -302,5 +302,30 @@ TEST_F(Http, keep_alive_connection_serves_many_calls) {
   for (int i = 0; i < 50; ++i) EXPECT_EQ(block_on(remote_inventory->reserve({"apple", 1})).remaining, 99);
 }
 
+class HttpTinyPool : public Http {
+ protected:
+  pit::HostOptions options() override {
+    auto o = Http::options();
+    o.workers = 1;
+    o.worker_queue = 0;
+    return o;
+  }
+};
+
+TEST_F(HttpTinyPool, a_full_worker_pool_answers_503_with_retry_after_at_once) {
+  rawhttp::Connection busy{port};
+  busy.send(post("/shop.v1.Inventory/count", R"({"sku":"polite"})", "Pit-Timeout: 1S\r\n"));
+  for (int i = 0; i < 1000 && probe.dispatched.load() == 0; ++i) std::this_thread::sleep_for(1ms);
+  const auto start = pit::Clock::now();
+  auto r = exchange(post("/shop.v1.Inventory/count", R"({"sku":"apple"})"));
+  EXPECT_LT(pit::Clock::now() - start, 500ms);
+  EXPECT_EQ(status_of(r), 503);
+  EXPECT_EQ(header_of(r, "Retry-After"), "1");
+  auto p = problem(r);
+  EXPECT_EQ(p["code"], "unavailable");
+  EXPECT_EQ(p["retryable"], true);
+  EXPECT_EQ(status_of(busy.read_response()), 504) << "the busy call ends at its deadline";
+}
+
 }  // namespace
 }  // namespace shop

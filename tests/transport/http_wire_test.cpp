@@ -82,6 +82,11 @@ TEST(Problem, round_trips_code_message_flags_and_details_but_no_cause) {
   EXPECT_EQ(back.details()[0].value, "v\"q");
 }
 
+TEST(Problem, a_peers_malformed_correlation_id_is_not_taken) {
+  auto f = fault_of_problem(500, R"({"code":"internal","detail":"x","correlation_id":"bad id\n{\"x\":1}"})");
+  EXPECT_TRUE(f.correlation_id().empty());
+}
+
 TEST(Problem, non_problem_body_maps_by_status) {
   auto f = fault_of_problem(502, "<html>bad gateway</html>");
   EXPECT_EQ(f.code(), Code::unavailable);

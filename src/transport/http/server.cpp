@@ -76,6 +76,7 @@ Response refusal(const Request& req, http::status status, const Fault& fault) {
   res.set(http::field::content_type, http_wire::kProblemJson);
   res.set(http_wire::kRequestIdHeader, fault.correlation_id());
   res.body() = http_wire::problem_json(fault, {}, static_cast<unsigned>(status));
+  if (fault.code() == Code::unavailable && fault.has(Fault::retryable)) res.set(http::field::retry_after, "1");
   res.keep_alive(req.keep_alive());
   res.prepare_payload();
   return res;
@@ -371,6 +372,10 @@ Task<Response> HttpServer::Impl::handle(Request& req, DisconnectWatch& watch) {
     res.result(http_wire::status_of(outcome.code()));
     res.set(http::field::content_type, http_wire::kProblemJson);
     res.body() = http_wire::problem_json(outcome.fault(), context.trace_id());
+    // A refusal that is safe to retry says when (RFC 9110 Retry-After).
+    if (outcome.code() == Code::unavailable && outcome.fault().has(Fault::retryable)) {
+      res.set(http::field::retry_after, "1");
+    }
   }
   res.set(http_wire::kRequestIdHeader, context.correlation_id());
   res.set(http_wire::kTraceparentHeader,

@@ -202,7 +202,9 @@ Fault fault_of_problem(unsigned status, std::string_view body) {
       }
     }
   }
-  fault.set_correlation_id(str("correlation_id"));
+  // A peer's id is kept only if it is one we would accept on a request: nothing odd from
+  // the wire reaches a caller's logs through it.
+  if (auto id = str("correlation_id"); valid_request_id(id)) fault.set_correlation_id(std::move(id));
   return fault;
 }
 
