@@ -46,53 +46,12 @@ HEX16 = re.compile(r"^[0-9a-f]{16}$")
 HEX32 = re.compile(r"^[0-9a-f]{32}$")
 TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
 
-# Every child process started by this file, so that nothing outlives it whatever happens.
-_CHILDREN = []
-
-
-def _kill_all_children():
-    for p in _CHILDREN:
-        if p.poll() is None:
-            p.kill()
-            try:
-                p.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
-
-
-atexit.register(_kill_all_children)
-
-
-def _exit_on_signal(signum, _frame):
-    # CTest's timeout or a Ctrl-C: unwind so finally blocks and tearDownClass run.
-    raise SystemExit(128 + signum)
-
-
-def _die_with_parent():
-    # Runs in the child before exec: if this test process dies (even by SIGKILL), the
-    # kernel kills the child too. Linux only; harmless to skip elsewhere.
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        PR_SET_PDEATHSIG = 1
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    except Exception:  # noqa: BLE001 - best effort only
-        pass
-
-
-def free_ports(n):
-    """n distinct free loopback ports: bound to port 0 together, then released."""
-    socks = []
-    try:
-        for _ in range(n):
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from children import CHILDREN as _CHILDREN  # noqa: E402
+from children import die_with_parent as _die_with_parent  # noqa: E402
+from children import exit_on_signal as _exit_on_signal  # noqa: E402
+from children import free_ports  # noqa: E402
+from children import kill_all_children as _kill_all_children  # noqa: E402
 
 
 def new_id(tag):

@@ -41,47 +41,12 @@ LOG_ROOT = tempfile.mkdtemp(prefix="pit-ops-")
 READY_TIMEOUT_S = 10.0
 INVENTORY = "shop.v1.Inventory"
 
-_CHILDREN = []  # every process started here; none outlives this file
-
-
-def _kill_all_children():
-    for p in _CHILDREN:
-        if p.poll() is None:
-            p.kill()
-            try:
-                p.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
-
-
-atexit.register(_kill_all_children)
-
-
-def _exit_on_signal(signum, _frame):
-    raise SystemExit(128 + signum)  # CTest's timeout: unwind so cleanups run
-
-
-def _die_with_parent():
-    # In the child before exec: if this process dies (even by SIGKILL), the child dies too.
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except Exception:  # noqa: BLE001 - best effort
-        pass
-
-
-def free_ports(n):
-    socks = []
-    try:
-        for _ in range(n):
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from children import CHILDREN as _CHILDREN  # noqa: E402
+from children import die_with_parent as _die_with_parent  # noqa: E402
+from children import exit_on_signal as _exit_on_signal  # noqa: E402
+from children import free_ports  # noqa: E402
+from children import kill_all_children as _kill_all_children  # noqa: E402
 
 
 def child_env(extra=None):
