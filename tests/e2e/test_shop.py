@@ -49,9 +49,8 @@ TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from children import CHILDREN as _CHILDREN  # noqa: E402
 from children import die_with_parent as _die_with_parent  # noqa: E402
-from children import exit_on_signal as _exit_on_signal  # noqa: E402
 from children import free_ports  # noqa: E402
-from children import kill_all_children as _kill_all_children  # noqa: E402
+from children import run_tests  # noqa: E402
 
 
 def new_id(tag):
@@ -664,20 +663,8 @@ def main():
         else:
             rest.append(args[i])  # for unittest: -k PATTERN, test names, ...
         i += 1
-    signal.signal(signal.SIGTERM, _exit_on_signal)
-    signal.signal(signal.SIGHUP, _exit_on_signal)
     print("shop binary: %s\nlogs: %s" % (SHOP_BIN, LOG_ROOT), file=sys.stderr, flush=True)
-    ok = False
-    try:
-        program = unittest.main(argv=[sys.argv[0]] + rest, verbosity=2, exit=False)
-        ok = program.result.wasSuccessful()
-    finally:
-        _kill_all_children()
-        if ok and not os.environ.get("PIT_E2E_KEEP_LOGS"):
-            shutil.rmtree(LOG_ROOT, ignore_errors=True)
-        else:
-            print("logs kept in %s" % LOG_ROOT, file=sys.stderr, flush=True)
-    return 0 if ok else 1
+    return run_tests(rest, LOG_ROOT)
 
 
 if __name__ == "__main__":

@@ -44,9 +44,8 @@ INVENTORY = "shop.v1.Inventory"
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from children import CHILDREN as _CHILDREN  # noqa: E402
 from children import die_with_parent as _die_with_parent  # noqa: E402
-from children import exit_on_signal as _exit_on_signal  # noqa: E402
 from children import free_ports  # noqa: E402
-from children import kill_all_children as _kill_all_children  # noqa: E402
+from children import run_tests  # noqa: E402
 
 
 def child_env(extra=None):
@@ -612,24 +611,12 @@ def main():
     rest = sys.argv[1:]
     if rest and not rest[0].startswith("-") and os.path.isfile(rest[0]):
         SHOP_BIN = os.path.abspath(rest.pop(0))  # argv wins over $PIT_SHOP_BIN
-    signal.signal(signal.SIGTERM, _exit_on_signal)
-    signal.signal(signal.SIGHUP, _exit_on_signal)
     print("shop: %s\nprometheus: %s\npromtool: %s\nlogs: %s" % (SHOP_BIN, PROMETHEUS, PROMTOOL, LOG_ROOT),
           file=sys.stderr, flush=True)
     if not SHOP_BIN or not os.access(SHOP_BIN, os.X_OK):
         print("the shop binary is missing: pass it as argv[1] or $PIT_SHOP_BIN", file=sys.stderr)
         return 1
-    ok = False
-    try:
-        program = unittest.main(argv=[sys.argv[0]] + rest, verbosity=2, exit=False)
-        ok = program.result.wasSuccessful()
-    finally:
-        _kill_all_children()
-        if ok and not os.environ.get("PIT_E2E_KEEP_LOGS"):
-            shutil.rmtree(LOG_ROOT, ignore_errors=True)
-        else:
-            print("logs kept in %s" % LOG_ROOT, file=sys.stderr, flush=True)
-    return 0 if ok else 1
+    return run_tests(rest, LOG_ROOT)
 
 
 if __name__ == "__main__":

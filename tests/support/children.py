@@ -53,3 +53,27 @@ def free_ports(n):
     finally:
         for s in socks:
             s.close()
+
+
+def run_tests(argv, log_root):
+    """Runs this file's unittest cases (verbose) with every child killed afterwards; keeps
+    the logs in `log_root` only when something failed (or PIT_E2E_KEEP_LOGS is set).
+    Returns the process exit code."""
+    import os
+    import shutil
+    import sys
+    import unittest
+
+    signal.signal(signal.SIGTERM, exit_on_signal)
+    signal.signal(signal.SIGHUP, exit_on_signal)
+    ok = False
+    try:
+        program = unittest.main(argv=[sys.argv[0]] + argv, verbosity=2, exit=False)
+        ok = program.result.wasSuccessful()
+    finally:
+        kill_all_children()
+        if ok and not os.environ.get("PIT_E2E_KEEP_LOGS"):
+            shutil.rmtree(log_root, ignore_errors=True)
+        else:
+            print("logs kept in %s" % log_root, file=sys.stderr, flush=True)
+    return 0 if ok else 1
