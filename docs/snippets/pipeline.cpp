@@ -145,9 +145,10 @@ TEST(PipelineGuideOrder, describe_pipeline_prints_the_order_every_call_takes) {
             "3. metrics\n"
             "4. fault_shaping\n"
             "5. deadline\n"
-            "6. audit\n"
-            "7. require_tenant\n"
-            "8. dispatch\n");
+            "6. admission\n"
+            "7. audit\n"
+            "8. require_tenant\n"
+            "9. dispatch\n");
   // [/describe]
   EXPECT_EQ(before_start, host.describe_pipeline());
   host.stop();

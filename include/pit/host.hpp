@@ -49,12 +49,36 @@ struct AdminOptions {
   std::string listen;
 };
 
+// Admission control (docs/reliability.md): how many calls the host serves at once, and
+// how many may wait for a slot. A call past both is refused at once: `unavailable`,
+// rejected and retryable (HTTP 503 with Retry-After). Waiting counts against the call's
+// deadline. Calls an operation makes in-process to this same host are not counted again
+// against the host-wide limit (they are part of an admitted call), only against their
+// own operation's limit, if it has one.
+struct AdmissionOptions {
+  std::size_t max_in_flight = 1000;  // calls being served; 0: no host-wide limit
+  std::size_t max_queue = 1000;      // calls waiting for one of those slots
+};
+
 // Settings of one contract ("shop.v1.Orders") or one operation ("shop.v1.Orders/place").
 // Unset fields fall through: operation → contract → the contract's declaration → host.
 struct OperationOptions {
   std::optional<std::chrono::milliseconds> timeout;  // replaces the declared timeout
   std::optional<bool> log_calls;
   std::optional<std::size_t> max_body_bytes;         // HTTP requests to it
+  // A limit of the operation's own on calls in flight, and its wait queue (default 0:
+  // none waits), checked before the host-wide one. Set on a contract, each of its
+  // operations gets a limit of that size.
+  std::optional<std::size_t> max_in_flight;
+  std::optional<std::size_t> max_queue;
+  // Fault injection (docs/reliability.md), only while HostOptions::fault_injection is on:
+  // for inject_percent (0..100) of the calls, wait inject_delay (cancellable: the
+  // deadline still bounds the call), then fail with inject_code if one is set, as if the
+  // implementation had raised it — the fault contract decides whether the caller sees
+  // that code or `internal`.
+  std::optional<int> inject_percent;
+  std::optional<std::chrono::milliseconds> inject_delay;
+  std::optional<Code> inject_code;
 };
 
 struct HostOptions {
@@ -77,6 +101,10 @@ struct HostOptions {
   // On stop (SIGTERM): how long calls in flight may take to finish before they are
   // cancelled (reason: shutdown) and answered `unavailable`.
   std::chrono::milliseconds shutdown_grace{10'000};
+  AdmissionOptions admission;
+  // The master switch of the operations' inject_* settings (tests, failure drills). Off:
+  // they are ignored and the pipeline has no fault_injection policy at all.
+  bool fault_injection = false;
   // Keyed by contract or contract/operation wire name; validated at start.
   std::map<std::string, OperationOptions, std::less<>> operations;
 };

@@ -86,6 +86,8 @@ class Call {
   std::string reply_json_;
   bool request_is_json_ = false;
   bool reply_as_json_ = false;
+  // Made in-process by a call of this host: already admitted as part of its caller.
+  bool nested_ = false;
 };
 
 // An owning handle to a call.

@@ -32,7 +32,7 @@ ContractInfo make_contract(std::string_view name, std::vector<OperationInfo> ope
 }
 
 InprocChannel::InprocChannel(std::shared_ptr<Host::State> state, const ContractInfo& contract)
-    : state_(std::move(state)), contract_(&contract), settings_(resolve_settings(state_->options, contract, state_->metrics, "server")) {}
+    : state_(std::move(state)), contract_(&contract), settings_(resolve_settings(state_->options, contract, state_->metrics, "server", state_->limiters.get())) {}
 
 Task<Outcome> enter(Host::State& host, std::unique_ptr<Pipeline> Host::State::*which, CallRef call,
                     void* target, const OperationSettings* settings, std::string_view transport) {
@@ -42,6 +42,10 @@ Task<Outcome> enter(Host::State& host, std::unique_ptr<Pipeline> Host::State::*w
   Context& context = CallAccess::context(*call);
   if (const Context* parent = current_context(); parent != nullptr) {
     ContextAccess::inherit(context, *parent);
+    // A call made in-process by an operation is part of an admitted call: it is not
+    // counted again against the host-wide limit (which could otherwise deadlock: callers
+    // holding every slot while their callees wait for one).
+    CallAccess::set_nested(*call, parent->in_call());
   }
   const OperationInfo& op = call->operation();
   ContextAccess::begin(context, op.contract, op.name, transport);

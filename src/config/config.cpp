@@ -41,7 +41,7 @@ using namespace std::string_view_literals;
 
 using Value = std::variant<std::int64_t, bool, std::string>;
 
-enum class Kind : std::uint8_t { integer, boolean, level, listen };
+enum class Kind : std::uint8_t { integer, boolean, level, listen, code };
 
 constexpr std::int64_t kDayMs = 86'400'000;
 constexpr std::int64_t kHourMs = 3'600'000;
@@ -150,10 +150,22 @@ const std::array kSettings{
           "Address and port of /metrics, /healthz, /readyz; empty: none. Keep it private.",
           [](HostOptions& o, const Value& v) { o.admin.listen = std::get<std::string>(v); },
           [](const HostOptions& o) { return Value{o.admin.listen}; }},
+  Setting{"admission.max_in_flight", Kind::integer, 0, 10'000'000,
+          "Calls the host serves at once (calls its operations make in-process are not counted again); 0: no host-wide limit.",
+          [](HostOptions& o, const Value& v) { o.admission.max_in_flight = as_size(v); },
+          [](const HostOptions& o) { return of_size(o.admission.max_in_flight); }},
+  Setting{"admission.max_queue", Kind::integer, 0, 10'000'000,
+          "Calls that may wait for one of those slots (waiting counts against their deadline); beyond it a call is refused at once: unavailable, HTTP 503 with Retry-After.",
+          [](HostOptions& o, const Value& v) { o.admission.max_queue = as_size(v); },
+          [](const HostOptions& o) { return of_size(o.admission.max_queue); }},
+  Setting{"fault_injection.enabled", Kind::boolean, 0, 0,
+          "The master switch of the operations' inject_* settings (tests, failure drills); off: they are ignored.",
+          [](HostOptions& o, const Value& v) { o.fault_injection = std::get<bool>(v); },
+          [](const HostOptions& o) { return Value{o.fault_injection}; }},
 };
 // clang-format on
 
-constexpr std::array<std::string_view, 4> kSections{"host", "log", "http", "admin"};
+constexpr std::array<std::string_view, 6> kSections{"host", "log", "http", "admin", "admission", "fault_injection"};
 
 // A key of [contracts."<contract>"] and [contracts."<contract>".operations.<operation>].
 struct OperationSetting {
@@ -176,6 +188,21 @@ const std::array kOperationSettings{
   OperationSetting{"max_body_bytes", Kind::integer, 1, kGiB,
                    "the largest HTTP request body; replaces http.max_body_bytes.",
                    [](OperationOptions& o, const Value& v) { o.max_body_bytes = as_size(v); }},
+  OperationSetting{"max_in_flight", Kind::integer, 1, 10'000'000,
+                   "a limit of its own on calls in flight (per operation), checked before the host-wide one.",
+                   [](OperationOptions& o, const Value& v) { o.max_in_flight = as_size(v); }},
+  OperationSetting{"max_queue", Kind::integer, 0, 10'000'000,
+                   "calls that may wait for a slot of its max_in_flight (unset: 0, none waits).",
+                   [](OperationOptions& o, const Value& v) { o.max_queue = as_size(v); }},
+  OperationSetting{"inject_percent", Kind::integer, 0, 100,
+                   "fault injection (with fault_injection.enabled): the share of calls that are delayed and/or failed.",
+                   [](OperationOptions& o, const Value& v) { o.inject_percent = static_cast<int>(std::get<std::int64_t>(v)); }},
+  OperationSetting{"inject_delay_ms", Kind::integer, 0, kHourMs,
+                   "fault injection: how long an injected call waits first (the deadline still bounds it).",
+                   [](OperationOptions& o, const Value& v) { o.inject_delay = as_ms(v); }},
+  OperationSetting{"inject_code", Kind::code, 0, 0,
+                   "fault injection: the code an injected call then fails with, as if raised by the implementation; unset: delay only.",
+                   [](OperationOptions& o, const Value& v) { o.inject_code = code_from_string(std::get<std::string>(v)); }},
 };
 // clang-format on
 
@@ -197,6 +224,7 @@ std::string type_name(Kind kind) {
       return "boolean";
     case Kind::level:
     case Kind::listen:
+    case Kind::code:
       return "string";
   }
   return "string";
@@ -218,6 +246,8 @@ std::string range_text(Kind kind, std::int64_t min, std::int64_t max) {
     }
     case Kind::listen:
       return "\"address:port\" or \"\"";
+    case Kind::code:
+      return "a fault code: \"unavailable\", \"internal\", \"not_found\", ...";
   }
   return {};
 }
@@ -275,6 +305,15 @@ std::string check(Kind kind, std::int64_t min, std::int64_t max, const Value& va
       return show(value) +
              " is not \"address:port\" (an IP address, IPv6 in brackets, and a port 0..65535; \"\": no "
              "listener)";
+    case Kind::code: {
+      const auto& name = std::get<std::string>(value);
+      if (name != "ok" && code_from_string(name)) return {};
+      std::string codes;
+      for (int c = 1; c < code_count; ++c) {
+        codes += (codes.empty() ? "" : ", ") + std::string{to_string(static_cast<Code>(c))};
+      }
+      return show(value) + " is not a fault code (" + codes + ")";
+    }
   }
   return {};
 }
@@ -494,7 +533,7 @@ class FileReader {
       value = node.as_integer()->get();
     } else if (kind == Kind::boolean && node.is_boolean()) {
       value = node.as_boolean()->get();
-    } else if ((kind == Kind::level || kind == Kind::listen) && node.is_string()) {
+    } else if ((kind == Kind::level || kind == Kind::listen || kind == Kind::code) && node.is_string()) {
       value = node.as_string()->get();
     } else {
       fail_at(source_, node.source(), key, "expected " + with_article(kind) + ", got " + node_type(node));
@@ -527,8 +566,9 @@ void apply_file(std::string_view text, std::string_view source, HostOptions& opt
 
 // Only these prefixes are configuration; other PIT_* variables (PIT_CONFIG, and the
 // scripts' PIT_E2E_*, PIT_DEMO_*, PIT_SHOP_BIN...) are not ours to judge.
-constexpr std::array<std::string_view, 4> kEnvironmentPrefixes{"PIT_HOST_", "PIT_LOG_", "PIT_HTTP_",
-                                                               "PIT_ADMIN_"};
+constexpr std::array<std::string_view, 6> kEnvironmentPrefixes{"PIT_HOST_",      "PIT_LOG_",
+                                                               "PIT_HTTP_",      "PIT_ADMIN_",
+                                                               "PIT_ADMISSION_", "PIT_FAULT_INJECTION_"};
 
 std::map<std::string, std::string> process_environment() {
   std::map<std::string, std::string> variables;
@@ -579,6 +619,7 @@ void apply_environment(const std::map<std::string, std::string>& variables, Host
         break;
       case Kind::level:
       case Kind::listen:
+      case Kind::code:
         value = text;
         break;
     }

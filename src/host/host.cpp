@@ -47,7 +47,21 @@ void validate(const HostOptions& o) {
       o.default_timeout > std::chrono::hours(24)) {
     throw std::invalid_argument("pit: default_timeout must be more than 0 and at most 24h");
   }
+  if (o.admission.max_in_flight > 10'000'000 || o.admission.max_queue > 10'000'000) {
+    throw std::invalid_argument("pit: admission max_in_flight and max_queue must be at most 10000000");
+  }
 }
+
+// Stands in for a user policy when the pipeline is described before it is built.
+class NamedPolicy final : public Policy {
+ public:
+  explicit NamedPolicy(std::string_view name) : name_(name) {}
+  [[nodiscard]] std::string_view name() const noexcept override { return name_; }
+  Task<Outcome> handle(Call& call, Next next) override { return next(call); }
+
+ private:
+  std::string name_;
+};
 
 }  // namespace
 
@@ -56,6 +70,7 @@ Host::Host() : Host(HostOptions{}) {}
 Host::Host(HostOptions options) : state_(std::make_shared<State>()) {
   validate(options);
   state_->options = std::move(options);
+  state_->limiters = std::make_unique<detail::Limiters>(state_->options.admission);
 }
 
 Host::~Host() {
@@ -80,7 +95,8 @@ void Host::add_service(const ContractInfo& contract, std::shared_ptr<void> owner
     }
   }
   state_->services.push_back(
-      {&contract, std::move(owner), implementation, detail::resolve_settings(state_->options, contract, state_->metrics, "server")});
+      {&contract, std::move(owner), implementation, detail::resolve_settings(state_->options, contract, state_->metrics, "server",
+                                                                     state_->limiters.get())});
 }
 
 void Host::add_exception_mapper(ExceptionMapper mapper) {
@@ -118,7 +134,7 @@ void Host::start() {
   log::configure(o.log_sink, o.log_level);
   s.workers = std::make_unique<detail::WorkerPool>(o.workers, o.worker_queue);
   s.dispatcher = std::make_unique<detail::Dispatcher>(*s.workers, s.mappers);
-  s.pipeline = std::make_unique<Pipeline>(detail::standard_inbound(o, std::move(s.user_policies)),
+  s.pipeline = std::make_unique<Pipeline>(detail::standard_inbound(o, s.limiters->host(), std::move(s.user_policies)),
                                           *s.dispatcher);
   s.http_send = std::make_unique<detail::HttpSend>(o.http);
   s.outbound = std::make_unique<Pipeline>(detail::standard_outbound(o), *s.http_send);
@@ -128,9 +144,17 @@ void Host::start() {
     s.io_threads.push_back(std::make_unique<detail::IoThread>());
     s.io_threads.back()->start();
   }
-  s.metrics.set_gauges({[&s] { return s.in_flight.load(std::memory_order_relaxed); },
-                        [&s] { return s.workers->busy(); }, [&s] { return s.workers->queued(); },
-                        [&s] { return s.workers->threads(); }});
+  detail::Gauges gauges;
+  gauges.in_flight = [&s] { return s.in_flight.load(std::memory_order_relaxed); };
+  gauges.workers_busy = [&s] { return s.workers->busy(); };
+  gauges.workers_queued = [&s] { return s.workers->queued(); };
+  gauges.workers_total = [&s] { return s.workers->threads(); };
+  if (auto* admission = s.limiters->host()) {
+    gauges.admission_in_flight = [admission] { return admission->in_flight(); };
+    gauges.admission_queued = [admission] { return admission->queued(); };
+    gauges.admission_limit = admission->limit();
+  }
+  s.metrics.set_gauges(std::move(gauges));
   try {
     // The admin listener first: while the rest starts, /readyz already answers "starting".
     if (!o.admin.listen.empty()) {
@@ -153,6 +177,19 @@ void Host::start() {
   s.running.store(true, std::memory_order_release);
   if (s.admin_server) log::info("listening", {{"listener", "admin"}, {"port", s.admin_server->port()}});
   if (s.http_server) log::info("listening", {{"listener", "http"}, {"port", s.http_server->port()}});
+  // Injected faults must never go unnoticed: every start says which operations get them.
+  for (const auto& [key, op] : o.operations) {
+    if (op.inject_percent.value_or(0) == 0) continue;
+    if (o.fault_injection) {
+      log::warn("fault injection is on",
+                {{"target", key},
+                 {"percent", op.inject_percent.value_or(0)},
+                 {"delay_ms", static_cast<std::int64_t>(op.inject_delay.value_or(std::chrono::milliseconds{0}).count())},
+                 {"injected_code", op.inject_code ? to_string(*op.inject_code) : "none"}});
+    } else {
+      log::info("fault injection configured but switched off (fault_injection.enabled)", {{"target", key}});
+    }
+  }
 }
 
 std::uint16_t Host::admin_port() const noexcept {
@@ -231,10 +268,9 @@ std::string Host::describe_pipeline() const {
   // Not started yet: describe what start() will build, without building it.
   std::string out;
   int i = 1;
-  for (const auto& p : detail::standard_inbound(state_->options, {})) {
-    out += std::to_string(i++) + ". " + std::string(p->name()) + "\n";
-  }
-  for (const auto& p : state_->user_policies) {
+  std::vector<std::unique_ptr<Policy>> user;
+  for (const auto& p : state_->user_policies) user.push_back(std::make_unique<NamedPolicy>(p->name()));
+  for (const auto& p : detail::standard_inbound(state_->options, state_->limiters->host(), std::move(user))) {
     out += std::to_string(i++) + ". " + std::string(p->name()) + "\n";
   }
   out += std::to_string(i) + ". dispatch\n";

@@ -12,6 +12,7 @@
 #include "host/operation_settings.hpp"
 #include "observability/metrics.hpp"
 #include "pipeline/pipeline.hpp"
+#include "pipeline/policies/admission.hpp"
 #include "pit/host.hpp"
 
 namespace pit::detail {
@@ -43,6 +44,7 @@ struct Host::State {
   std::vector<std::unique_ptr<detail::IoThread>> io_threads;
 
   detail::MetricsRegistry metrics;
+  std::unique_ptr<detail::Limiters> limiters;  // admission control, made with the options
   std::unique_ptr<detail::HttpServer> admin_server;
 
   std::mutex lifecycle;
@@ -58,13 +60,15 @@ struct Host::State {
     }
     return nullptr;
   }
+  [[nodiscard]] bool owns(const detail::IoThread& thread) const noexcept {
+    for (const auto& t : io_threads) {
+      if (t.get() == &thread) return true;
+    }
+    return false;
+  }
   // Nested calls stay on the caller's I/O thread; calls from elsewhere are spread.
   detail::IoThread& home_for_new_call() noexcept {
-    if (auto* here = detail::IoThread::current()) {
-      for (const auto& t : io_threads) {
-        if (t.get() == here) return *here;
-      }
-    }
+    if (auto* here = detail::IoThread::current(); here != nullptr && owns(*here)) return *here;
     return *io_threads[next_io.fetch_add(1, std::memory_order_relaxed) % io_threads.size()];
   }
 };

@@ -4,20 +4,32 @@
 #include <string>
 
 #include "observability/metrics.hpp"
+#include "pipeline/policies/admission.hpp"
 
 namespace pit::detail {
 namespace {
 
-void apply(OperationSettings& s, const OperationOptions& o) {
+struct Limit {
+  std::size_t max_in_flight = 0;  // 0: none
+  std::size_t max_queue = 0;
+};
+
+void apply(OperationSettings& s, Limit& limit, const OperationOptions& o) {
   if (o.timeout) s.timeout = *o.timeout;
   if (o.log_calls) s.log_calls = *o.log_calls;
   if (o.max_body_bytes) s.max_body_bytes = *o.max_body_bytes;
+  if (o.max_in_flight) limit.max_in_flight = *o.max_in_flight;
+  if (o.max_queue) limit.max_queue = *o.max_queue;
+  if (o.inject_percent) s.inject.percent = *o.inject_percent;
+  if (o.inject_delay) s.inject.delay = *o.inject_delay;
+  if (o.inject_code) s.inject.code = *o.inject_code;
 }
 
 }  // namespace
 
 std::vector<OperationSettings> resolve_settings(const HostOptions& options, const ContractInfo& contract,
-                                                MetricsRegistry& metrics, std::string_view kind) {
+                                                MetricsRegistry& metrics, std::string_view kind,
+                                                Limiters* limiters) {
   std::vector<OperationSettings> out;
   out.reserve(contract.operations.size());
   const auto by_contract = options.operations.find(contract.name);
@@ -27,13 +39,26 @@ std::vector<OperationSettings> resolve_settings(const HostOptions& options, cons
     s.timeout = op.spec.timeout();
     s.log_calls = options.log_calls;
     s.max_body_bytes = options.http.max_body_bytes;
-    if (by_contract != options.operations.end()) apply(s, by_contract->second);
+    Limit limit;
+    if (by_contract != options.operations.end()) apply(s, limit, by_contract->second);
     if (auto by_op = options.operations.find(op.full_name); by_op != options.operations.end()) {
-      apply(s, by_op->second);
+      apply(s, limit, by_op->second);
     }
+    if (limiters != nullptr && limit.max_in_flight != 0) {
+      s.limiter = &limiters->operation(op.full_name, limit.max_in_flight, limit.max_queue);
+    }
+    if (!options.fault_injection || kind != "server") s.inject = {};
     out.push_back(s);
   }
   return out;
+}
+
+bool injects_faults(const HostOptions& options) {
+  if (!options.fault_injection) return false;
+  for (const auto& [key, o] : options.operations) {
+    if (o.inject_percent.value_or(0) > 0) return true;
+  }
+  return false;
 }
 
 void validate_operation_keys(const HostOptions& options, const std::vector<const ContractInfo*>& known) {
@@ -49,6 +74,15 @@ void validate_operation_keys(const HostOptions& options, const std::vector<const
     }
     if (value.timeout && value.timeout->count() <= 0) {
       throw std::invalid_argument("pit: settings for '" + key + "': timeout must be positive");
+    }
+    if (value.max_in_flight && *value.max_in_flight == 0) {
+      throw std::invalid_argument("pit: settings for '" + key + "': max_in_flight must be positive");
+    }
+    if (value.inject_percent && (*value.inject_percent < 0 || *value.inject_percent > 100)) {
+      throw std::invalid_argument("pit: settings for '" + key + "': inject_percent must be 0..100");
+    }
+    if (value.inject_delay && value.inject_delay->count() < 0) {
+      throw std::invalid_argument("pit: settings for '" + key + "': inject_delay must not be negative");
     }
   }
 }

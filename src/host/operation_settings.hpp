@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <optional>
 #include <vector>
 
 #include "pit/host.hpp"
@@ -12,18 +13,34 @@ namespace pit::detail {
 
 struct OperationMetrics;
 class MetricsRegistry;
+class Limiter;
+class Limiters;
+
+// What fault injection does to the operation's calls (percent 0: nothing).
+struct Injection {
+  int percent = 0;
+  std::chrono::milliseconds delay{0};
+  std::optional<Code> code;
+};
 
 struct OperationSettings {
   std::chrono::milliseconds timeout{0};  // zero: none of the operation's own
   bool log_calls = true;
   std::size_t max_body_bytes = 0;
   OperationMetrics* metrics = nullptr;  // this host's counters for the operation and side
+  Limiter* limiter = nullptr;           // the operation's own admission limit, if any
+  Injection inject;                     // only while HostOptions::fault_injection is on
 };
 
 // One entry per operation of `contract`, in declaration order. kind: "server" for
 // operations served here, "client" for operations called on another process.
+// limiters: the host's admission limiters (served operations only; null for "client").
 std::vector<OperationSettings> resolve_settings(const HostOptions& options, const ContractInfo& contract,
-                                                MetricsRegistry& metrics, std::string_view kind);
+                                                MetricsRegistry& metrics, std::string_view kind,
+                                                Limiters* limiters = nullptr);
+
+// Whether any operation has fault injection configured and the host's switch is on.
+bool injects_faults(const HostOptions& options);
 
 // Every key of options.operations must name an operation of a contract in `known` when
 // its contract is there; throws std::invalid_argument naming the key otherwise.

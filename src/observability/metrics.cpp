@@ -147,6 +147,24 @@ std::string MetricsRegistry::render() const {
     out.append("pit_faults_masked_total{contract=\"").append(m.contract).append("\",operation=\"").append(m.operation);
     out.append("\"} ").append(std::to_string(m.masked.load(std::memory_order_relaxed))).append("\n");
   }
+  header(out, "pit_admission_rejected_total", "counter", "Calls refused by admission control, by operation and by the limit (operation or host) that was full.");
+  static constexpr std::array<std::string_view, OperationMetrics::limits> kLimit = {"operation", "host"};
+  for (const auto& m : operations_) {
+    if (m.kind != "server") continue;
+    for (std::size_t l = 0; l < OperationMetrics::limits; ++l) {
+      const auto n = m.rejected[l].load(std::memory_order_relaxed);
+      if (n == 0) continue;
+      out.append("pit_admission_rejected_total{contract=\"").append(m.contract).append("\",operation=\"").append(m.operation);
+      out.append("\",limit=\"").append(kLimit[l]).append("\"} ").append(std::to_string(n)).append("\n");
+    }
+  }
+  header(out, "pit_faults_injected_total", "counter", "Calls that fault injection delayed or failed (tests and drills only).");
+  for (const auto& m : operations_) {
+    const auto n = m.injected.load(std::memory_order_relaxed);
+    if (m.kind != "server" || n == 0) continue;
+    out.append("pit_faults_injected_total{contract=\"").append(m.contract).append("\",operation=\"").append(m.operation);
+    out.append("\"} ").append(std::to_string(n)).append("\n");
+  }
   auto gauge = [&](std::string_view name, std::string_view type, std::string_view help, const std::string& value) {
     header(out, name, type, help);
     out.append(name).append(" ").append(value).append("\n");
@@ -155,6 +173,11 @@ std::string MetricsRegistry::render() const {
   if (gauges_.workers_busy) gauge("pit_worker_threads_busy", "gauge", "Worker threads running a sync operation.", std::to_string(gauges_.workers_busy()));
   if (gauges_.workers_queued) gauge("pit_worker_queue_length", "gauge", "Sync operations waiting for a worker.", std::to_string(gauges_.workers_queued()));
   if (gauges_.workers_total) gauge("pit_worker_threads", "gauge", "Worker threads in the pool.", std::to_string(gauges_.workers_total()));
+  if (gauges_.admission_in_flight) {
+    gauge("pit_admission_in_flight", "gauge", "Calls holding a slot of the host-wide admission limit.", std::to_string(gauges_.admission_in_flight()));
+    gauge("pit_admission_queue_length", "gauge", "Calls waiting for a slot of the host-wide admission limit.", std::to_string(gauges_.admission_queued()));
+    gauge("pit_admission_limit", "gauge", "The host-wide limit on calls in flight.", std::to_string(gauges_.admission_limit));
+  }
   gauge("pit_log_lines_dropped_total", "counter", "Log lines dropped because the log sink was full.", std::to_string(log::dropped()));
   const ProcessStats p = read_process();
   gauge("process_cpu_seconds_total", "counter", "User and system CPU time spent, in seconds.", number(p.cpu_seconds));

@@ -31,6 +31,10 @@ struct OperationMetrics {
   std::array<std::atomic<std::uint64_t>, kLatencyBuckets.size() + 1> latency{};
   std::atomic<std::uint64_t> latency_sum_ns{0};
   std::atomic<std::uint64_t> masked{0};
+  // Calls refused by admission control, by the limit that refused them.
+  enum Limit : std::uint8_t { operation_limit = 0, host_limit = 1, limits = 2 };
+  std::array<std::atomic<std::uint64_t>, limits> rejected{};
+  std::atomic<std::uint64_t> injected{0};  // calls that fault injection delayed or failed
 
   void record(Code code, Transport transport, std::chrono::nanoseconds elapsed) noexcept;
 };
@@ -41,6 +45,10 @@ struct Gauges {
   std::function<std::size_t()> workers_busy;
   std::function<std::size_t()> workers_queued;
   std::function<std::size_t()> workers_total;
+  // The host-wide admission limit (absent without one).
+  std::function<std::size_t()> admission_in_flight;
+  std::function<std::size_t()> admission_queued;
+  std::size_t admission_limit = 0;
 };
 
 class MetricsRegistry {

@@ -46,6 +46,9 @@ struct CallAccess {
   }
   static void set_answer_on_cancel(Call& c, CancelHook hook) noexcept { c.answer_on_cancel_ = hook; }
 
+  static bool nested(const Call& c) noexcept { return c.nested_; }
+  static void set_nested(Call& c, bool nested) noexcept { c.nested_ = nested; }
+
   static Clock::time_point started(const Call& c) noexcept { return c.started_; }
   static void set_started(Call& c, Clock::time_point t) noexcept { c.started_ = t; }
 

@@ -1,15 +1,20 @@
 // The standard inbound order, in one place. Each entry says why it sits where it does.
 #include "pipeline/standard_order.hpp"
 
+#include <algorithm>
+
+#include "host/operation_settings.hpp"
+#include "pipeline/policies/admission.hpp"
 #include "pipeline/policies/call_log.hpp"
 #include "pipeline/policies/correlation.hpp"
 #include "pipeline/policies/deadline.hpp"
+#include "pipeline/policies/fault_injection.hpp"
 #include "pipeline/policies/fault_shaping.hpp"
 #include "pipeline/policies/metrics.hpp"
 
 namespace pit::detail {
 
-std::vector<std::unique_ptr<Policy>> standard_inbound(const HostOptions& options,
+std::vector<std::unique_ptr<Policy>> standard_inbound(const HostOptions& options, Limiter* host_limiter,
                                                       std::vector<std::unique_ptr<Policy>> user) {
   std::vector<std::unique_ptr<Policy>> order;
   // 1. correlation — first, so every later policy and every log line has the call's ids.
@@ -24,10 +29,21 @@ std::vector<std::unique_ptr<Policy>> standard_inbound(const HostOptions& options
   // 5. deadline — before admission, so time spent queueing counts against the deadline
   //    and an expired call never takes a permit or a worker.
   order.push_back(std::make_unique<policies::Deadline>(options.default_timeout));
-  // (admission, authentication and authorization go here, in that order: a call is
-  //  admitted before its credentials are checked, so floods are cheap to refuse.)
-  // 6. user policies, in the order they were added — inside every standard guarantee.
+  // 6. admission — a slot host-wide and in the operation's own limit, or a bounded wait
+  //    for one, or a refusal at once. After the deadline (above) and before everything
+  //    that costs work, so an overload is shed cheaply. Left out when nothing is limited.
+  //    (Authentication and authorization go after it: floods are refused before
+  //    credentials are checked.)
+  const bool operation_limits = std::any_of(options.operations.begin(), options.operations.end(),
+                                            [](const auto& entry) { return entry.second.max_in_flight.has_value(); });
+  if (host_limiter != nullptr || operation_limits) {
+    order.push_back(std::make_unique<policies::Admission>(host_limiter));
+  }
+  // 7. user policies, in the order they were added — inside every standard guarantee.
   for (auto& p : user) order.push_back(std::move(p));
+  // 8. fault_injection — only when switched on and configured; last, so what it injects
+  //    meets every guarantee exactly as the implementation's own delays and faults do.
+  if (injects_faults(options)) order.push_back(std::make_unique<policies::FaultInjection>());
   return order;
 }
 

@@ -191,6 +191,56 @@ log_calls = true
   EXPECT_TRUE(o.operations.contains("shop.v1.Inventory"));
 }
 
+TEST(Config, admission_and_fault_injection_keys_reach_the_host_options) {
+  const pit::HostOptions defaults = parse("");
+  EXPECT_EQ(defaults.admission.max_in_flight, 1000U);
+  EXPECT_EQ(defaults.admission.max_queue, 1000U);
+  EXPECT_FALSE(defaults.fault_injection);
+  const pit::HostOptions o = parse(R"(
+[admission]
+max_in_flight = 64
+max_queue = 0
+
+[fault_injection]
+enabled = true
+
+[contracts."shop.v1.Inventory".operations.reserve]
+max_in_flight = 4
+max_queue = 2
+inject_percent = 25
+inject_delay_ms = 150
+inject_code = "unavailable"
+)");
+  EXPECT_EQ(o.admission.max_in_flight, 64U);
+  EXPECT_EQ(o.admission.max_queue, 0U);
+  EXPECT_TRUE(o.fault_injection);
+  const auto& reserve = o.operations.at("shop.v1.Inventory/reserve");
+  EXPECT_EQ(reserve.max_in_flight, 4U);
+  EXPECT_EQ(reserve.max_queue, 2U);
+  EXPECT_EQ(reserve.inject_percent, 25);
+  EXPECT_EQ(reserve.inject_delay, 150ms);
+  EXPECT_EQ(reserve.inject_code, pit::Code::unavailable);
+  const Environment env{{"PIT_FAULT_INJECTION_ENABLED", "false"}, {"PIT_ADMISSION_MAX_IN_FLIGHT", "8"}};
+  const pit::HostOptions overridden = parse("[fault_injection]\nenabled = true\n", env);
+  EXPECT_FALSE(overridden.fault_injection) << "the environment can switch injection off";
+  EXPECT_EQ(overridden.admission.max_in_flight, 8U);
+}
+
+TEST(Config, fault_injection_mistakes_name_file_line_and_key) {
+  EXPECT_EQ(error_of([] { parse("[contracts.\"a.B\".operations.op]\ninject_code = \"unavaliable\"\n"); }),
+            "app.toml:2:15: contracts.\"a.B\".operations.op.inject_code: \"unavaliable\" is not a fault code "
+            "(cancelled, unknown, invalid_argument, deadline_exceeded, not_found, already_exists, "
+            "permission_denied, resource_exhausted, failed_precondition, aborted, out_of_range, unimplemented, "
+            "internal, unavailable, data_loss, unauthenticated)");
+  EXPECT_NE(error_of([] { parse("[contracts.\"a.B\"]\ninject_code = \"ok\"\n"); }).find("is not a fault code"),
+            std::string::npos)
+      << "ok is not a fault";
+  EXPECT_EQ(error_of([] { parse("[contracts.\"a.B\"]\ninject_percent = 101\n"); }),
+            "app.toml:2:18: contracts.\"a.B\".inject_percent: 101 is out of range (0..100)");
+  EXPECT_EQ(error_of([] { parse("[contracts.\"a.B\"]\nmax_in_flight = 0\n"); }),
+            "app.toml:2:17: contracts.\"a.B\".max_in_flight: 0 is out of range (1..10000000)");
+}
+
 TEST(Config, the_shop_example_file_is_valid) {
   const pit::HostOptions o = pit::Config::from_toml(read(PIT_SOURCE_DIR "/examples/shop/shop.toml"),
                                                     "examples/shop/shop.toml", &kNoEnvironment);
