@@ -138,8 +138,9 @@ def urllib_call(port, path, payload, headers=None, timeout=10.0):
 class ShopSystem:
     ROLES = ("inventory", "orders", "gateway")  # started back to front
 
-    def __init__(self, name, port_base=0):
+    def __init__(self, name, port_base=0, role_args=None):
         self.dir = os.path.join(LOG_ROOT, name)
+        self.role_args = role_args or {}  # {role: [extra arguments]}, e.g. a --config file
         os.makedirs(self.dir, exist_ok=True)
         self.port_base = port_base
         self.procs = {}
@@ -180,7 +181,7 @@ class ShopSystem:
             out = open(self.log_path(role), "wb")
             err = open(os.path.join(self.dir, role + ".stderr"), "wb")
             self._files += [out, err]
-            proc = subprocess.Popen([SHOP_BIN] + args[role], stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+            proc = subprocess.Popen([SHOP_BIN] + args[role] + self.role_args.get(role, []), stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                                     preexec_fn=_die_with_parent)
             _CHILDREN.append(proc)
             self.procs[role] = proc
@@ -311,13 +312,14 @@ class ShopSystem:
 class ShopTestCase(unittest.TestCase):
     maxDiff = None
     system_name = "shop"
+    role_args = {}  # extra arguments per role, for subclasses
 
     @classmethod
     def setUpClass(cls):
         if not SHOP_BIN or not os.access(SHOP_BIN, os.X_OK):
             raise RuntimeError("the shop binary is missing or not executable: %r (argv[1] or $PIT_SHOP_BIN)"
                                % SHOP_BIN)
-        cls.shop = ShopSystem(cls.system_name, PORT_BASE)
+        cls.shop = ShopSystem(cls.system_name, PORT_BASE, cls.role_args)
         try:
             cls.shop.start()
         except BaseException:

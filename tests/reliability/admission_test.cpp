@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "support/host_fixture.hpp"
+#include "support/raw_http.hpp"
 
 namespace shop {
 namespace {
@@ -126,6 +127,34 @@ TEST_F(OneSlot, calls_an_operation_makes_in_process_do_not_need_a_second_host_sl
   // part of the admitted call, or this would refuse (or deadlock with a queue).
   const auto placed = pit::block_on(orders->place({{{"apple", 1}, {"pear", 2}}, ""}));
   EXPECT_EQ(placed.lines, 2);
+}
+
+class OneSlotOverHttp : public OneSlot {
+ protected:
+  pit::HostOptions options() override {
+    auto o = OneSlot::options();
+    o.http.listen = "127.0.0.1:0";
+    return o;
+  }
+};
+
+TEST_F(OneSlotOverHttp, a_refusal_is_a_503_problem_with_retry_after) {
+  host->start();
+  auto held = hold(inventory, 1500);
+  ASSERT_TRUE(eventually([&] { return probe.dispatched == 1; }));
+  rawhttp::Connection c{host->http_port()};
+  const std::string body = R"({"sku":"apple","quantity":1})";
+  c.send("POST /shop.v1.Inventory/reserve HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+         "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+  const std::string response = c.read_response();
+  EXPECT_TRUE(response.starts_with("HTTP/1.1 503 ")) << response;
+  EXPECT_NE(response.find("Retry-After: 1\r\n"), std::string::npos) << response;
+  EXPECT_NE(response.find("application/problem+json"), std::string::npos) << response;
+  EXPECT_NE(response.find(R"("code":"unavailable")"), std::string::npos) << response;
+  EXPECT_NE(response.find(R"("retryable":true)"), std::string::npos) << response;
+  EXPECT_TRUE(still_running(held)) << "refused at once, not after the slot freed";
+  EXPECT_EQ(held.get(), pit::Code::ok);
+  EXPECT_EQ(probe.dispatched, 1);
 }
 
 class OperationLimit : public HostTest {
