@@ -8,6 +8,7 @@
 #include <boost/asio/write.hpp>
 #include <chrono>
 #include <string>
+#include <utility>
 
 namespace rawhttp {
 
@@ -57,6 +58,12 @@ class Connection {
       if (n == 0 && !ec) continue;
     }
     return false;
+  }
+  // Everything the server sends until it closes the connection (or is silent for 5 s).
+  std::string read_until_closed() {
+    while (fill()) {
+    }
+    return std::exchange(pending_, {});
   }
   void close() {
     boost::system::error_code ignored;

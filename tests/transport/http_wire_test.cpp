@@ -46,6 +46,17 @@ TEST(Timeout, parses_grpc_timeout_format) {
   }
 }
 
+// Found by http_headers_fuzz: 99999999H is more nanoseconds than int64 holds.
+TEST(Timeout, more_hours_than_nanoseconds_hold_count_as_the_most_that_do) {
+  const auto most = std::chrono::duration_cast<std::chrono::hours>(std::chrono::nanoseconds::max());
+  EXPECT_EQ(most.count(), 2562047);
+  EXPECT_EQ(parse_timeout("99999999H"), std::chrono::nanoseconds(most));
+  EXPECT_EQ(parse_timeout("2562048H"), std::chrono::nanoseconds(most));
+  EXPECT_EQ(parse_timeout("2562047H"), std::chrono::nanoseconds(most));
+  EXPECT_EQ(parse_timeout("99999999M"), std::chrono::nanoseconds(std::chrono::minutes(99999999)));
+  EXPECT_EQ(format_timeout(std::chrono::nanoseconds::max()), "2562047H");
+}
+
 TEST(Timeout, formats_within_eight_digits_never_longer_than_given) {
   EXPECT_EQ(format_timeout(1500ms), "1500000u");
   EXPECT_EQ(format_timeout(std::chrono::nanoseconds(5)), "5n");

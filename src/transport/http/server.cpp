@@ -5,6 +5,8 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
+#include <unistd.h>
+
 #include <algorithm>
 #include <stdexcept>
 
@@ -33,6 +35,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   Impl(Host::State& h, const HttpOptions& o, Mode m) : host(h), options(o), mode(m) {}
 
   void accept();
+  void adopt(tcp::socket::native_handle_type fd, const tcp& protocol);
   Task<void> serve(tcp::socket socket);
   // The service and operation a request target names, or {nullptr, nullptr}.
   std::pair<const Host::State::Service*, const OperationInfo*> route(std::string_view target) const;
@@ -276,6 +279,9 @@ Task<void> HttpServer::Impl::serve(tcp::socket socket) {
       res = co_await handle(req, *watch);
     }
     if (stream.socket().is_open() == false) break;
+    // An answer to HEAD has no content, whatever it says about it (RFC 9110 9.3.2): sent,
+    // it would be read as the start of the next response.
+    if (req.method() == http::verb::head) res.body().clear();
     const bool keep_alive = res.keep_alive();
     try {
       stream.expires_after(options.read_timeout);
@@ -337,7 +343,10 @@ Task<Response> HttpServer::Impl::handle(Request& req, DisconnectWatch& watch) {
                         transport_fault(Code::invalid_argument,
                                         "Pit-Timeout must be 1-8 digits and a unit (H M S m u n)"));
     }
-    ContextAccess::set_deadline(context, Clock::now() + *timeout);
+    // now + 2562047H overflows the clock: a deadline past its end is its end.
+    const auto now = Clock::now();
+    ContextAccess::set_deadline(context, *timeout < Clock::time_point::max() - now ? now + *timeout
+                                                                                   : Clock::time_point::max());
   }
   CallAccess::set_target(*call, service->implementation);
   CallAccess::set_settings(*call, &service->settings[op->index]);
@@ -407,30 +416,33 @@ void HttpServer::Impl::accept() {
   acceptor->async_accept([self = shared_from_this()](const boost::system::error_code& ec, tcp::socket socket) {
     if (self->stopping.load()) return;
     if (!ec) {
-      if (self->connections.fetch_add(1) >= self->options.max_connections) {
-        self->connections.fetch_sub(1);
-        boost::system::error_code ignored;
-        socket.close(ignored);
-      } else {
-        // Hand the connection to an I/O thread: it lives there, and so do its calls.
-        auto& threads = self->host.io_threads;
-        auto& home = *threads[self->next_thread.fetch_add(1) % threads.size()];
-        boost::system::error_code ep_ec;
-        const auto protocol = socket.local_endpoint(ep_ec).protocol();
-        auto fd = socket.release();
-        asio::post(home.io(), [self, &home, fd, protocol] {
-          tcp::socket moved{home.io(), protocol, fd};
-          [](std::shared_ptr<Impl> s, tcp::socket sock) -> Detached {
-            try {
-              co_await s->serve(std::move(sock));
-            } catch (const std::exception& e) {
-              log::error("http connection failed", {{"cause", e.what()}});
-            }
-          }(self, std::move(moved));
-        });
-      }
+      boost::system::error_code ep_ec;
+      const auto protocol = socket.local_endpoint(ep_ec).protocol();
+      self->adopt(socket.release(), protocol);
     }
     if (ec != asio::error::operation_aborted) self->accept();
+  });
+}
+
+// Every connection, accepted or handed in, starts here.
+void HttpServer::Impl::adopt(tcp::socket::native_handle_type fd, const tcp& protocol) {
+  if (connections.fetch_add(1) >= options.max_connections) {
+    connections.fetch_sub(1);
+    ::close(fd);
+    return;
+  }
+  // Hand the connection to an I/O thread: it lives there, and so do its calls.
+  auto& threads = host.io_threads;
+  auto& home = *threads[next_thread.fetch_add(1) % threads.size()];
+  asio::post(home.io(), [self = shared_from_this(), &home, fd, protocol] {
+    tcp::socket moved{home.io(), protocol, fd};
+    [](std::shared_ptr<Impl> s, tcp::socket sock) -> Detached {
+      try {
+        co_await s->serve(std::move(sock));
+      } catch (const std::exception& e) {
+        log::error("http connection failed", {{"cause", e.what()}});
+      }
+    }(self, std::move(moved));
   });
 }
 
@@ -493,6 +505,8 @@ void HttpServer::start() {
   port_.store(impl_->acceptor->local_endpoint().port());
   asio::post(io, [impl = impl_] { impl->accept(); });
 }
+
+void HttpServer::adopt(int fd) { impl_->adopt(fd, tcp::v4()); }
 
 void HttpServer::stop() {
   if (!impl_ || !impl_->acceptor || impl_->stopping.exchange(true)) return;

@@ -27,6 +27,10 @@ class HttpServer {
   // accepting; connections are spread over the host's I/O threads.
   void start();
   void stop();  // stops accepting
+  // Serves an already-connected stream socket as if the listener had accepted it (the
+  // listener's own path): ownership of `fd` passes to the server, which closes it when
+  // the connection ends. Needs no start(); the fuzzer feeds one end of a socketpair here.
+  void adopt(int fd);
   [[nodiscard]] std::uint16_t port() const noexcept { return port_.load(); }
 
   struct Impl;

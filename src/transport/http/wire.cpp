@@ -1,5 +1,6 @@
 #include "transport/http/wire.hpp"
 
+#include <algorithm>
 #include <array>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
@@ -99,7 +100,12 @@ std::optional<std::chrono::nanoseconds> parse_timeout(std::string_view v) noexce
   using namespace std::chrono;
   const auto count = static_cast<std::int64_t>(n);  // at most 99'999'999
   switch (v.back()) {
-    case 'H': return duration_cast<nanoseconds>(hours(count));
+    case 'H': {
+      // 99999999H does not fit in nanoseconds: more hours than fit count as the most that do
+      // (2562047H, about 292 years) instead of overflowing.
+      constexpr auto kMostHours = duration_cast<hours>(nanoseconds::max()).count();
+      return duration_cast<nanoseconds>(hours(std::min<std::int64_t>(count, kMostHours)));
+    }
     case 'M': return duration_cast<nanoseconds>(minutes(count));
     case 'S': return duration_cast<nanoseconds>(seconds(count));
     case 'm': return duration_cast<nanoseconds>(milliseconds(count));

@@ -35,9 +35,11 @@ struct Traceparent {
                                              bool sampled);
 
 // Pit-Timeout: 1 to 8 ASCII digits and a unit — H (hours), M (minutes), S (seconds),
-// m (milliseconds), u (microseconds), n (nanoseconds) — as gRPC's grpc-timeout.
+// m (milliseconds), u (microseconds), n (nanoseconds) — as gRPC's grpc-timeout. More
+// than 2562047H (what nanoseconds hold, about 292 years) counts as 2562047H.
 [[nodiscard]] std::optional<std::chrono::nanoseconds> parse_timeout(std::string_view value) noexcept;
-// The shortest exact-or-rounded-up form that fits in 8 digits.
+// In the smallest unit that fits in 8 digits, rounded down: never longer than `remaining`
+// (negative: "0n").
 [[nodiscard]] std::string format_timeout(std::chrono::nanoseconds remaining);
 
 // The gRPC ↔ HTTP mapping (docs/http.md has the table).
