@@ -8,6 +8,7 @@
 #include <cctype>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <optional>
@@ -532,6 +533,25 @@ TEST(Config, every_documented_key_exists) {
         << name << " is documented in docs/configuration.md but the parser has no such key";
   }
   EXPECT_FALSE(known.empty());
+}
+
+TEST(Config, every_toml_block_of_the_guides_is_valid_configuration) {
+  int blocks = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(PIT_SOURCE_DIR "/docs")) {
+    if (entry.path().extension() != ".md") continue;
+    const std::string doc = read(entry.path().string());
+    const std::string open = "```toml\n";
+    for (auto start = doc.find(open); start != std::string::npos; start = doc.find(open, start)) {
+      start += open.size();
+      const auto end = doc.find("```\n", start);
+      ASSERT_NE(end, std::string::npos) << entry.path();
+      const std::string where = entry.path().filename().string() + " (block " + std::to_string(++blocks) + ")";
+      EXPECT_NO_THROW((void)pit::Config::from_toml(doc.substr(start, end - start), where, &kNoEnvironment))
+          << where;
+      start = end;
+    }
+  }
+  EXPECT_GE(blocks, 3) << "the guides show configuration";
 }
 
 TEST(Config, the_documented_example_is_the_shop_example_file) {
