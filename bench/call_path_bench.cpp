@@ -121,9 +121,15 @@ Target* opaque(Target* p) {
 
 // A started host serving Target and Driver with the default pipeline, plus a separate
 // TargetService object for the direct calls (the host never hands out its own).
+// Admission control: the default (a host-wide limit; calls the Driver makes in-process are
+// nested, so they take no host slot), none at all (the policy is left out of the pipeline),
+// or a limit of ping's own that every call takes and releases.
+enum class Admission : std::uint8_t { host_default, off, operation_limit };
+
 struct Rig {
-  explicit Rig(Logging logging, std::shared_ptr<pit::log::Sink> sink = pit::log::discard_sink())
-      : host(options(logging, std::move(sink))) {
+  explicit Rig(Logging logging, std::shared_ptr<pit::log::Sink> sink = pit::log::discard_sink(),
+               Admission admission = Admission::host_default)
+      : host(options(logging, std::move(sink), admission)) {
     host.serve<Target, TargetService>();
     host.serve<Driver, DriverService>(host.client<Target>(), direct);
     target = host.client<Target>();
@@ -134,10 +140,12 @@ struct Rig {
   Rig(const Rig&) = delete;
   Rig& operator=(const Rig&) = delete;
 
-  static pit::HostOptions options(Logging logging, std::shared_ptr<pit::log::Sink> sink) {
+  static pit::HostOptions options(Logging logging, std::shared_ptr<pit::log::Sink> sink, Admission admission) {
     pit::HostOptions o;
     o.log_sink = std::move(sink);
     o.log_calls = logging == Logging::on;
+    if (admission == Admission::off) o.admission.max_in_flight = 0;
+    if (admission == Admission::operation_limit) o.operations["bench.v1.Target/ping"].max_in_flight = 1000;
     return o;
   }
 
@@ -151,8 +159,8 @@ struct Rig {
 constexpr std::int64_t kBatch = 1000;
 
 // Coroutine operation awaited from inside the runtime; per-call time = loop time / calls.
-void coro_in_runtime(benchmark::State& state, Logging logging, bool direct) {
-  Rig rig{logging};
+void coro_in_runtime(benchmark::State& state, Logging logging, bool direct, Admission admission) {
+  Rig rig{logging, pit::log::discard_sink(), admission};
   while (state.KeepRunningBatch(kBatch)) {
     Loop req{kBatch, direct};
     Looped done = pit::block_on(rig.driver->loop(std::move(req)));
@@ -218,9 +226,13 @@ bool call_lines_as_configured() {
 
 void register_all() {
   using benchmark::RegisterBenchmark;
-  RegisterBenchmark("coro/in_runtime/proxy/log_on", coro_in_runtime, Logging::on, false)->UseManualTime();
-  RegisterBenchmark("coro/in_runtime/proxy/log_off", coro_in_runtime, Logging::off, false)->UseManualTime();
-  RegisterBenchmark("coro/in_runtime/direct", coro_in_runtime, Logging::off, true)->UseManualTime();
+  RegisterBenchmark("coro/in_runtime/proxy/log_on", coro_in_runtime, Logging::on, false, Admission::host_default)->UseManualTime();
+  RegisterBenchmark("coro/in_runtime/proxy/log_off", coro_in_runtime, Logging::off, false, Admission::host_default)->UseManualTime();
+  RegisterBenchmark("coro/in_runtime/direct", coro_in_runtime, Logging::off, true, Admission::host_default)->UseManualTime();
+  RegisterBenchmark("coro/in_runtime/proxy/log_off/admission_off", coro_in_runtime, Logging::off, false,
+                    Admission::off)->UseManualTime();
+  RegisterBenchmark("coro/in_runtime/proxy/log_off/operation_limit", coro_in_runtime, Logging::off, false,
+                    Admission::operation_limit)->UseManualTime();
   RegisterBenchmark("coro/block_on/proxy/log_on", coro_block_on, Logging::on, false)->UseRealTime();
   RegisterBenchmark("coro/block_on/proxy/log_off", coro_block_on, Logging::off, false)->UseRealTime();
   RegisterBenchmark("coro/block_on/direct", coro_block_on, Logging::off, true)->UseRealTime();
