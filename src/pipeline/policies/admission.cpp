@@ -1,5 +1,8 @@
 #include "pipeline/policies/admission.hpp"
 
+#include <array>
+#include <utility>
+
 #include "context/context_access.hpp"
 #include "dispatch/exception_mappers.hpp"
 #include "host/executors.hpp"
@@ -158,23 +161,20 @@ Outcome refusal(const Call& call, Verdict verdict, detail::OperationMetrics::Lim
 
 Task<Outcome> Admission::handle(Call& call, Next next) {
   const auto* settings = CallAccess::settings(call);
-  Limiter* own = settings != nullptr ? settings->limiter : nullptr;
-  Limiter* host = CallAccess::nested(call) ? nullptr : host_;
   // The operation's own limit first: a call waiting for its operation must not hold a
   // host-wide slot that other operations could use.
-  Slot own_slot;
-  if (own != nullptr) {
-    Acquire acquire{*own, call};
+  const std::array<std::pair<Limiter*, detail::OperationMetrics::Limit>, 2> limits{{
+      {settings != nullptr ? settings->limiter : nullptr, detail::OperationMetrics::operation_limit},
+      {CallAccess::nested(call) ? nullptr : host_, detail::OperationMetrics::host_limit},
+  }};
+  std::array<Slot, 2> slots;
+  for (std::size_t i = 0; i < limits.size(); ++i) {
+    Limiter* limiter = limits[i].first;
+    if (limiter == nullptr) continue;
+    Acquire acquire{*limiter, call};
     const Verdict verdict = co_await acquire;
-    if (verdict != Verdict::admitted) co_return refusal(call, verdict, detail::OperationMetrics::operation_limit);
-    own_slot.limiter = own;
-  }
-  Slot host_slot;
-  if (host != nullptr) {
-    Acquire acquire{*host, call};
-    const Verdict verdict = co_await acquire;
-    if (verdict != Verdict::admitted) co_return refusal(call, verdict, detail::OperationMetrics::host_limit);
-    host_slot.limiter = host;
+    if (verdict != Verdict::admitted) co_return refusal(call, verdict, limits[i].second);
+    slots[i].limiter = limiter;
   }
   // Cancelled after its slot was handed over, before it ran: not dispatched.
   if (call.context().cancelled()) co_return detail::cancellation_fault(call.context().cancel_reason());
