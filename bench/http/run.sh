@@ -29,31 +29,10 @@ server_cpu="${SERVER_CPU:-0}"
 client_cpu="${CLIENT_CPU:-1}"
 port="${PORT:-18181}"
 if [[ "$(id -u)" == 0 ]]; then nice_level="${NICE:--20}"; else nice_level="${NICE:-0}"; fi
-# With autogroup scheduling (kernel.sched_autogroup_enabled=1) niceness only ranks threads
-# of one session: run in a session of our own and give that session's group the niceness.
-# Ctrl-C / SIGTERM here stops that session's whole process group (its trap stops the server).
-if [[ "$nice_level" != 0 && -w /proc/self/autogroup && -z "${PIT_BENCH_SESSION:-}" ]] && command -v setsid >/dev/null; then
-  session_file="$(mktemp)"
-  PIT_BENCH_SESSION="$session_file" setsid --wait bash "$0" "$@" &
-  launcher=$!
-  stop_session() {
-    local leader
-    leader="$(cat "$session_file" 2>/dev/null || true)"
-    [[ -n "$leader" ]] && kill -TERM -- "-$leader" 2>/dev/null
-    wait "$launcher" 2>/dev/null
-    rm -f "$session_file"
-    exit 130
-  }
-  trap stop_session INT TERM
-  rc=0
-  wait "$launcher" || rc=$?
-  rm -f "$session_file"
-  exit "$rc"
-fi
-if [[ -n "${PIT_BENCH_SESSION:-}" ]]; then
-  echo "$$" >"$PIT_BENCH_SESSION"
-  echo "$nice_level" >/proc/self/autogroup 2>/dev/null || true
-fi
+# In a session of our own whose autogroup gets the niceness (bench/session.sh); Ctrl-C /
+# SIGTERM here stops that session's whole process group (its trap stops the server).
+source "$root/bench/session.sh"
+pit_bench_session PIT_BENCH_SESSION "$nice_level" "$0" "$@"
 pin_server=(nice -n "$nice_level" taskset -c "$server_cpu")
 pin_client=(nice -n "$nice_level" taskset -c "$client_cpu")
 configs="${CONFIGS:-pit/wrk beast/wrk pit-stdout/wrk pit/h2load beast/h2load grpc/h2load}"

@@ -42,30 +42,9 @@ port="${PORT:-18191}"
 admin_port="${ADMIN_PORT:-19191}"
 configs="${CONFIGS:-capacity unloaded overload no-limit no-shedding h2load-rps}"
 if [[ "$(id -u)" == 0 ]]; then nice_level="${NICE:--20}"; else nice_level="${NICE:-0}"; fi
-# As bench/http/run.sh: with autogroup scheduling, niceness only ranks threads of one
-# session, so run in a session of our own and give its autogroup the niceness.
-if [[ "$nice_level" != 0 && -w /proc/self/autogroup && -z "${OVERLOAD_BENCH_SESSION:-}" ]] && command -v setsid >/dev/null; then
-  session_file="$(mktemp)"
-  OVERLOAD_BENCH_SESSION="$session_file" setsid --wait bash "$0" "$@" &
-  launcher=$!
-  stop_session() {
-    local leader
-    leader="$(cat "$session_file" 2>/dev/null || true)"
-    [[ -n "$leader" ]] && kill -TERM -- "-$leader" 2>/dev/null
-    wait "$launcher" 2>/dev/null
-    rm -f "$session_file"
-    exit 130
-  }
-  trap stop_session INT TERM
-  rc=0
-  wait "$launcher" || rc=$?
-  rm -f "$session_file"
-  exit "$rc"
-fi
-if [[ -n "${OVERLOAD_BENCH_SESSION:-}" ]]; then
-  echo "$$" >"$OVERLOAD_BENCH_SESSION"
-  echo "$nice_level" >/proc/self/autogroup 2>/dev/null || true
-fi
+# In a session of our own whose autogroup gets the niceness (bench/session.sh).
+source "$root/bench/session.sh"
+pit_bench_session OVERLOAD_BENCH_SESSION "$nice_level" "$0" "$@"
 pin_server=(nice -n "$nice_level" taskset -c "$server_cpu")
 pin_client=(nice -n "$nice_level" taskset -c "$client_cpu")
 capacity=$((limit * 1000 / service_ms))  # calls/s: MAX_IN_FLIGHT slots, each held SERVICE_MS
