@@ -10,6 +10,7 @@ PIT_PACKAGES=(
   googletest libgtest-dev libgmock-dev      # tests
   libbenchmark-dev                          # bench/
   prometheus                                # promtool and a Prometheus server (tests/ops/)
+  clang-14 libclang-rt-14-dev llvm-14       # sanitizer builds and fuzzing; llvm-symbolizer for their stacks
 )
 
 pit_install_deps() {

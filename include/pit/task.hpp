@@ -157,8 +157,15 @@ struct Promise<void> : PromiseBase {
 // A fire-and-forget coroutine: starts at once, frees its own frame when it ends.
 // Only the runtime uses it (deadline races, worker hops); exceptions cannot escape it.
 struct Detached {
+  struct promise_type;
+  // The coroutine's frame: valid only while the coroutine has not ended (known to the
+  // caller, e.g., because it has not yet done what it does last).
+  std::coroutine_handle<promise_type> frame;
+
   struct promise_type {
-    Detached get_return_object() noexcept { return {}; }
+    Detached get_return_object() noexcept {
+      return {std::coroutine_handle<promise_type>::from_promise(*this)};
+    }
     std::suspend_never initial_suspend() noexcept { return {}; }
     std::suspend_never final_suspend() noexcept { return {}; }
     void return_void() noexcept {}

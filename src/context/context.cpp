@@ -17,6 +17,19 @@ thread_local const Context* tls_current = nullptr;
 
 // Frames are recycled per thread in size classes of 64 bytes, up to 2 KiB; each class
 // keeps at most kKeep free frames, so an idle thread holds a bounded amount of memory.
+// Built with AddressSanitizer or ThreadSanitizer, every frame is its own allocation
+// instead: a recycled frame would hide a use after free, and the sanitizers could not tell
+// one frame's life from the next one's at the same address.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define PIT_FRAME_CACHE 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define PIT_FRAME_CACHE 0
+#endif
+#endif
+#ifndef PIT_FRAME_CACHE
+#define PIT_FRAME_CACHE 1
+#endif
 constexpr std::size_t kClass = 64;
 constexpr std::size_t kClasses = 32;
 constexpr std::size_t kKeep = 256;
@@ -58,7 +71,7 @@ void set_current_context(const Context* context) noexcept { tls_current = contex
 
 void* frame_alloc(std::size_t size) {
   const std::size_t cls = (size + kClass - 1) / kClass;
-  if (cls < kClasses) {
+  if (PIT_FRAME_CACHE != 0 && cls < kClasses) {
     auto& cache = frame_cache();
     if (auto* f = cache.head[cls]) {
       cache.head[cls] = f->next;
@@ -72,7 +85,7 @@ void* frame_alloc(std::size_t size) {
 
 void frame_free(void* p, std::size_t size) noexcept {
   const std::size_t cls = (size + kClass - 1) / kClass;
-  if (cls < kClasses) {
+  if (PIT_FRAME_CACHE != 0 && cls < kClasses) {
     auto& cache = frame_cache();
     if (cache.count[cls] < kKeep) {
       auto* f = static_cast<FreeFrame*>(p);

@@ -30,14 +30,52 @@ void IoThread::start() {
 }
 
 void IoThread::stop() {
-  // Let the loop deliver what is already posted (answers to waiting callers) for a short
-  // while; timers still pending after that are dropped with the loop.
+  // Let the loop deliver what is already posted (answers to waiting callers, the ends of
+  // closed connections and of cancelled operations) for a short while; timers still
+  // pending after that are dropped with the loop.
   work_.reset();
   for (int i = 0; i < 200 && thread_.joinable() && !io_.stopped(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   io_.stop();
-  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) {
+    thread_.join();
+    destroy_roots();
+  }
+}
+
+void IoThread::add_root(DetachedRoot& root) noexcept {
+  if (root.listed) return;
+  root.prev = nullptr;
+  root.next = roots_;
+  if (roots_ != nullptr) roots_->prev = &root;
+  roots_ = &root;
+  root.listed = true;
+}
+
+void IoThread::remove_root(DetachedRoot& root) noexcept {
+  if (!root.listed) return;
+  if (root.prev != nullptr) {
+    root.prev->next = root.next;
+  } else {
+    roots_ = root.next;
+  }
+  if (root.next != nullptr) root.next->prev = root.prev;
+  root.prev = root.next = nullptr;
+  root.listed = false;
+}
+
+// The loop has stopped for good and its thread is joined: a frame still listed waits for
+// a handler that will never run. Destroying it destroys the frames it awaits (each pit::Task
+// owns its callee's frame); their sockets and timers go back to the io_context, which is
+// still alive, and the dropped handlers never touch them.
+void IoThread::destroy_roots() noexcept {
+  ContextScope clean(nullptr);
+  while (roots_ != nullptr) {
+    DetachedRoot& root = *roots_;
+    remove_root(root);  // before the frame goes: the node may live in it
+    if (const auto frame = std::exchange(root.frame, {})) frame.destroy();
+  }
 }
 
 IoThread* IoThread::current() noexcept { return tls_io_thread; }
@@ -125,8 +163,12 @@ void block_on_impl(Task<void> task) {
     } catch (...) {
       error = std::current_exception();
     }
+    // The task's frames go now, on this thread, before the waiter can return: nothing of
+    // the call (its frames, the references they hold to it and to the exception) is torn
+    // down on an I/O thread while the caller already uses the result or destroys the host.
+    t = Task<void>{};
     std::lock_guard lock(w.mutex);
-    w.error = error;
+    w.error = std::move(error);
     w.done = true;
     w.done_cv.notify_one();  // under the lock: the waiter may return as soon as it sees done
   }(std::move(task), waiter);

@@ -19,6 +19,18 @@
 
 namespace pit::detail {
 
+// A detached coroutine frame that nobody awaits (an HTTP connection; the rest of a call
+// whose caller was answered early), listed on the I/O thread it runs on while it runs. It
+// normally ends on its own and leaves the list; one still listed once that thread has
+// stopped can never resume, and IoThread::stop() destroys it, and with it every frame it
+// awaits. Touched only on that thread (or after it stopped).
+struct DetachedRoot {
+  std::coroutine_handle<> frame;
+  DetachedRoot* prev = nullptr;
+  DetachedRoot* next = nullptr;
+  bool listed = false;
+};
+
 // One thread running one io_context. Everything of a call that runs on I/O threads runs
 // on its home thread, so a call's coroutines, timers and cancellation never race.
 class IoThread {
@@ -29,7 +41,10 @@ class IoThread {
   IoThread& operator=(const IoThread&) = delete;
 
   void start();
-  void stop();  // stops the loop and joins; pending handlers are dropped
+  // Lets the loop run until it has nothing left to do (bounded), stops it and joins; then
+  // destroys the detached frames still listed (they could never resume). Handlers still
+  // pending are dropped with the io_context.
+  void stop();
   boost::asio::io_context& io() noexcept { return io_; }
 
   // Resumes h on this thread with no call context installed around it; the awaiter that
@@ -44,12 +59,45 @@ class IoThread {
   static IoThread* current() noexcept;
   // The calls in flight whose home this is; touched only on this thread.
   ActiveCalls& active() noexcept { return active_; }
+  // The detached frames that run here (see DetachedRoot); on this thread only.
+  void add_root(DetachedRoot& root) noexcept;
+  void remove_root(DetachedRoot& root) noexcept;
 
  private:
+  void destroy_roots() noexcept;
+
   boost::asio::io_context io_{1};
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   std::thread thread_;
   ActiveCalls active_;
+  DetachedRoot* roots_ = nullptr;
+};
+
+// co_await ThisFrame{}: the calling coroutine's own handle (it does not suspend).
+struct ThisFrame {
+  std::coroutine_handle<> frame;
+  bool await_ready() const noexcept { return false; }
+  bool await_suspend(std::coroutine_handle<> h) noexcept {
+    frame = h;
+    return false;
+  }
+  std::coroutine_handle<> await_resume() const noexcept { return frame; }
+};
+
+// Lists a detached coroutine (its own frame) on its I/O thread for as long as it lives.
+class ListedRoot {
+ public:
+  ListedRoot(IoThread& thread, std::coroutine_handle<> frame) noexcept : thread_(thread) {
+    root_.frame = frame;
+    thread_.add_root(root_);
+  }
+  ~ListedRoot() { thread_.remove_root(root_); }
+  ListedRoot(const ListedRoot&) = delete;
+  ListedRoot& operator=(const ListedRoot&) = delete;
+
+ private:
+  IoThread& thread_;
+  DetachedRoot root_;
 };
 
 // co_await schedule_on(t): continue on t (at once if already there).

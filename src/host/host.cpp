@@ -243,7 +243,25 @@ void Host::stop() {
   //    to deliver those answers before they stop; then the logs are flushed.
   s.workers->stop();
   if (s.admin_server) s.admin_server->stop();
+  // 5. Every connection still open (idle keep-alive, admin) is closed: its pending read
+  //    completes with operation_aborted and its coroutine ends on its thread, which still
+  //    runs. Nothing of a connection is left for the threads to drop when they stop.
+  {
+    detail::HttpServer* const servers[] = {s.http_server.get(), s.admin_server.get()};
+    const auto open = [&servers] {
+      std::size_t n = 0;
+      for (auto* server : servers) n += server != nullptr ? server->connections() : 0;
+      return n;
+    };
+    for (auto* server : servers) {
+      if (server != nullptr) server->close_connections();
+    }
+    const auto closed_end = Clock::now() + std::chrono::seconds(1);
+    while (open() > 0 && Clock::now() < closed_end) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   for (auto& t : s.io_threads) t->stop();
+  // 6. The idle connections this host's clients pooled are closed: their peers see it now.
+  detail::close_idle_connections(s);
   log::info("stopped");
   log::flush();
 }

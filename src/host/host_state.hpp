@@ -18,6 +18,7 @@
 namespace pit::detail {
 class HttpServer;
 class HttpSend;
+struct HttpTarget;
 }  // namespace pit::detail
 
 namespace pit {
@@ -46,6 +47,9 @@ struct Host::State {
   detail::MetricsRegistry metrics;
   std::unique_ptr<detail::Limiters> limiters;  // admission control, made with the options
   std::unique_ptr<detail::HttpServer> admin_server;
+  // The targets of this host's HTTP channels: stop() closes their idle pooled connections.
+  std::mutex http_targets_mutex;
+  std::vector<std::weak_ptr<detail::HttpTarget>> http_targets;
 
   std::mutex lifecycle;
   bool started = false;

@@ -1,10 +1,17 @@
 """Child processes of the Python tests: started so that none outlives the test process,
-whatever happens (a failure, CTest's timeout, a SIGKILL), and free loopback ports for them."""
+whatever happens (a failure, CTest's timeout, a SIGKILL), and free loopback ports for them.
+
+Sanitizer builds (scripts/test runs the whole suite again under ASan+UBSan and under TSan):
+every sanitizer report of every child fails the run, whatever the test did with the
+child's exit code or stderr. run_tests() points the runtimes' log_path at a folder of its
+log root before any child starts, and after the tests fails if any report is there."""
 
 import atexit
+import os
 import signal
 import socket
 import subprocess
+import time
 
 # Every child process a test started; killed at exit.
 CHILDREN = []
@@ -21,6 +28,54 @@ def kill_all_children():
 
 
 atexit.register(kill_all_children)
+
+
+def stop_all_children(grace_s=10.0):
+    """SIGTERM to every child still running, SIGKILL to those not gone after grace_s: a
+    child that exits normally runs LeakSanitizer's check (sanitizer builds)."""
+    running = [p for p in CHILDREN if p.poll() is None]
+    for p in running:
+        try:
+            p.send_signal(signal.SIGTERM)
+        except OSError:
+            pass
+    deadline = time.monotonic() + grace_s
+    for p in running:
+        try:
+            p.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            pass
+    kill_all_children()
+
+
+# The options variables of the sanitizer runtimes; LeakSanitizer reports through ASan's.
+SANITIZER_OPTIONS = ("ASAN_OPTIONS", "UBSAN_OPTIONS", "TSAN_OPTIONS")
+
+
+def route_sanitizer_reports(folder):
+    """From now on, children started with this environment (or a copy of it) write their
+    sanitizer reports to files `folder`/report.<pid> instead of stderr. Harmless for
+    programs built without sanitizers (they never read these variables)."""
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, "report")
+    for var in SANITIZER_OPTIONS:
+        current = os.environ.get(var, "")
+        os.environ[var] = (current + ":" if current else "") + "log_path=" + path  # the last one wins
+
+
+def sanitizer_reports(folder):
+    """{file name: text} of every report written to `folder`."""
+    reports = {}
+    try:
+        names = sorted(os.listdir(folder))
+    except FileNotFoundError:
+        return reports
+    for name in names:
+        with open(os.path.join(folder, name), "rb") as f:
+            text = f.read().decode("utf-8", errors="replace")
+        if text.strip():
+            reports[name] = text
+    return reports
 
 
 def exit_on_signal(signum, _frame):
@@ -56,22 +111,35 @@ def free_ports(n):
 
 
 def run_tests(argv, log_root):
-    """Runs this file's unittest cases (verbose) with every child killed afterwards; keeps
-    the logs in `log_root` only when something failed (or PIT_E2E_KEEP_LOGS is set).
-    Returns the process exit code."""
-    import os
+    """Runs this file's unittest cases (verbose) with every child stopped afterwards; keeps
+    the logs in `log_root` only when something failed (or PIT_E2E_KEEP_LOGS is set). Any
+    sanitizer report of a child is printed and fails the run. Returns the exit code."""
     import shutil
     import sys
     import unittest
 
     signal.signal(signal.SIGTERM, exit_on_signal)
     signal.signal(signal.SIGHUP, exit_on_signal)
+    reports_folder = os.path.join(log_root, "sanitizer-reports")
+    route_sanitizer_reports(reports_folder)
     ok = False
     try:
         program = unittest.main(argv=[sys.argv[0]] + argv, verbosity=2, exit=False)
         ok = program.result.wasSuccessful()
     finally:
-        kill_all_children()
+        stop_all_children()
+        reports = sanitizer_reports(reports_folder)
+        commands = {str(p.pid): " ".join(str(a) for a in p.args) for p in CHILDREN}
+        for name, text in reports.items():
+            lines = text.splitlines()
+            shown = "\n".join(lines[:300]) + ("\n[... %d more lines]" % (len(lines) - 300) if len(lines) > 300 else "")
+            pid = name.rsplit(".", 1)[-1]
+            print("=== sanitizer report of child process %s (%s):\n%s"
+                  % (pid, commands.get(pid, "not started through CHILDREN"), shown), file=sys.stderr, flush=True)
+        if reports:
+            print("FAILED: %d sanitizer report(s) from child processes (in %s)" % (len(reports), reports_folder),
+                  file=sys.stderr, flush=True)
+            ok = False
         if ok and not os.environ.get("PIT_E2E_KEEP_LOGS"):
             shutil.rmtree(log_root, ignore_errors=True)
         else:

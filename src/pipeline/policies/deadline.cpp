@@ -33,10 +33,17 @@ struct Race {
   std::coroutine_handle<> waiter;
   std::optional<boost::asio::steady_timer> timer;
   bool answered = false;
+  // run_inner's frame once it has suspended. Answered before it ends (deadline,
+  // cancellation), it is nobody's any more: listed on the home thread, so that the thread
+  // destroys it if it is still there when the thread stops.
+  detail::DetachedRoot inner;
+  detail::IoThread* home = nullptr;
+  bool inner_done = false;
 
   void answer(Outcome result) {
     if (answered) return;  // too late: the deadline already answered the caller
     answered = true;
+    if (!inner_done && inner.frame && home != nullptr) home->add_root(inner);
     CallAccess::set_answer_on_cancel(*call, {});
     outcome.emplace(std::move(result));
     if (waiter) {
@@ -83,6 +90,8 @@ detail::Detached run_inner(RacePtr race, Next next) {
     error = std::current_exception();
   }
   if (error) result.emplace(detail::to_fault(error, {}).from(Fault::Origin::runtime));
+  race->inner_done = true;
+  if (race->home != nullptr) race->home->remove_root(race->inner);
   race->answer(std::move(*result));
 }
 
@@ -99,8 +108,10 @@ struct RaceAwaiter {
     race = RacePtr{new Race};
     call.add_ref();
     race->call = CallRef{&call};
-    run_inner(race, next);
+    const auto inner = run_inner(race, next);
     if (race->answered) return false;  // finished without suspending: no timer needed
+    race->inner.frame = inner.frame;    // suspended, so its frame is alive
+    race->home = CallAccess::home(call);
     if (call.context().cancelled()) {  // cancelled already (e.g. shutdown): answer now
       race->answer(detail::cancellation_fault(call.context().cancel_reason()));
       return false;

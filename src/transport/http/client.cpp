@@ -5,6 +5,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
+#include <algorithm>
 #include <mutex>
 #include <stdexcept>
 #include <unordered_map>
@@ -46,6 +47,20 @@ struct HttpTarget : std::enable_shared_from_this<HttpTarget> {
     std::lock_guard lock(mutex);
     auto& v = idle[home];
     if (v.size() < max_idle) v.push_back(std::move(s));
+  }
+  void close_idle() {
+    decltype(idle) closing;
+    {
+      std::lock_guard lock(mutex);
+      closing.swap(idle);
+    }
+    for (auto& [home, streams] : closing) {
+      for (auto& s : streams) {
+        boost::system::error_code ignored;
+        s->socket().shutdown(tcp::socket::shutdown_both, ignored);
+        s->close();
+      }
+    }
   }
 };
 
@@ -119,6 +134,22 @@ HttpChannel::HttpChannel(std::shared_ptr<Host::State> state, const ContractInfo&
                          std::string_view base_url)
     : state_(std::move(state)), target_(parse_base_url(base_url)), settings_(resolve_settings(state_->options, contract, state_->metrics, "client")) {
   target_->max_idle = state_->options.http.client_pool_idle;
+  std::lock_guard lock(state_->http_targets_mutex);
+  auto& targets = state_->http_targets;
+  targets.erase(std::remove_if(targets.begin(), targets.end(), [](const auto& t) { return t.expired(); }),
+                targets.end());
+  targets.push_back(target_);
+}
+
+void close_idle_connections(Host::State& state) {
+  std::vector<std::shared_ptr<HttpTarget>> targets;
+  {
+    std::lock_guard lock(state.http_targets_mutex);
+    for (const auto& t : state.http_targets) {
+      if (auto target = t.lock()) targets.push_back(std::move(target));
+    }
+  }
+  for (const auto& target : targets) target->close_idle();
 }
 
 HttpChannel::~HttpChannel() = default;

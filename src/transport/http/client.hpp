@@ -28,6 +28,11 @@ class HttpChannel final : public Channel {
   std::vector<OperationSettings> settings_;
 };
 
+// Closes the idle pooled connections of every HTTP channel of the host, once its I/O
+// threads have stopped (Host::stop): their peers see them close now, not whenever the
+// channels happen to go, and no socket of a stopped loop stays open.
+void close_idle_connections(Host::State& state);
+
 // The terminal of the outbound pipeline: one HTTP exchange per call.
 class HttpSend final : public Terminal {
  public:

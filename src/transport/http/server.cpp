@@ -31,8 +31,26 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   std::atomic<std::size_t> connections{0};
   std::atomic<std::size_t> next_thread{0};
   std::atomic<bool> stopping{false};
+  std::atomic<bool> closing{false};  // close_connections() ran: a connection starting now ends at once
 
-  Impl(Host::State& h, const HttpOptions& o, Mode m) : host(h), options(o), mode(m) {}
+  // The open connections of one I/O thread: an intrusive list of nodes in serve()'s frames,
+  // touched only on that thread. close_connections() closes them so that every connection
+  // coroutine ends (its pending wait completes with operation_aborted) before the threads stop.
+  struct Open {
+    beast::tcp_stream* stream = nullptr;
+    Open* prev = nullptr;
+    Open* next = nullptr;
+  };
+  struct ThreadConnections {
+    IoThread* thread = nullptr;
+    Open* head = nullptr;
+  };
+  std::vector<ThreadConnections> open;  // one per I/O thread of the host, fixed at construction
+  class Registration;
+
+  Impl(Host::State& h, const HttpOptions& o, Mode m) : host(h), options(o), mode(m) {
+    for (const auto& t : host.io_threads) open.push_back({t.get(), nullptr});
+  }
 
   void accept();
   void adopt(tcp::socket::native_handle_type fd, const tcp& protocol);
@@ -194,9 +212,46 @@ struct HttpServer::Impl::DisconnectWatch : std::enable_shared_from_this<Disconne
   }
 };
 
+// A connection's place on its home thread's list of open connections, for as long as its
+// coroutine frame lives; the frame's end is also the end of the connection in `connections`.
+class HttpServer::Impl::Registration {
+ public:
+  Registration(Impl& server, beast::tcp_stream& stream) : server_(server) {
+    node_.stream = &stream;
+    for (auto& t : server_.open) {
+      if (t.thread == IoThread::current()) list_ = &t;
+    }
+    if (list_ == nullptr) return;
+    node_.next = list_->head;
+    if (list_->head != nullptr) list_->head->prev = &node_;
+    list_->head = &node_;
+  }
+  ~Registration() {
+    if (list_ != nullptr) {
+      if (node_.prev != nullptr) {
+        node_.prev->next = node_.next;
+      } else {
+        list_->head = node_.next;
+      }
+      if (node_.next != nullptr) node_.next->prev = node_.prev;
+    }
+    server_.connections.fetch_sub(1);
+  }
+  Registration(const Registration&) = delete;
+  Registration& operator=(const Registration&) = delete;
+
+ private:
+  Impl& server_;
+  ThreadConnections* list_ = nullptr;
+  Open node_;
+};
+
 Task<void> HttpServer::Impl::serve(tcp::socket socket) {
   auto self = shared_from_this();
   beast::tcp_stream stream{std::move(socket)};
+  const Registration registration{*this, stream};
+  // Posted here before close_connections() ran on this thread, started after: end now.
+  if (closing.load(std::memory_order_acquire)) co_return;
   beast::flat_buffer buffer;
   std::string out;  // the serialized response, reused
   const auto watch = mode == Mode::api ? std::make_shared<DisconnectWatch>(stream.socket()) : nullptr;
@@ -295,7 +350,6 @@ Task<void> HttpServer::Impl::serve(tcp::socket socket) {
   boost::system::error_code ignored;
   stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
   stream.socket().close(ignored);
-  connections.fetch_sub(1);
 }
 
 Task<Response> HttpServer::Impl::handle(Request& req, DisconnectWatch& watch) {
@@ -436,13 +490,16 @@ void HttpServer::Impl::adopt(tcp::socket::native_handle_type fd, const tcp& prot
   auto& home = *threads[next_thread.fetch_add(1) % threads.size()];
   asio::post(home.io(), [self = shared_from_this(), &home, fd, protocol] {
     tcp::socket moved{home.io(), protocol, fd};
-    [](std::shared_ptr<Impl> s, tcp::socket sock) -> Detached {
+    [](std::shared_ptr<Impl> s, tcp::socket sock, IoThread& at) -> Detached {
+      // Listed on its thread while it lives: if the thread stops first, it destroys it.
+      const auto frame = co_await ThisFrame{};
+      const ListedRoot listed{at, frame};
       try {
         co_await s->serve(std::move(sock));
       } catch (const std::exception& e) {
         log::error("http connection failed", {{"cause", e.what()}});
       }
-    }(self, std::move(moved));
+    }(self, std::move(moved), home);
   });
 }
 
@@ -514,6 +571,25 @@ void HttpServer::stop() {
     boost::system::error_code ignored;
     impl->acceptor->close(ignored);
   });
+}
+
+void HttpServer::close_connections() {
+  if (!impl_ || impl_->closing.exchange(true, std::memory_order_acq_rel)) return;
+  for (auto& t : impl_->open) {
+    asio::post(t.thread->io(), [impl = impl_, list = &t] {
+      // Closing completes the pending operations (with operation_aborted) through the
+      // queue, never inline: the list does not change while it is walked.
+      for (Impl::Open* o = list->head; o != nullptr; o = o->next) {
+        boost::system::error_code ignored;
+        o->stream->socket().shutdown(tcp::socket::shutdown_both, ignored);
+        o->stream->close();
+      }
+    });
+  }
+}
+
+std::size_t HttpServer::connections() const noexcept {
+  return impl_ ? impl_->connections.load(std::memory_order_acquire) : 0;
 }
 
 }  // namespace pit::detail

@@ -27,6 +27,11 @@ class HttpServer {
   // accepting; connections are spread over the host's I/O threads.
   void start();
   void stop();  // stops accepting
+  // Closes every open connection (at shutdown, after the calls are answered): their
+  // coroutines end on their home threads, which must still run. Connections that start
+  // later end at once. connections() counts those whose coroutines have not ended yet.
+  void close_connections();
+  [[nodiscard]] std::size_t connections() const noexcept;
   // Serves an already-connected stream socket as if the listener had accepted it (the
   // listener's own path): ownership of `fd` passes to the server, which closes it when
   // the connection ends. Needs no start(); the fuzzer feeds one end of a socketpair here.
