@@ -447,6 +447,18 @@ class StrictHandler {
       number_text_.append(s.data(), s.size());
       text = number_text_;
     }
+    // The value is read again from its text, correctly rounded: Boost.JSON 1.81's own
+    // conversion can be off by an ulp or more near the ends of the range (-1.7973862697246313e308
+    // came back as ...311e308), so what a peer encoded exactly would not decode to itself.
+    const double parsed = d;
+    {
+      const auto [end, err] = std::from_chars(text.data(), text.data() + text.size(), d);
+      if (err == std::errc::result_out_of_range) {
+        d = std::abs(parsed) < 1.0 ? parsed : HUGE_VAL;  // underflow keeps Boost's 0; overflow fails below
+      } else if (err != std::errc{} || end != text.data() + text.size()) {
+        d = parsed;  // not a form from_chars reads (JSON's grammar is narrower): keep Boost's
+      }
+    }
     // Boost.JSON 1.81 turns 1e999 (and a 400-digit integer) into an infinity, silently.
     if (!std::isfinite(d)) {
       return fail(ec, field_message(value_path(), text.size() <= 24 ? std::string{text} + " is out of range"

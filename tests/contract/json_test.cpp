@@ -191,6 +191,22 @@ TEST(Json, EveryNumericTypeRoundTripsAtItsLimits) {
   EXPECT_EQ(back.d, n.d);
 }
 
+TEST(Json, DoublesDecodeCorrectlyRoundedEvenNearTheEndsOfTheRange) {
+  // Boost.JSON 1.81 alone decoded this as -1.7973862697246311e308 (a fuzz finding:
+  // tests/fuzz/regressions/json_decode_fuzz/).
+  for (const double d : {-1.7973862697246313e308, 1.7976931348623157e308, 2.2250738585072014e-308,
+                         4.9406564584124654e-324, 0.1, 123456.789e-300}) {
+    Numbers n;
+    n.d = d;
+    const std::string text = pit::json::encode(n);
+    EXPECT_EQ(pit::json::decode<Numbers>(text).d, d) << text;
+    EXPECT_EQ(pit::json::encode(pit::json::decode<Numbers>(text)), text);
+  }
+  EXPECT_EQ(pit::json::decode<Numbers>(R"({"d":-1.7973862697246313e+308})").d, -1.7973862697246313e308);
+  EXPECT_EQ(pit::json::decode<Numbers>(R"({"d":1e-400})").d, 0.0) << "underflow is zero, as before";
+  EXPECT_THROW((void)pit::json::decode<Numbers>(R"({"d":1.8e308})"), pit::Fault) << "overflow is refused";
+}
+
 TEST(Json, ContainersOptionalsAndMapsRoundTrip) {
   Shapes s;
   s.matrix = {{1, 2}, {}, {3}};
