@@ -46,22 +46,13 @@ void IoThread::stop() {
 
 void IoThread::add_root(DetachedRoot& root) noexcept {
   if (root.listed) return;
-  root.prev = nullptr;
-  root.next = roots_;
-  if (roots_ != nullptr) roots_->prev = &root;
-  roots_ = &root;
+  roots_.push_front(root);
   root.listed = true;
 }
 
 void IoThread::remove_root(DetachedRoot& root) noexcept {
   if (!root.listed) return;
-  if (root.prev != nullptr) {
-    root.prev->next = root.next;
-  } else {
-    roots_ = root.next;
-  }
-  if (root.next != nullptr) root.next->prev = root.prev;
-  root.prev = root.next = nullptr;
+  roots_.erase(root);
   root.listed = false;
 }
 
@@ -71,8 +62,8 @@ void IoThread::remove_root(DetachedRoot& root) noexcept {
 // still alive, and the dropped handlers never touch them.
 void IoThread::destroy_roots() noexcept {
   ContextScope clean(nullptr);
-  while (roots_ != nullptr) {
-    DetachedRoot& root = *roots_;
+  while (roots_.front() != nullptr) {
+    DetachedRoot& root = *roots_.front();
     remove_root(root);  // before the frame goes: the node may live in it
     if (const auto frame = std::exchange(root.frame, {})) frame.destroy();
   }

@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "host/intrusive_list.hpp"
 #include "pipeline/call_access.hpp"
 #include "pit/task.hpp"
 
@@ -24,10 +25,8 @@ namespace pit::detail {
 // normally ends on its own and leaves the list; one still listed once that thread has
 // stopped can never resume, and IoThread::stop() destroys it, and with it every frame it
 // awaits. Touched only on that thread (or after it stopped).
-struct DetachedRoot {
+struct DetachedRoot : ListNode<DetachedRoot> {
   std::coroutine_handle<> frame;
-  DetachedRoot* prev = nullptr;
-  DetachedRoot* next = nullptr;
   bool listed = false;
 };
 
@@ -70,7 +69,7 @@ class IoThread {
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   std::thread thread_;
   ActiveCalls active_;
-  DetachedRoot* roots_ = nullptr;
+  IntrusiveList<DetachedRoot> roots_;
 };
 
 // co_await ThisFrame{}: the calling coroutine's own handle (it does not suspend).

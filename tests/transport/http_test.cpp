@@ -223,6 +223,27 @@ TEST_F(Http, head_is_405_without_content_and_the_connection_stays_in_step) {
   EXPECT_EQ(status_of(second), 200) << all;
 }
 
+class WithAdmin : public HostTest {
+ protected:
+  pit::HostOptions options() override {
+    auto o = HostTest::options();
+    o.admin.listen = "127.0.0.1:0";
+    return o;
+  }
+};
+
+TEST_F(WithAdmin, head_on_the_admin_listener_gives_the_length_without_the_content) {
+  host->start();
+  rawhttp::Connection c{host->admin_port()};
+  c.send("HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  const auto all = c.read_until_closed();
+  EXPECT_EQ(status_of(all), 200) << all;
+  EXPECT_EQ(header_of(all, "Content-Length"), "3") << all;  // "ok\n", not sent
+  const auto second = all.substr(std::min(all.size(), all.find("\r\n\r\n") + 4));
+  EXPECT_EQ(status_of(second), 200) << all;
+  EXPECT_TRUE(second.ends_with("\r\n\r\nok\n")) << all;
+}
+
 TEST_F(Http, missing_or_wrong_content_type_is_415) {
   EXPECT_EQ(status_of(exchange(post("/shop.v1.Inventory/reserve", "{}", "", ""))), 415);
   EXPECT_EQ(status_of(exchange(post("/shop.v1.Inventory/reserve", "{}", "", "text/plain"))), 415);

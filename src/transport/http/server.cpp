@@ -36,20 +36,18 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   // The open connections of one I/O thread: an intrusive list of nodes in serve()'s frames,
   // touched only on that thread. close_connections() closes them so that every connection
   // coroutine ends (its pending wait completes with operation_aborted) before the threads stop.
-  struct Open {
+  struct Open : ListNode<Open> {
     beast::tcp_stream* stream = nullptr;
-    Open* prev = nullptr;
-    Open* next = nullptr;
   };
   struct ThreadConnections {
     IoThread* thread = nullptr;
-    Open* head = nullptr;
+    IntrusiveList<Open> list;
   };
   std::vector<ThreadConnections> open;  // one per I/O thread of the host, fixed at construction
   class Registration;
 
   Impl(Host::State& h, const HttpOptions& o, Mode m) : host(h), options(o), mode(m) {
-    for (const auto& t : host.io_threads) open.push_back({t.get(), nullptr});
+    for (const auto& t : host.io_threads) open.push_back({t.get(), {}});
   }
 
   void accept();
@@ -221,20 +219,10 @@ class HttpServer::Impl::Registration {
     for (auto& t : server_.open) {
       if (t.thread == IoThread::current()) list_ = &t;
     }
-    if (list_ == nullptr) return;
-    node_.next = list_->head;
-    if (list_->head != nullptr) list_->head->prev = &node_;
-    list_->head = &node_;
+    if (list_ != nullptr) list_->list.push_front(node_);
   }
   ~Registration() {
-    if (list_ != nullptr) {
-      if (node_.prev != nullptr) {
-        node_.prev->next = node_.next;
-      } else {
-        list_->head = node_.next;
-      }
-      if (node_.next != nullptr) node_.next->prev = node_.prev;
-    }
+    if (list_ != nullptr) list_->list.erase(node_);
     server_.connections.fetch_sub(1);
   }
   Registration(const Registration&) = delete;
@@ -532,12 +520,7 @@ Response HttpServer::Impl::admin(const Request& req) const {
     res.result(http::status::not_found);
     res.body() = "not found: /metrics, /healthz, /readyz\n";
   }
-  if (req.method() == http::verb::head) {
-    res.content_length(res.body().size());
-    res.body().clear();
-  } else {
-    res.prepare_payload();
-  }
+  res.prepare_payload();  // for HEAD too: serve() sends the length, never the content
   return res;
 }
 
@@ -579,7 +562,7 @@ void HttpServer::close_connections() {
     asio::post(t.thread->io(), [impl = impl_, list = &t] {
       // Closing completes the pending operations (with operation_aborted) through the
       // queue, never inline: the list does not change while it is walked.
-      for (Impl::Open* o = list->head; o != nullptr; o = o->next) {
+      for (Impl::Open* o = list->list.front(); o != nullptr; o = o->next) {
         boost::system::error_code ignored;
         o->stream->socket().shutdown(tcp::socket::shutdown_both, ignored);
         o->stream->close();
