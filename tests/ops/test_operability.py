@@ -45,6 +45,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from children import CHILDREN as _CHILDREN  # noqa: E402
 from children import die_with_parent as _die_with_parent  # noqa: E402
 from children import free_ports  # noqa: E402
+from children import shop_from_argv  # noqa: E402
 from children import run_tests  # noqa: E402
 
 
@@ -608,14 +609,11 @@ class ConfigurationFile(unittest.TestCase):
 
 def main():
     global SHOP_BIN
-    rest = sys.argv[1:]
-    if rest and not rest[0].startswith("-") and os.path.isfile(rest[0]):
-        SHOP_BIN = os.path.abspath(rest.pop(0))  # argv wins over $PIT_SHOP_BIN
+    SHOP_BIN, rest = shop_from_argv(sys.argv[1:], SHOP_BIN)
+    if SHOP_BIN is None:
+        return 1
     print("shop: %s\nprometheus: %s\npromtool: %s\nlogs: %s" % (SHOP_BIN, PROMETHEUS, PROMTOOL, LOG_ROOT),
           file=sys.stderr, flush=True)
-    if not SHOP_BIN or not os.access(SHOP_BIN, os.X_OK):
-        print("the shop binary is missing: pass it as argv[1] or $PIT_SHOP_BIN", file=sys.stderr)
-        return 1
     return run_tests(rest, LOG_ROOT)
 
 

@@ -110,6 +110,23 @@ def free_ports(n):
             s.close()
 
 
+def shop_from_argv(argv, default):
+    """(the shop binary, the other arguments): argv[0] when it names a file (it wins over
+    `default`, e.g. $PIT_SHOP_BIN), else `default`. Prints why and returns (None, ...) when
+    there is no executable binary."""
+    import os
+    import sys
+
+    rest = list(argv)
+    binary = default
+    if rest and not rest[0].startswith("-") and os.path.isfile(rest[0]):
+        binary = os.path.abspath(rest.pop(0))
+    if not binary or not os.access(binary, os.X_OK):
+        print("the shop binary is missing: pass it as argv[1] or $PIT_SHOP_BIN", file=sys.stderr)
+        return None, rest
+    return binary, rest
+
+
 def run_tests(argv, log_root):
     """Runs this file's unittest cases (verbose) with every child stopped afterwards; keeps
     the logs in `log_root` only when something failed (or PIT_E2E_KEEP_LOGS is set). Any
