@@ -175,7 +175,7 @@ struct Detached {
   };
 };
 
-// Blocks the calling thread until the task completes (src/host/executors.cpp). Refuses,
+// Blocks the calling thread until the task completes (src/executors/executors.cpp). Refuses,
 // with a failed_precondition fault, to block one of pit's I/O threads: that would stall
 // every call multiplexed on it.
 void block_on_impl(Task<void> task);

@@ -4,8 +4,8 @@
 #include <memory>
 #include <string_view>
 
-#include "host/host_state.hpp"
-#include "host/operation_settings.hpp"
+#include "runtime/host_state.hpp"
+#include "settings/operation_settings.hpp"
 
 namespace pit::detail {
 

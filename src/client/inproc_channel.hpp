@@ -2,8 +2,8 @@
 
 #include <memory>
 
-#include "host/host_state.hpp"
-#include "host/operation_settings.hpp"
+#include "runtime/host_state.hpp"
+#include "settings/operation_settings.hpp"
 #include "pit/contract.hpp"
 
 namespace pit::detail {

@@ -1,6 +1,6 @@
 #include "dispatch/dispatch.hpp"
 
-#include "pipeline/call_access.hpp"
+#include "call/call_access.hpp"
 
 namespace pit::detail {
 namespace {

@@ -7,8 +7,8 @@
 
 #include <vector>
 
-#include "dispatch/exception_mappers.hpp"
-#include "host/executors.hpp"
+#include "fault/exception_mappers.hpp"
+#include "executors/executors.hpp"
 #include "pipeline/pipeline.hpp"
 
 namespace pit::detail {

@@ -10,7 +10,7 @@
 #include <thread>
 
 #include "client/inproc_channel.hpp"
-#include "host/host_state.hpp"
+#include "runtime/host_state.hpp"
 #include "observability/log_format.hpp"
 #include "pipeline/standard_order.hpp"
 #include "transport/http/client.hpp"
@@ -96,7 +96,7 @@ void Host::add_service(const ContractInfo& contract, std::shared_ptr<void> owner
   }
   state_->services.push_back(
       {&contract, std::move(owner), implementation, detail::resolve_settings(state_->options, contract, state_->metrics, "server",
-                                                                     state_->limiters.get())});
+                                                                     operation_limiters(state_->limiters.get()))});
 }
 
 void Host::add_exception_mapper(ExceptionMapper mapper) {

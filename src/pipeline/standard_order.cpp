@@ -3,7 +3,7 @@
 
 #include <algorithm>
 
-#include "host/operation_settings.hpp"
+#include "settings/operation_settings.hpp"
 #include "pipeline/policies/admission.hpp"
 #include "pipeline/policies/call_log.hpp"
 #include "pipeline/policies/correlation.hpp"

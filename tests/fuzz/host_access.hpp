@@ -5,7 +5,7 @@
 
 #include <memory>
 
-#include "host/host_state.hpp"
+#include "runtime/host_state.hpp"
 
 namespace pit_fuzz {
 

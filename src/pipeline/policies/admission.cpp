@@ -4,11 +4,11 @@
 #include <utility>
 
 #include "context/context_access.hpp"
-#include "dispatch/exception_mappers.hpp"
-#include "host/executors.hpp"
-#include "host/operation_settings.hpp"
+#include "fault/exception_mappers.hpp"
+#include "executors/executors.hpp"
+#include "settings/operation_settings.hpp"
 #include "observability/metrics.hpp"
-#include "pipeline/call_access.hpp"
+#include "call/call_access.hpp"
 
 namespace pit::detail {
 

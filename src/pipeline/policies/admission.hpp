@@ -17,6 +17,7 @@
 #include <string_view>
 
 #include "pit/host.hpp"
+#include "settings/operation_settings.hpp"
 #include "pit/pipeline.hpp"
 
 namespace pit::detail {
@@ -93,6 +94,14 @@ class Limiters {
   std::mutex mutex_;
   std::map<std::string, std::unique_ptr<Limiter>, std::less<>> operations_;
 };
+
+// The source of per-operation limiters that resolve_settings takes: limiters->operation().
+inline LimiterSource operation_limiters(Limiters* limiters) {
+  if (limiters == nullptr) return {};
+  return [limiters](std::string_view full_name, std::size_t max_in_flight, std::size_t max_queue) {
+    return &limiters->operation(full_name, max_in_flight, max_queue);
+  };
+}
 
 }  // namespace pit::detail
 

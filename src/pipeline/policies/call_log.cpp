@@ -1,8 +1,8 @@
 #include "pipeline/policies/call_log.hpp"
 
-#include "host/operation_settings.hpp"
+#include "settings/operation_settings.hpp"
 #include "observability/log_format.hpp"
-#include "pipeline/call_access.hpp"
+#include "call/call_access.hpp"
 
 namespace pit::policies {
 

@@ -1,6 +1,6 @@
 #include "pipeline/policies/correlation.hpp"
 
-#include "pipeline/call_access.hpp"
+#include "call/call_access.hpp"
 
 namespace pit::policies {
 

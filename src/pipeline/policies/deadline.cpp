@@ -7,10 +7,10 @@
 #include <optional>
 #include <utility>
 
-#include "dispatch/exception_mappers.hpp"
-#include "host/executors.hpp"
-#include "host/operation_settings.hpp"
-#include "pipeline/call_access.hpp"
+#include "fault/exception_mappers.hpp"
+#include "executors/executors.hpp"
+#include "settings/operation_settings.hpp"
+#include "call/call_access.hpp"
 
 namespace pit::policies {
 namespace {

@@ -1,8 +1,8 @@
 #include "pipeline/policies/fault_shaping.hpp"
 
-#include "host/operation_settings.hpp"
+#include "settings/operation_settings.hpp"
 #include "observability/metrics.hpp"
-#include "pipeline/call_access.hpp"
+#include "call/call_access.hpp"
 #include "pit/log.hpp"
 
 namespace pit::policies {

@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "client/enter.hpp"
-#include "dispatch/exception_mappers.hpp"
-#include "pipeline/call_access.hpp"
+#include "fault/exception_mappers.hpp"
+#include "call/call_access.hpp"
 #include "pit/asio.hpp"
 #include "transport/http/wire.hpp"
 

@@ -6,8 +6,8 @@
 #include <string>
 #include <string_view>
 
-#include "host/host_state.hpp"
-#include "host/operation_settings.hpp"
+#include "runtime/host_state.hpp"
+#include "settings/operation_settings.hpp"
 #include "pipeline/pipeline.hpp"
 #include "pit/contract.hpp"
 

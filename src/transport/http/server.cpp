@@ -11,7 +11,7 @@
 #include <stdexcept>
 
 #include "context/context_access.hpp"
-#include "pipeline/call_access.hpp"
+#include "call/call_access.hpp"
 #include "pit/asio.hpp"
 #include "pit/log.hpp"
 #include "transport/http/wire.hpp"

@@ -8,7 +8,7 @@
 #include <memory>
 #include <vector>
 
-#include "host/host_state.hpp"
+#include "runtime/host_state.hpp"
 
 namespace pit::detail {
 

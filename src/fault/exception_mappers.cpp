@@ -1,4 +1,4 @@
-#include "dispatch/exception_mappers.hpp"
+#include "fault/exception_mappers.hpp"
 
 #include <cxxabi.h>
 

@@ -1,4 +1,4 @@
-#include "host/executors.hpp"
+#include "executors/executors.hpp"
 
 #include <stdexcept>
 

@@ -4,7 +4,9 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <optional>
+#include <string_view>
 #include <vector>
 
 #include "pit/host.hpp"
@@ -14,7 +16,11 @@ namespace pit::detail {
 struct OperationMetrics;
 class MetricsRegistry;
 class Limiter;
-class Limiters;
+
+// Finds or makes the admission limiter of an operation that configures a limit of its own
+// (full name, max_in_flight, max_queue). Provided by the admission policy's layer (see
+// detail::operation_limiters); empty: the operations get no limiter.
+using LimiterSource = std::function<Limiter*(std::string_view, std::size_t, std::size_t)>;
 
 // What fault injection does to the operation's calls (percent 0: nothing).
 struct Injection {
@@ -34,10 +40,10 @@ struct OperationSettings {
 
 // One entry per operation of `contract`, in declaration order. kind: "server" for
 // operations served here, "client" for operations called on another process.
-// limiters: the host's admission limiters (served operations only; null for "client").
+// limiters: where served operations get their admission limiters (empty for "client").
 std::vector<OperationSettings> resolve_settings(const HostOptions& options, const ContractInfo& contract,
                                                 MetricsRegistry& metrics, std::string_view kind,
-                                                Limiters* limiters = nullptr);
+                                                const LimiterSource& limiters = {});
 
 // Whether any operation has fault injection configured and the host's switch is on.
 bool injects_faults(const HostOptions& options);

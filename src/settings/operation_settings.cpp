@@ -1,10 +1,9 @@
-#include "host/operation_settings.hpp"
+#include "settings/operation_settings.hpp"
 
 #include <stdexcept>
 #include <string>
 
 #include "observability/metrics.hpp"
-#include "pipeline/policies/admission.hpp"
 
 namespace pit::detail {
 namespace {
@@ -29,7 +28,7 @@ void apply(OperationSettings& s, Limit& limit, const OperationOptions& o) {
 
 std::vector<OperationSettings> resolve_settings(const HostOptions& options, const ContractInfo& contract,
                                                 MetricsRegistry& metrics, std::string_view kind,
-                                                Limiters* limiters) {
+                                                const LimiterSource& limiters) {
   std::vector<OperationSettings> out;
   out.reserve(contract.operations.size());
   const auto by_contract = options.operations.find(contract.name);
@@ -44,8 +43,8 @@ std::vector<OperationSettings> resolve_settings(const HostOptions& options, cons
     if (auto by_op = options.operations.find(op.full_name); by_op != options.operations.end()) {
       apply(s, limit, by_op->second);
     }
-    if (limiters != nullptr && limit.max_in_flight != 0) {
-      s.limiter = &limiters->operation(op.full_name, limit.max_in_flight, limit.max_queue);
+    if (limiters && limit.max_in_flight != 0) {
+      s.limiter = limiters(op.full_name, limit.max_in_flight, limit.max_queue);
     }
     if (!options.fault_injection || kind != "server") s.inject = {};
     out.push_back(s);

@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "dispatch/dispatch.hpp"
-#include "host/executors.hpp"
-#include "host/operation_settings.hpp"
+#include "executors/executors.hpp"
+#include "settings/operation_settings.hpp"
 #include "observability/metrics.hpp"
 #include "pipeline/pipeline.hpp"
 #include "pipeline/policies/admission.hpp"

@@ -14,8 +14,8 @@
 #include <thread>
 #include <vector>
 
-#include "host/intrusive_list.hpp"
-#include "pipeline/call_access.hpp"
+#include "executors/intrusive_list.hpp"
+#include "call/call_access.hpp"
 #include "pit/task.hpp"
 
 namespace pit::detail {
