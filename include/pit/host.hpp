@@ -91,6 +91,10 @@ struct HostOptions {
   std::size_t worker_queue = 256;
   // The deadline of a call that brings none and whose operation sets no timeout.
   std::chrono::milliseconds default_timeout{10'000};
+  // An I/O thread that runs one piece of code this long without yielding (a blocking call
+  // in a coroutine operation) stalls every call on it: it is logged, with the ids of the
+  // call that blocks it, and counted (pit_io_thread_stalls_total). Zero: not watched.
+  std::chrono::milliseconds io_stall_threshold{1'000};
   // One structured line per call.
   bool log_calls = true;
   log::Level log_level = log::Level::info;

@@ -1,4 +1,5 @@
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <new>
@@ -14,6 +15,8 @@ namespace detail {
 namespace {
 
 thread_local const Context* tls_current = nullptr;
+// Where this thread shows which context it runs (an I/O thread, for its stall watch).
+thread_local std::atomic<const Context*>* tls_published = nullptr;
 
 std::uint64_t splitmix(std::uint64_t& state) noexcept {
   std::uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
@@ -25,7 +28,12 @@ std::uint64_t splitmix(std::uint64_t& state) noexcept {
 }  // namespace
 
 const Context* current_context() noexcept { return tls_current; }
-void set_current_context(const Context* context) noexcept { tls_current = context; }
+void set_current_context(const Context* context) noexcept {
+  tls_current = context;
+  if (tls_published != nullptr) tls_published->store(context, std::memory_order_relaxed);
+}
+
+void publish_current_context(std::atomic<const Context*>* slot) noexcept { tls_published = slot; }
 
 void random_hex(char* out, std::size_t digits) noexcept {
   if (digits == 0) return;

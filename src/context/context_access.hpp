@@ -1,6 +1,7 @@
 // The runtime's write access to a Context. User code only ever sees it const.
 #pragma once
 
+#include <atomic>
 #include <string>
 #include <string_view>
 
@@ -54,6 +55,11 @@ struct ContextAccess {
   // What to run if the call is cancelled while it waits (one at a time; home thread only).
   static void set_cancel_hook(const Context& c, CancelHook hook) noexcept { c.cancel_hook_ = hook; }
 };
+
+// From now on, this thread stores every context it installs into `slot` as well (relaxed),
+// so that another thread can tell which call it is running: the I/O threads' stall watch.
+// Null: stop.
+void publish_current_context(std::atomic<const Context*>* slot) noexcept;
 
 // Fills `out` with random lowercase hex digits (never all zero, as W3C requires).
 void random_hex(char* out, std::size_t digits) noexcept;

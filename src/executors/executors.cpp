@@ -22,10 +22,25 @@ IoThread::~IoThread() { stop(); }
 
 void IoThread::start() {
   if (thread_.joinable()) return;
+  last_beat_.store(Clock::now().time_since_epoch().count(), std::memory_order_release);
   thread_ = std::thread([this] {
     tls_io_thread = this;
+    publish_current_context(&running_);
+    beat();
     io_.run();
+    publish_current_context(nullptr);
     tls_io_thread = nullptr;
+  });
+}
+
+// On this thread: records that the loop is free, and comes back after kHeartbeat.
+void IoThread::beat() {
+  last_beat_.store(Clock::now().time_since_epoch().count(), std::memory_order_release);
+  if (stopping_) return;
+  if (!heartbeat_) heartbeat_.emplace(io_);
+  heartbeat_->expires_after(kHeartbeat);
+  heartbeat_->async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) beat();
   });
 }
 
@@ -33,6 +48,13 @@ void IoThread::stop() {
   // Let the loop deliver what is already posted (answers to waiting callers, the ends of
   // closed connections and of cancelled operations) for a short while; timers still
   // pending after that are dropped with the loop.
+  if (thread_.joinable() && !io_.stopped()) {
+    // The heartbeat would keep the loop busy for ever: it stops first.
+    boost::asio::post(io_, [this] {
+      stopping_ = true;
+      if (heartbeat_) heartbeat_->cancel();
+    });
+  }
   work_.reset();
   for (int i = 0; i < 200 && thread_.joinable() && !io_.stopped(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));

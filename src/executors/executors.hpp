@@ -5,6 +5,9 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <coroutine>
 #include <cstddef>
@@ -62,14 +65,28 @@ class IoThread {
   void add_root(DetachedRoot& root) noexcept;
   void remove_root(DetachedRoot& root) noexcept;
 
+  // Liveness, read from any thread (the host's StallWatch): the loop beats every
+  // kHeartbeat while it is free to run handlers, so a beat older than that means the
+  // thread is stuck in one piece of code; running() is the context installed on it now.
+  static constexpr auto kHeartbeat = std::chrono::milliseconds(50);
+  [[nodiscard]] Clock::time_point last_beat() const noexcept {
+    return Clock::time_point{Clock::duration{last_beat_.load(std::memory_order_acquire)}};
+  }
+  [[nodiscard]] const Context* running() const noexcept { return running_.load(std::memory_order_acquire); }
+
  private:
   void destroy_roots() noexcept;
+  void beat();
 
   boost::asio::io_context io_{1};
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   std::thread thread_;
   ActiveCalls active_;
   IntrusiveList<DetachedRoot> roots_;
+  std::optional<boost::asio::steady_timer> heartbeat_;
+  bool stopping_ = false;  // on this thread: the heartbeat stops re-arming
+  std::atomic<Clock::rep> last_beat_{0};
+  std::atomic<const Context*> running_{nullptr};
 };
 
 // co_await ThisFrame{}: the calling coroutine's own handle (it does not suspend).

@@ -43,6 +43,9 @@ void validate(const HostOptions& o) {
   if (o.io_threads > 1024) throw std::invalid_argument("pit: io_threads must be 0 (one per core) to 1024");
   if (o.workers == 0 || o.workers > 4096) throw std::invalid_argument("pit: workers must be 1..4096");
   if (o.worker_queue > 1'000'000) throw std::invalid_argument("pit: worker_queue must be at most 1000000");
+  if (o.io_stall_threshold < std::chrono::milliseconds::zero() || o.io_stall_threshold > std::chrono::hours(1)) {
+    throw std::invalid_argument("pit: io_stall_threshold must be 0 (off) to 1h");
+  }
   if (o.default_timeout <= std::chrono::milliseconds::zero() ||
       o.default_timeout > std::chrono::hours(24)) {
     throw std::invalid_argument("pit: default_timeout must be more than 0 and at most 24h");
@@ -144,11 +147,13 @@ void Host::start() {
     s.io_threads.push_back(std::make_unique<detail::IoThread>());
     s.io_threads.back()->start();
   }
+  s.stall_watch = std::make_unique<detail::StallWatch>(s.io_threads, o.io_stall_threshold);
   detail::Gauges gauges;
   gauges.in_flight = [&s] { return s.in_flight.load(std::memory_order_relaxed); };
   gauges.workers_busy = [&s] { return s.workers->busy(); };
   gauges.workers_queued = [&s] { return s.workers->queued(); };
   gauges.workers_total = [&s] { return s.workers->threads(); };
+  gauges.io_stalls = [&s] { return s.stall_watch->stalls(); };
   if (auto* admission = s.limiters->host()) {
     gauges.admission_in_flight = [admission] { return admission->in_flight(); };
     gauges.admission_queued = [admission] { return admission->queued(); };
@@ -169,6 +174,7 @@ void Host::start() {
       s.http_server->start();
     }
   } catch (...) {
+    s.stall_watch->stop();
     for (auto& t : s.io_threads) t->stop();
     s.workers->stop();
     throw;
@@ -259,6 +265,7 @@ void Host::stop() {
     const auto closed_end = Clock::now() + std::chrono::seconds(1);
     while (open() > 0 && Clock::now() < closed_end) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
+  s.stall_watch->stop();
   for (auto& t : s.io_threads) t->stop();
   // 6. The idle connections this host's clients pooled are closed: their peers see it now.
   detail::close_idle_connections(s);

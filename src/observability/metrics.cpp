@@ -173,6 +173,7 @@ std::string MetricsRegistry::render() const {
   if (gauges_.workers_busy) gauge("pit_worker_threads_busy", "gauge", "Worker threads running a sync operation.", std::to_string(gauges_.workers_busy()));
   if (gauges_.workers_queued) gauge("pit_worker_queue_length", "gauge", "Sync operations waiting for a worker.", std::to_string(gauges_.workers_queued()));
   if (gauges_.workers_total) gauge("pit_worker_threads", "gauge", "Worker threads in the pool.", std::to_string(gauges_.workers_total()));
+  if (gauges_.io_stalls) gauge("pit_io_thread_stalls_total", "counter", "Times an I/O thread ran one piece of code past host.io_stall_ms (every call on it waited).", std::to_string(gauges_.io_stalls()));
   if (gauges_.admission_in_flight) {
     gauge("pit_admission_in_flight", "gauge", "Calls holding a slot of the host-wide admission limit.", std::to_string(gauges_.admission_in_flight()));
     gauge("pit_admission_queue_length", "gauge", "Calls waiting for a slot of the host-wide admission limit.", std::to_string(gauges_.admission_queued()));

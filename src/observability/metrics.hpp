@@ -45,6 +45,7 @@ struct Gauges {
   std::function<std::size_t()> workers_busy;
   std::function<std::size_t()> workers_queued;
   std::function<std::size_t()> workers_total;
+  std::function<std::uint64_t()> io_stalls;  // episodes of an I/O thread blocked past the threshold
   // The host-wide admission limit (absent without one).
   std::function<std::size_t()> admission_in_flight;
   std::function<std::size_t()> admission_queued;

@@ -9,6 +9,7 @@
 
 #include "dispatch/dispatch.hpp"
 #include "executors/executors.hpp"
+#include "executors/stall_watch.hpp"
 #include "settings/operation_settings.hpp"
 #include "observability/metrics.hpp"
 #include "pipeline/pipeline.hpp"
@@ -43,6 +44,7 @@ struct Host::State {
   std::unique_ptr<Pipeline> outbound;  // every call this host makes to another process
   std::unique_ptr<detail::HttpServer> http_server;
   std::vector<std::unique_ptr<detail::IoThread>> io_threads;
+  std::unique_ptr<detail::StallWatch> stall_watch;  // watches io_threads while they run
 
   detail::MetricsRegistry metrics;
   std::unique_ptr<detail::Limiters> limiters;  // admission control, made with the options

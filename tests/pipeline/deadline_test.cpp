@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "support/host_fixture.hpp"
+#include "support/raw_http.hpp"
 
 namespace shop {
 namespace {
@@ -71,6 +72,27 @@ TEST_F(Deadlines, sync_operation_polling_cancellation_stops_at_the_deadline) {
   EXPECT_TRUE(probe.saw_cancel);
 }
 
+TEST_F(Deadlines, a_reply_that_completes_after_the_deadline_is_deadline_exceeded) {
+  host->start();
+  pit::CallerScope scope{{.correlation_id = "late-1", .timeout = 50ms}};
+  // The operation blocks its I/O thread for 200 ms, so the deadline's timer cannot fire;
+  // its success arrives 150 ms late and must not reach the caller as a success.
+  auto fault = fault_of([&] { block_on(inventory->reserve({"blocker", 200})); });
+  EXPECT_EQ(fault.code(), Code::deadline_exceeded);
+  EXPECT_TRUE(fault.has(pit::Fault::deadline));
+  EXPECT_EQ(lines_with({"completed after its deadline", "late-1", R"("discarded_code":"ok")"}).size(), 1U);
+  EXPECT_EQ(lines_with({R"("msg":"call")", "late-1", R"("code":"deadline_exceeded")", R"("kind":"server")"}).size(), 1U)
+      << "the call line says what the caller got";
+}
+
+TEST_F(Deadlines, a_late_fault_is_deadline_exceeded_too) {
+  host->start();
+  pit::CallerScope scope{{.timeout = 30ms}};
+  // Blocks its thread past the deadline, then fails: what the caller sees is the deadline.
+  auto fault = fault_of([&] { block_on(orders->place({{{"blocker", 120}, {"missing", 1}}, ""})); });
+  EXPECT_EQ(fault.code(), Code::deadline_exceeded);
+}
+
 TEST_F(Deadlines, operation_timeout_bounds_a_call_whose_caller_set_none) {
   host->start();
   // place declares a 2 s timeout; the reserve inside it would take 5 s.
@@ -120,6 +142,50 @@ TEST_F(Deadlines, what_an_operation_throws_after_its_cancellation_is_not_masked_
   pit::log::flush();
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
   EXPECT_TRUE(lines_with({"fault masked"}).empty()) << "the aborted timer wait is the cancellation";
+}
+
+}  // namespace
+}  // namespace shop
+
+namespace shop {
+namespace {
+
+class StallWatch : public HostTest {
+ protected:
+  pit::HostOptions options() override {
+    auto o = HostTest::options();
+    o.io_threads = 1;
+    o.io_stall_threshold = 100ms;
+    o.admin.listen = "127.0.0.1:0";
+    return o;
+  }
+};
+
+TEST_F(StallWatch, a_blocked_io_thread_is_logged_once_with_the_blocking_calls_ids_and_counted) {
+  host->start();
+  {
+    pit::CallerScope scope{{.correlation_id = "blocks-the-loop", .timeout = 5s}};
+    block_on(inventory->reserve({"blocker", 600}));  // within its deadline: a success
+  }
+  std::vector<std::string> stalls;
+  for (int i = 0; i < 100 && stalls.empty(); ++i) {
+    stalls = lines_with({"I/O thread blocked"});
+    if (stalls.empty()) std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_EQ(stalls.size(), 1U) << "one episode, one line";
+  EXPECT_NE(stalls[0].find(R"("correlation_id":"blocks-the-loop")"), std::string::npos) << stalls[0];
+  EXPECT_NE(stalls[0].find(R"("operation":"shop.v1.Inventory/reserve")"), std::string::npos) << stalls[0];
+  rawhttp::Connection admin{host->admin_port()};
+  admin.send("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+  const auto body = rawhttp::body_of(admin.read_response());
+  EXPECT_NE(body.find("pit_io_thread_stalls_total 1\n"), std::string::npos) << body;
+}
+
+TEST_F(StallWatch, a_thread_that_yields_is_never_reported) {
+  host->start();
+  pit::CallerScope scope{{.timeout = 5s}};
+  block_on(inventory->reserve({"slow", 400}));  // waits on a timer: the loop stays free
+  EXPECT_TRUE(lines_with({"I/O thread blocked"}).empty());
 }
 
 }  // namespace

@@ -52,6 +52,8 @@ class InventoryService final : public Inventory {
     if (r.sku == "secret") throw std::runtime_error(std::string("connection failed: ") + kCanary);
     if (r.sku == "forbidden") throw pit::Fault::permission_denied(std::string("denied ") + kCanary);
     if (r.sku == "odd") throw OddError{};
+    // Naive code that blocks its I/O thread (a blocking client inside a coroutine operation).
+    if (r.sku == "blocker") std::this_thread::sleep_for(std::chrono::milliseconds(r.quantity));
     if (r.sku == "slow" || r.sku == "late-secret") {
       boost::asio::steady_timer timer{pit::io_executor(), std::chrono::milliseconds(r.quantity)};
       try {

@@ -11,6 +11,7 @@
 #include "executors/executors.hpp"
 #include "settings/operation_settings.hpp"
 #include "call/call_access.hpp"
+#include "pit/log.hpp"
 
 namespace pit::policies {
 namespace {
@@ -39,6 +40,7 @@ struct Race {
   detail::DetachedRoot inner;
   detail::IoThread* home = nullptr;
   bool inner_done = false;
+  Clock::time_point deadline = Clock::time_point::max();
 
   void answer(Outcome result) {
     if (answered) return;  // too late: the deadline already answered the caller
@@ -90,6 +92,18 @@ detail::Detached run_inner(RacePtr race, Next next) {
     error = std::current_exception();
   }
   if (error) result.emplace(detail::to_fault(error, {}).from(Fault::Origin::runtime));
+  // An outcome that arrives after the deadline is late, whatever it is: the deadline is a
+  // promise to the caller, and a reply past it is a deadline_exceeded. (Only an operation
+  // that blocked its I/O thread gets here: otherwise the timer answered at the deadline.)
+  if (!race->answered && Clock::now() >= race->deadline) {
+    if (result->ok() || !result->fault().has(Fault::deadline)) {
+      log::warn("call completed after its deadline: its I/O thread was blocked",
+                {{"late_us", std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - race->deadline).count()},
+                 {"discarded_code", to_string(result->code())}});
+    }
+    CallAccess::cancel(*race->call, CancelReason::deadline);
+    result.emplace(expired("deadline exceeded"));
+  }
   race->inner_done = true;
   if (race->home != nullptr) race->home->remove_root(race->inner);
   race->answer(std::move(*result));
@@ -108,6 +122,7 @@ struct RaceAwaiter {
     race = RacePtr{new Race};
     call.add_ref();
     race->call = CallRef{&call};
+    race->deadline = deadline;
     const auto inner = run_inner(race, next);
     if (race->answered) return false;  // finished without suspending: no timer needed
     race->inner.frame = inner.frame;    // suspended, so its frame is alive
