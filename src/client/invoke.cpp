@@ -47,6 +47,9 @@ Task<Outcome> enter(Host::State& host, std::unique_ptr<Pipeline> Host::State::*w
     // holding every slot while their callees wait for one).
     CallAccess::set_nested(*call, parent->in_call());
   }
+  // A sync operation calling from its worker thread: that thread will run what this call
+  // needs of a worker (see InlineWorker).
+  if (auto worker = current_inline_worker()) CallAccess::set_inline_worker(*call, std::move(worker));
   const OperationInfo& op = call->operation();
   ContextAccess::begin(context, op.contract, op.name, transport);
   CallAccess::set_target(*call, target);

@@ -12,6 +12,8 @@
 #include <coroutine>
 #include <cstddef>
 #include <deque>
+#include <exception>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -129,6 +131,33 @@ struct ScheduleOn {
     if (saved != nullptr) set_current_context(saved);
   }
 };
+
+// A worker thread that waits in block_on for a call it made (a sync operation calling
+// another operation of its host). Sync operations that call needs are handed to this
+// thread to run, instead of the pool's queue: with every worker taken — one of them by
+// this waiting caller — queueing them would wait for the caller itself, until the deadline.
+class InlineWorker {
+ public:
+  struct Job {
+    void (*run)(void*) = nullptr;
+    void* arg = nullptr;
+  };
+  // False once the waiting caller has returned (the job must go elsewhere).
+  bool post(Job job);
+
+ private:
+  friend void block_on_impl(Task<void> task);
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<Job> jobs_;
+  bool done_ = false;   // the awaited task finished
+  bool closed_ = false; // the caller returned: post() refuses
+  std::exception_ptr error_;
+};
+
+// The InlineWorker of the innermost block_on this worker thread waits in, or null (not a
+// worker thread, or not waiting).
+std::shared_ptr<InlineWorker> current_inline_worker() noexcept;
 
 // A fixed set of threads with a bounded queue. try_post never blocks: when every worker
 // is busy and the queue is full it refuses, and the caller answers with a fault.
