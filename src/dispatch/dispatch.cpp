@@ -49,7 +49,7 @@ struct OnWorker {
     if (auto* caller = CallAccess::inline_worker(call); caller != nullptr && caller->post({&run, this})) {
       return true;
     }
-    if (!dispatcher.workers().try_post({&run, &drop, this})) {
+    if (!dispatcher.workers().try_post({&run, &drop, this, &call})) {
       result = Result::rejected;
       return false;
     }

@@ -97,9 +97,10 @@ IoThread* IoThread::current() noexcept { return tls_io_thread; }
 
 bool on_io_thread() noexcept { return tls_io_thread != nullptr; }
 
-WorkerPool::WorkerPool(std::size_t threads, std::size_t queue_capacity) : capacity_(queue_capacity) {
+WorkerPool::WorkerPool(std::size_t threads, std::size_t queue_capacity)
+    : running_(threads), capacity_(queue_capacity) {
   threads_.reserve(threads);
-  for (std::size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { loop(); });
+  for (std::size_t i = 0; i < threads; ++i) threads_.emplace_back([this, i] { loop(i); });
 }
 
 WorkerPool::~WorkerPool() { stop(); }
@@ -116,37 +117,87 @@ bool WorkerPool::try_post(Job job) {
   return true;
 }
 
-void WorkerPool::loop() {
+void WorkerPool::loop(std::size_t index) {
   tls_worker_thread = true;
   std::unique_lock lock(mutex_);
   for (;;) {
     ++idle_;
     wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
     --idle_;
-    if (stopping_) return;
+    if (stopping_) break;
     Job job = queue_.front();
     queue_.pop_front();
     ++busy_;
+    running_[index] = {job.call, Clock::now(), true, false};
     lock.unlock();
     job.run(job.arg);
     lock.lock();
     --busy_;
+    running_[index].busy = false;
+    running_[index].call = nullptr;
+    idle_cv_.notify_all();
   }
+  running_[index].exited = true;
+  idle_cv_.notify_all();
 }
 
-void WorkerPool::stop() {
+std::vector<WorkerPool::Stuck> WorkerPool::stop(std::chrono::milliseconds wait) {
   std::deque<Job> dropped;
   {
     std::lock_guard lock(mutex_);
-    if (stopping_) return;
+    if (stopping_) return {};
     stopping_ = true;
     dropped.swap(queue_);
   }
   wake_.notify_all();
   for (const Job& job : dropped) job.drop(job.arg);
-  for (auto& t : threads_) {
-    if (t.joinable()) t.join();
+  std::vector<Stuck> stuck;
+  {
+    std::unique_lock lock(mutex_);
+    const auto all_exited = [this] {
+      for (const auto& r : running_) {
+        if (!r.exited) return false;
+      }
+      return true;
+    };
+    if (wait == std::chrono::milliseconds::max()) {
+      idle_cv_.wait(lock, all_exited);
+    } else {
+      idle_cv_.wait_for(lock, wait, all_exited);
+    }
+    const auto now = Clock::now();
+    for (std::size_t i = 0; i < running_.size(); ++i) {
+      if (running_[i].exited) continue;
+      // Still in a job: the call is alive for as long as its job runs (the job holds it).
+      Stuck s;
+      if (const Call* c = running_[i].call; c != nullptr) {
+        s.operation = c->operation().full_name;
+        s.correlation_id = std::string(c->context().correlation_id());
+      }
+      s.age = std::chrono::duration_cast<std::chrono::milliseconds>(now - running_[i].since);
+      stuck.push_back(std::move(s));
+    }
+    stuck_ = stuck.size();
   }
+  for (std::size_t i = 0; i < threads_.size(); ++i) {
+    if (!threads_[i].joinable()) continue;
+    bool exited = false;
+    {
+      std::lock_guard lock(mutex_);
+      exited = running_[i].exited;
+    }
+    if (exited) {
+      threads_[i].join();
+    } else {
+      threads_[i].detach();  // abandoned in its job; it still needs this pool when it returns
+    }
+  }
+  return stuck;
+}
+
+std::size_t WorkerPool::stuck() const {
+  std::lock_guard lock(mutex_);
+  return stuck_;
 }
 
 std::size_t WorkerPool::busy() const {

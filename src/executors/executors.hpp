@@ -16,6 +16,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -167,6 +168,13 @@ class WorkerPool {
     void (*run)(void*) = nullptr;   // on a worker thread
     void (*drop)(void*) = nullptr;  // instead of run, when the pool stops first
     void* arg = nullptr;
+    const Call* call = nullptr;     // the call it runs, alive while it runs: for stop()'s report
+  };
+  // A job still running when stop() gave up waiting for it.
+  struct Stuck {
+    std::string operation;       // "shop.v1.Inventory/stock"
+    std::string correlation_id;
+    std::chrono::milliseconds age{0};
   };
 
   WorkerPool(std::size_t threads, std::size_t queue_capacity);
@@ -175,17 +183,31 @@ class WorkerPool {
   WorkerPool& operator=(const WorkerPool&) = delete;
 
   [[nodiscard]] bool try_post(Job job);
-  // Lets running jobs finish, drops the queued ones (each told through Job::drop), joins.
-  void stop();
+  // Drops the queued jobs (each told through Job::drop) and lets the running ones finish
+  // for at most `wait`; joins the workers that are done. A job still running then is
+  // abandoned — its thread detached, the pool left alive for it (the owner must not destroy
+  // it: see stuck()) — and reported.
+  std::vector<Stuck> stop(std::chrono::milliseconds wait = std::chrono::milliseconds::max());
+  // Workers abandoned by stop() while running a job.
+  [[nodiscard]] std::size_t stuck() const;
 
   [[nodiscard]] std::size_t busy() const;
   [[nodiscard]] std::size_t queued() const;
   [[nodiscard]] std::size_t threads() const noexcept { return threads_.size(); }
 
  private:
-  void loop();
+  struct Running {
+    const Call* call = nullptr;
+    Clock::time_point since{};
+    bool busy = false;
+    bool exited = false;
+  };
+  void loop(std::size_t index);
   mutable std::mutex mutex_;
   std::condition_variable wake_;
+  std::condition_variable idle_cv_;  // a worker finished a job or exited (for stop())
+  std::vector<Running> running_;     // by worker index
+  std::size_t stuck_ = 0;
   std::deque<Job> queue_;
   std::size_t capacity_;
   std::size_t idle_ = 0;
