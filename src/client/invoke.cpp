@@ -52,6 +52,7 @@ Task<Outcome> enter(Host::State& host, std::unique_ptr<Pipeline> Host::State::*w
   if (auto worker = current_inline_worker()) CallAccess::set_inline_worker(*call, std::move(worker));
   const OperationInfo& op = call->operation();
   ContextAccess::begin(context, op.contract, op.name, transport);
+  if (which == &Host::State::pipeline) ContextAccess::set_host(context, &host);
   CallAccess::set_target(*call, target);
   CallAccess::set_settings(*call, settings);
   IoThread& home = host.home_for_new_call();
