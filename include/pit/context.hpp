@@ -106,6 +106,8 @@ class Context {
   std::string_view contract_;
   std::string_view operation_;
   std::string_view transport_ = "inproc";
+  // The runtime state of the host serving the call (for pit::spawn); opaque here.
+  void* host_ = nullptr;
 };
 
 // Gives code outside any call (a main(), a batch job, a test) the context of the calls it

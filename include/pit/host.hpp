@@ -200,9 +200,14 @@ class Host {
   // Drains: /readyz turns 503 and the listener closes; calls in flight get
   // options.shutdown_grace to finish; the rest are cancelled (reason: shutdown) and
   // answered `unavailable`; then the threads stop and the logs are flushed. A sync
-  // operation that ignores cancellation still holds its worker until it returns.
+  // operation that ignores its cancellation gets one more second; then it is abandoned
+  // and logged (operation, age, correlation id): stop() always returns, and the host then
+  // keeps (leaks) what that operation still uses instead of destroying it.
   void stop();
   // start(), then serve until SIGTERM or SIGINT, then stop(); returns the exit code (0).
+  // A second signal while draining ends the process at once (exit code 1). If stop() had
+  // to abandon a sync operation, run() flushes the logs and ends the process with exit
+  // code 1 instead of returning: returning would destroy what that operation still uses.
   int run();
 
   // The pipeline in order, one policy a line: what runs for every call.

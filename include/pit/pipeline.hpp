@@ -40,6 +40,7 @@ class [[nodiscard]] Outcome {
 namespace detail {
 struct CallAccess;
 class IoThread;
+class InlineWorker;
 struct OperationSettings;
 }  // namespace detail
 
@@ -88,6 +89,9 @@ class Call {
   bool reply_as_json_ = false;
   // Made in-process by a call of this host: already admitted as part of its caller.
   bool nested_ = false;
+  // Made by a sync operation, from its worker thread, which now waits for it: a sync
+  // operation this call runs is run by that worker (never queued behind it).
+  std::shared_ptr<detail::InlineWorker> inline_worker_;
 };
 
 // An owning handle to a call.

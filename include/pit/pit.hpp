@@ -8,4 +8,5 @@
 #include "pit/host.hpp"
 #include "pit/log.hpp"
 #include "pit/pipeline.hpp"
+#include "pit/spawn.hpp"
 #include "pit/task.hpp"

@@ -46,6 +46,9 @@ struct CallAccess {
   }
   static void set_answer_on_cancel(Call& c, CancelHook hook) noexcept { c.answer_on_cancel_ = hook; }
 
+  static detail::InlineWorker* inline_worker(const Call& c) noexcept { return c.inline_worker_.get(); }
+  static void set_inline_worker(Call& c, std::shared_ptr<InlineWorker> w) noexcept { c.inline_worker_ = std::move(w); }
+
   static bool nested(const Call& c) noexcept { return c.nested_; }
   static void set_nested(Call& c, bool nested) noexcept { c.nested_ = nested; }
 

@@ -47,8 +47,12 @@ Task<Outcome> enter(Host::State& host, std::unique_ptr<Pipeline> Host::State::*w
     // holding every slot while their callees wait for one).
     CallAccess::set_nested(*call, parent->in_call());
   }
+  // A sync operation calling from its worker thread: that thread will run what this call
+  // needs of a worker (see InlineWorker).
+  if (auto worker = current_inline_worker()) CallAccess::set_inline_worker(*call, std::move(worker));
   const OperationInfo& op = call->operation();
   ContextAccess::begin(context, op.contract, op.name, transport);
+  if (which == &Host::State::pipeline) ContextAccess::set_host(context, &host);
   CallAccess::set_target(*call, target);
   CallAccess::set_settings(*call, settings);
   IoThread& home = host.home_for_new_call();

@@ -18,6 +18,9 @@ struct ContextAccess {
     c.operation_ = operation;
     c.transport_ = transport;
   }
+  // The host serving the call (opaque at this layer: the runtime's Host::State).
+  static void set_host(Context& c, void* host) noexcept { c.host_ = host; }
+  [[nodiscard]] static void* host(const Context& c) noexcept { return c.host_; }
   // A nested call: same correlation and trace, parent span = the caller's span, the
   // caller's deadline, principal and baggage.
   static void inherit(Context& child, const Context& parent);

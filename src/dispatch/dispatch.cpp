@@ -44,7 +44,12 @@ struct OnWorker {
   bool await_suspend(std::coroutine_handle<> h) {
     waiter = h;
     saved = current_context();
-    if (!dispatcher.workers().try_post({&run, &drop, this})) {
+    // Called by a sync operation that waits for this call on its worker thread: that
+    // thread runs this one too (the pool may have no other worker to give).
+    if (auto* caller = CallAccess::inline_worker(call); caller != nullptr && caller->post({&run, this})) {
+      return true;
+    }
+    if (!dispatcher.workers().try_post({&run, &drop, this, &call})) {
       result = Result::rejected;
       return false;
     }

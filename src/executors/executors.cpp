@@ -14,6 +14,8 @@
 namespace pit::detail {
 namespace {
 thread_local IoThread* tls_io_thread = nullptr;
+thread_local bool tls_worker_thread = false;
+thread_local std::shared_ptr<InlineWorker>* tls_inline_worker = nullptr;
 }
 
 IoThread::IoThread() : work_(boost::asio::make_work_guard(io_)) {}
@@ -95,9 +97,10 @@ IoThread* IoThread::current() noexcept { return tls_io_thread; }
 
 bool on_io_thread() noexcept { return tls_io_thread != nullptr; }
 
-WorkerPool::WorkerPool(std::size_t threads, std::size_t queue_capacity) : capacity_(queue_capacity) {
+WorkerPool::WorkerPool(std::size_t threads, std::size_t queue_capacity)
+    : running_(threads), capacity_(queue_capacity) {
   threads_.reserve(threads);
-  for (std::size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { loop(); });
+  for (std::size_t i = 0; i < threads; ++i) threads_.emplace_back([this, i] { loop(i); });
 }
 
 WorkerPool::~WorkerPool() { stop(); }
@@ -114,36 +117,87 @@ bool WorkerPool::try_post(Job job) {
   return true;
 }
 
-void WorkerPool::loop() {
+void WorkerPool::loop(std::size_t index) {
+  tls_worker_thread = true;
   std::unique_lock lock(mutex_);
   for (;;) {
     ++idle_;
     wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
     --idle_;
-    if (stopping_) return;
+    if (stopping_) break;
     Job job = queue_.front();
     queue_.pop_front();
     ++busy_;
+    running_[index] = {job.call, Clock::now(), true, false};
     lock.unlock();
     job.run(job.arg);
     lock.lock();
     --busy_;
+    running_[index].busy = false;
+    running_[index].call = nullptr;
+    idle_cv_.notify_all();
   }
+  running_[index].exited = true;
+  idle_cv_.notify_all();
 }
 
-void WorkerPool::stop() {
+std::vector<WorkerPool::Stuck> WorkerPool::stop(std::chrono::milliseconds wait) {
   std::deque<Job> dropped;
   {
     std::lock_guard lock(mutex_);
-    if (stopping_) return;
+    if (stopping_) return {};
     stopping_ = true;
     dropped.swap(queue_);
   }
   wake_.notify_all();
   for (const Job& job : dropped) job.drop(job.arg);
-  for (auto& t : threads_) {
-    if (t.joinable()) t.join();
+  std::vector<Stuck> stuck;
+  {
+    std::unique_lock lock(mutex_);
+    const auto all_exited = [this] {
+      for (const auto& r : running_) {
+        if (!r.exited) return false;
+      }
+      return true;
+    };
+    if (wait == std::chrono::milliseconds::max()) {
+      idle_cv_.wait(lock, all_exited);
+    } else {
+      idle_cv_.wait_for(lock, wait, all_exited);
+    }
+    const auto now = Clock::now();
+    for (std::size_t i = 0; i < running_.size(); ++i) {
+      if (running_[i].exited) continue;
+      // Still in a job: the call is alive for as long as its job runs (the job holds it).
+      Stuck s;
+      if (const Call* c = running_[i].call; c != nullptr) {
+        s.operation = c->operation().full_name;
+        s.correlation_id = std::string(c->context().correlation_id());
+      }
+      s.age = std::chrono::duration_cast<std::chrono::milliseconds>(now - running_[i].since);
+      stuck.push_back(std::move(s));
+    }
+    stuck_ = stuck.size();
   }
+  for (std::size_t i = 0; i < threads_.size(); ++i) {
+    if (!threads_[i].joinable()) continue;
+    bool exited = false;
+    {
+      std::lock_guard lock(mutex_);
+      exited = running_[i].exited;
+    }
+    if (exited) {
+      threads_[i].join();
+    } else {
+      threads_[i].detach();  // abandoned in its job; it still needs this pool when it returns
+    }
+  }
+  return stuck;
+}
+
+std::size_t WorkerPool::stuck() const {
+  std::lock_guard lock(mutex_);
+  return stuck_;
 }
 
 std::size_t WorkerPool::busy() const {
@@ -156,20 +210,33 @@ std::size_t WorkerPool::queued() const {
   return queue_.size();
 }
 
+bool InlineWorker::post(Job job) {
+  {
+    std::lock_guard lock(mutex_);
+    if (closed_) return false;
+    jobs_.push_back(job);
+  }
+  wake_.notify_one();
+  return true;
+}
+
+std::shared_ptr<InlineWorker> current_inline_worker() noexcept {
+  return tls_inline_worker != nullptr ? *tls_inline_worker : nullptr;
+}
+
 void block_on_impl(Task<void> task) {
   if (on_io_thread()) {
     throw Fault::failed_precondition(
         "a blocking wait on a pit I/O thread would stall every call on it; co_await instead");
   }
-  struct Waiter {
-    std::mutex mutex;
-    std::condition_variable done_cv;
-    bool done = false;
-    std::exception_ptr error;
-  } waiter;
+  auto waiter = std::make_shared<InlineWorker>();
+  // On a worker thread, the calls this task makes hand their sync operations to this
+  // thread (see InlineWorker); nested block_ons stack, the innermost one serves.
+  std::shared_ptr<InlineWorker>* const outer = tls_inline_worker;
+  if (tls_worker_thread) tls_inline_worker = &waiter;
   // The runner returns here when it first suspends; this thread keeps its own context.
   ContextScope keep(current_context());
-  [](Task<void> t, Waiter& w) -> Detached {
+  [](Task<void> t, std::shared_ptr<InlineWorker> w) -> Detached {
     std::exception_ptr error;
     try {
       co_await std::move(t);
@@ -180,14 +247,34 @@ void block_on_impl(Task<void> task) {
     // the call (its frames, the references they hold to it and to the exception) is torn
     // down on an I/O thread while the caller already uses the result or destroys the host.
     t = Task<void>{};
-    std::lock_guard lock(w.mutex);
-    w.error = std::move(error);
-    w.done = true;
-    w.done_cv.notify_one();  // under the lock: the waiter may return as soon as it sees done
+    std::lock_guard lock(w->mutex_);
+    w->error_ = std::move(error);
+    w->done_ = true;
+    w->wake_.notify_one();  // under the lock: the waiter may return as soon as it sees done
   }(std::move(task), waiter);
-  std::unique_lock lock(waiter.mutex);
-  waiter.done_cv.wait(lock, [&] { return waiter.done; });
-  if (waiter.error) std::rethrow_exception(waiter.error);
+  std::unique_lock lock(waiter->mutex_);
+  for (;;) {
+    waiter->wake_.wait(lock, [&] { return waiter->done_ || !waiter->jobs_.empty(); });
+    if (waiter->jobs_.empty()) break;
+    const InlineWorker::Job job = waiter->jobs_.front();
+    waiter->jobs_.pop_front();
+    lock.unlock();
+    job.run(job.arg);
+    lock.lock();
+  }
+  // Done. A job posted between the answer and now belongs to a call that was answered
+  // early (so it is cancelled): it still runs, here — it only reports "not run" — so that
+  // nothing waits for it in vain. Later posts are refused and go to the pool.
+  waiter->closed_ = true;
+  while (!waiter->jobs_.empty()) {
+    const InlineWorker::Job job = waiter->jobs_.front();
+    waiter->jobs_.pop_front();
+    lock.unlock();
+    job.run(job.arg);
+    lock.lock();
+  }
+  tls_inline_worker = outer;
+  if (waiter->error_) std::rethrow_exception(waiter->error_);
 }
 
 }  // namespace pit::detail

@@ -12,8 +12,11 @@
 #include <coroutine>
 #include <cstddef>
 #include <deque>
+#include <exception>
+#include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -130,6 +133,33 @@ struct ScheduleOn {
   }
 };
 
+// A worker thread that waits in block_on for a call it made (a sync operation calling
+// another operation of its host). Sync operations that call needs are handed to this
+// thread to run, instead of the pool's queue: with every worker taken — one of them by
+// this waiting caller — queueing them would wait for the caller itself, until the deadline.
+class InlineWorker {
+ public:
+  struct Job {
+    void (*run)(void*) = nullptr;
+    void* arg = nullptr;
+  };
+  // False once the waiting caller has returned (the job must go elsewhere).
+  bool post(Job job);
+
+ private:
+  friend void block_on_impl(Task<void> task);
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<Job> jobs_;
+  bool done_ = false;   // the awaited task finished
+  bool closed_ = false; // the caller returned: post() refuses
+  std::exception_ptr error_;
+};
+
+// The InlineWorker of the innermost block_on this worker thread waits in, or null (not a
+// worker thread, or not waiting).
+std::shared_ptr<InlineWorker> current_inline_worker() noexcept;
+
 // A fixed set of threads with a bounded queue. try_post never blocks: when every worker
 // is busy and the queue is full it refuses, and the caller answers with a fault.
 class WorkerPool {
@@ -138,6 +168,13 @@ class WorkerPool {
     void (*run)(void*) = nullptr;   // on a worker thread
     void (*drop)(void*) = nullptr;  // instead of run, when the pool stops first
     void* arg = nullptr;
+    const Call* call = nullptr;     // the call it runs, alive while it runs: for stop()'s report
+  };
+  // A job still running when stop() gave up waiting for it.
+  struct Stuck {
+    std::string operation;       // "shop.v1.Inventory/stock"
+    std::string correlation_id;
+    std::chrono::milliseconds age{0};
   };
 
   WorkerPool(std::size_t threads, std::size_t queue_capacity);
@@ -146,17 +183,31 @@ class WorkerPool {
   WorkerPool& operator=(const WorkerPool&) = delete;
 
   [[nodiscard]] bool try_post(Job job);
-  // Lets running jobs finish, drops the queued ones (each told through Job::drop), joins.
-  void stop();
+  // Drops the queued jobs (each told through Job::drop) and lets the running ones finish
+  // for at most `wait`; joins the workers that are done. A job still running then is
+  // abandoned — its thread detached, the pool left alive for it (the owner must not destroy
+  // it: see stuck()) — and reported.
+  std::vector<Stuck> stop(std::chrono::milliseconds wait = std::chrono::milliseconds::max());
+  // Workers abandoned by stop() while running a job.
+  [[nodiscard]] std::size_t stuck() const;
 
   [[nodiscard]] std::size_t busy() const;
   [[nodiscard]] std::size_t queued() const;
   [[nodiscard]] std::size_t threads() const noexcept { return threads_.size(); }
 
  private:
-  void loop();
+  struct Running {
+    const Call* call = nullptr;
+    Clock::time_point since{};
+    bool busy = false;
+    bool exited = false;
+  };
+  void loop(std::size_t index);
   mutable std::mutex mutex_;
   std::condition_variable wake_;
+  std::condition_variable idle_cv_;  // a worker finished a job or exited (for stop())
+  std::vector<Running> running_;     // by worker index
+  std::size_t stuck_ = 0;
   std::deque<Job> queue_;
   std::size_t capacity_;
   std::size_t idle_ = 0;

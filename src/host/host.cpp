@@ -5,6 +5,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <chrono>
 #include <csignal>
+#include <cstdlib>
 #include <stdexcept>
 #include <algorithm>
 #include <thread>
@@ -18,6 +19,10 @@
 
 namespace pit {
 namespace {
+
+// After the grace period and the cancellation of what was left, how long a sync operation
+// that ignores its cancellation may still take before shutdown abandons it.
+constexpr auto kStuckWait = std::chrono::milliseconds(1000);
 
 // A policy made from a callable.
 class FunctionPolicy final : public Policy {
@@ -78,9 +83,16 @@ Host::Host(HostOptions options) : state_(std::make_shared<State>()) {
 
 Host::~Host() {
   stop();
+  std::lock_guard lock(state_->lifecycle);
+  if (state_->abandoned > 0) {
+    // A sync operation still runs on an abandoned worker: its implementation, the pool and
+    // the I/O threads it will report back to must stay. Leaked on purpose, never destroyed
+    // under it (the process is about to end: Host::run() exits after such a stop).
+    new std::shared_ptr<State>(state_);  // NOLINT: deliberate leak
+    return;
+  }
   // Implementations may hold proxies to this host's own services (a cycle through the
   // shared state): let them go now. Proxies still held elsewhere answer `unavailable`.
-  std::lock_guard lock(state_->lifecycle);
   state_->services.clear();
 }
 
@@ -246,8 +258,16 @@ void Host::stop() {
   }
   s.running.store(false, std::memory_order_release);
   // 4. Queued sync jobs are answered through their home I/O threads, which get a moment
-  //    to deliver those answers before they stop; then the logs are flushed.
-  s.workers->stop();
+  //    to deliver those answers before they stop; then the logs are flushed. A sync
+  //    operation that ignores its cancellation gets kStuckWait more to return; past that it
+  //    is abandoned (reported here, the process exits from run()): shutdown is bounded.
+  for (const auto& stuck : s.workers->stop(kStuckWait)) {
+    log::error("shutdown: a sync operation ignores its cancellation; abandoned",
+               {{"operation", stuck.operation},
+                {"age_ms", static_cast<std::int64_t>(stuck.age.count())},
+                {"correlation_id", stuck.correlation_id}});
+    ++s.abandoned;
+  }
   if (s.admin_server) s.admin_server->stop();
   // 5. Every connection still open (idle keep-alive, admin) is closed: its pending read
   //    completes with operation_aborted and its coroutine ends on its thread, which still
@@ -274,16 +294,35 @@ void Host::stop() {
 }
 
 int Host::run() {
-  start();
+  // The handlers are in place before anything starts: a signal while starting drains too.
   boost::asio::io_context signals_io;
   boost::asio::signal_set signals(signals_io, SIGINT, SIGTERM);
+  start();
   int received = 0;
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (!ec) received = sig;
   });
   signals_io.run();
   log::info("stopping", {{"signal", received == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  // A second signal while draining means "now": the process ends at once.
+  signals.async_wait([](const boost::system::error_code& ec, int) {
+    if (ec) return;
+    log::error("second signal while draining: exiting now");
+    log::flush();
+    std::_Exit(EXIT_FAILURE);
+  });
+  signals_io.restart();
+  std::thread second_signal([&signals_io] { signals_io.run(); });
   stop();
+  signals_io.stop();
+  second_signal.join();
+  if (state_->abandoned > 0) {
+    // Abandoned workers still run user code: returning would destroy what they use (static
+    // objects included). The logs say which calls; the process ends here, non-zero.
+    log::error("exiting with sync operations still running", {{"abandoned", state_->abandoned}});
+    log::flush();
+    std::_Exit(EXIT_FAILURE);
+  }
   return 0;
 }
 

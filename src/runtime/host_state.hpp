@@ -59,6 +59,9 @@ struct Host::State {
   std::atomic<bool> draining{false};  // stopping: /readyz says 503, no new requests
   std::atomic<std::size_t> next_io{0};
   std::atomic<std::int64_t> in_flight{0};
+  // Sync calls still running when stop() gave up on them: their workers were abandoned,
+  // and this state must outlive them (the host leaks it rather than destroy it under them).
+  std::size_t abandoned = 0;
 
   [[nodiscard]] void* implementation_of(const ContractInfo& contract) const noexcept {
     for (const auto& s : services) {

@@ -146,4 +146,55 @@ TEST_F(SmallPool, full_worker_pool_rejects_at_once_with_unavailable) {
 }
 
 }  // namespace
+
+// A sync operation that calls a sync operation of the same host.
+class Ledger {
+ public:
+  virtual ~Ledger() = default;
+  virtual Stock total(Count) = 0;
+};
+PIT_CONTRACT(Ledger, "test.v1.Ledger", (total, pit::OpSpec{}.raises(pit::Code::unavailable)));
+
+class LedgerService final : public Ledger {
+ public:
+  explicit LedgerService(pit::Ref<Inventory> inventory) : inventory_(std::move(inventory)) {}
+  std::atomic<std::thread::id>* ran_on = nullptr;
+
+ private:
+  Stock total(Count c) override {
+    if (ran_on != nullptr) ran_on->store(std::this_thread::get_id());
+    Stock s = inventory_->count(c);  // sync → sync: this worker waits for it
+    return Stock{s.quantity + 1};
+  }
+  pit::Ref<Inventory> inventory_;
+};
+
+namespace {
+
+TEST_F(SmallPool, a_sync_operation_calling_a_sync_operation_runs_it_on_its_own_worker_not_the_queue) {
+  host->serve<Ledger, LedgerService>(host->client<Inventory>());
+  host->start();
+  auto ledger = host->client<Ledger>();
+  pit::CallerScope scope{{.timeout = std::chrono::seconds(2)}};
+  const auto start = pit::Clock::now();
+  // One worker: queued behind its own caller, the inner call would wait for the deadline.
+  const Stock s = ledger->total({"apple"});
+  EXPECT_EQ(s.quantity, 43);
+  EXPECT_LT(pit::Clock::now() - start, std::chrono::milliseconds(1000)) << "no wait on itself";
+  // And twice in a row, nested twice (the worker serves each level of waiting).
+  EXPECT_EQ(ledger->total({"apple"}).quantity, 43);
+}
+
+TEST_F(SmallPool, a_nested_sync_call_answered_at_its_deadline_leaves_nothing_waiting) {
+  host->serve<Ledger, LedgerService>(host->client<Inventory>());
+  host->start();
+  auto ledger = host->client<Ledger>();
+  pit::CallerScope scope{{.timeout = std::chrono::milliseconds(50)}};
+  // The inner call ignores cancellation for 300 ms on the same worker; the outer caller is
+  // answered at the deadline, and the host still stops cleanly afterwards (TearDown).
+  auto fault = fault_of([&] { (void)ledger->total({"stubborn"}); });
+  EXPECT_EQ(fault.code(), Code::deadline_exceeded);
+}
+
+}  // namespace
 }  // namespace shop

@@ -369,6 +369,7 @@ Task<Response> HttpServer::Impl::handle(Request& req, DisconnectWatch& watch) {
   CallRef call{op->hooks.make_call(*op)};
   Context& context = CallAccess::context(*call);
   ContextAccess::begin(context, op->contract, op->name, "http");
+  ContextAccess::set_host(context, &host);
   // Caller-supplied ids are used only when valid; an invalid one is replaced, never echoed.
   const auto request_id = req[http_wire::kRequestIdHeader];
   if (http_wire::valid_request_id({request_id.data(), request_id.size()})) {
