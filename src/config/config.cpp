@@ -6,15 +6,19 @@
 
 #include <array>
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <optional>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "config/app_settings.hpp"
 #include "config/environment.hpp"
 #include "config/key_table.hpp"
 #include "config/toml_file.hpp"
@@ -34,38 +38,24 @@ std::string read_whole_file(const std::string& path) {
   return text.str();
 }
 
-HostOptions load(const std::optional<std::string>& path,
-                 const std::map<std::string, std::string>& environment) {
+using Environment = std::map<std::string, std::string>;
+
+HostOptions read_toml(std::string_view text, std::string_view source, const Environment& environment,
+                      config::AppRead* app) {
   HostOptions options = Config::defaults();
-  if (path) {
-    const std::string text = read_whole_file(*path);
-    config::apply_file(text, *path, options);
-  }
-  config::apply_environment(environment, options);
+  config::apply_file(text, source, options, app);
+  config::apply_environment(environment, options, app);
   return options;
 }
 
-}  // namespace
-
-HostOptions Config::defaults() {
-  HostOptions options;
-  options.http.listen = "127.0.0.1:8080";
-  options.admin.listen = "127.0.0.1:9901";
-  return options;
+HostOptions load(const std::optional<std::string>& path, const Environment& environment,
+                 config::AppRead* app) {
+  if (!path) return read_toml("", "<none>", environment, app);
+  return read_toml(read_whole_file(*path), *path, environment, app);
 }
 
-HostOptions Config::from_toml(std::string_view text, std::string_view source_name,
-                              const std::map<std::string, std::string>* environment) {
-  HostOptions options = defaults();
-  config::apply_file(text, source_name, options);
-  config::apply_environment(environment != nullptr ? *environment : config::process_environment(), options);
-  return options;
-}
-
-HostOptions Config::from_file(const std::string& path) { return load(path, config::process_environment()); }
-
-HostOptions Config::from_args(int argc, char** argv) {
-  const auto environment = config::process_environment();
+// The file named by `--config FILE` or `--config=FILE`, else by PIT_CONFIG, else none.
+std::optional<std::string> config_path(int argc, char** argv, const Environment& environment) {
   std::optional<std::string> path;
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
@@ -82,7 +72,73 @@ HostOptions Config::from_args(int argc, char** argv) {
     }
   }
   if (path && path->empty()) throw ConfigError("--config: expects a file name");
-  return load(path, environment);
+  return path;
+}
+
+// The settings are read once: a second reading would change values other threads may be
+// reading, and a service that reads twice has two sources of truth.
+config::AppRead start_reading(bool read_already,
+                              const std::vector<std::unique_ptr<AppSettings::Declared>>& keys) {
+  if (read_already)
+    throw std::logic_error("pit::AppSettings: the settings were read already; read them once");
+  return config::AppRead{keys};
+}
+
+// Only after the file and the environment were both valid: a ConfigError leaves the
+// settings unread, never half read.
+void store(const config::AppRead& read) {
+  for (std::size_t i = 0; i < read.keys.size(); ++i) read.keys[i]->store(read.values[i]);
+}
+
+}  // namespace
+
+HostOptions Config::defaults() {
+  HostOptions options;
+  options.http.listen = "127.0.0.1:8080";
+  options.admin.listen = "127.0.0.1:9901";
+  return options;
+}
+
+HostOptions Config::from_toml(std::string_view text, std::string_view source_name,
+                              const Environment* environment) {
+  return read_toml(text, source_name, environment != nullptr ? *environment : config::process_environment(),
+                   nullptr);
+}
+
+HostOptions Config::from_file(const std::string& path) {
+  return load(path, config::process_environment(), nullptr);
+}
+
+HostOptions Config::from_args(int argc, char** argv) {
+  const auto environment = config::process_environment();
+  return load(config_path(argc, argv, environment), environment, nullptr);
+}
+
+HostOptions Config::from_toml(std::string_view text, std::string_view source_name,
+                              const Environment* environment, AppSettings& app) {
+  config::AppRead read = start_reading(app.read_, app.declared_);
+  HostOptions options = read_toml(
+      text, source_name, environment != nullptr ? *environment : config::process_environment(), &read);
+  store(read);
+  app.read_ = true;
+  return options;
+}
+
+HostOptions Config::from_file(const std::string& path, AppSettings& app) {
+  config::AppRead read = start_reading(app.read_, app.declared_);
+  HostOptions options = load(path, config::process_environment(), &read);
+  store(read);
+  app.read_ = true;
+  return options;
+}
+
+HostOptions Config::from_args(int argc, char** argv, AppSettings& app) {
+  config::AppRead read = start_reading(app.read_, app.declared_);
+  const auto environment = config::process_environment();
+  HostOptions options = load(config_path(argc, argv, environment), environment, &read);
+  store(read);
+  app.read_ = true;
+  return options;
 }
 
 const std::vector<Config::Key>& Config::keys() {

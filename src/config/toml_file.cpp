@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "config/app_settings.hpp"
 #include "config/did_you_mean.hpp"
 #include "config/key_table.hpp"
 #include "config/value_check.hpp"
@@ -64,7 +65,8 @@ std::string key_path(const std::vector<std::string_view>& segments) {
 
 class FileReader {
  public:
-  FileReader(std::string_view source, HostOptions& options) : source_(source), options_(options) {}
+  FileReader(std::string_view source, HostOptions& options, AppRead* app)
+      : source_(source), options_(options), app_(app) {}
 
   void read(const toml::table& root) {
     for (const auto& [key, node] : root) {
@@ -73,9 +75,14 @@ class FileReader {
         read_contracts(key, node);
         continue;
       }
+      if (section == "app") {
+        read_app(key, node);
+        continue;
+      }
       if (std::find(sections().begin(), sections().end(), section) == sections().end()) {
         std::vector<std::string> candidates{sections().begin(), sections().end()};
         candidates.emplace_back("contracts");
+        candidates.emplace_back("app");
         fail_at(source_, key.source(), key_path({section}), unknown("key", section, candidates));
       }
       const auto* table = node.as_table();
@@ -178,6 +185,66 @@ class FileReader {
     found->apply(options_.operations[target], value_of(full, found->kind, found->min, found->max, node));
   }
 
+  // [app]: only the keys the service declared, each checked by its declared type and range.
+  void read_app(const toml::key& key, const toml::node& node) {
+    if (app_ == nullptr || app_->keys.empty()) {
+      fail_at(source_, key.source(), "app", "unknown key (this service declares no application settings)");
+    }
+    const auto* table = node.as_table();
+    if (table == nullptr) fail_at(source_, node.source(), "app", "expected a table, got " + node_type(node));
+    for (const auto& [name, value] : *table) {
+      const std::string full = key_path({"app", name.str()});
+      const auto index = app_->find(name.str());
+      if (!index) fail_at(source_, name.source(), full, unknown("key", full, app_->names("app.")));
+      app_->values[*index] = app_value_of(full, *app_->keys[*index], value);
+    }
+  }
+
+  AppValue app_value_of(const std::string& key, const AppSettings::Declared& declared,
+                        const toml::node& node) {
+    AppValue value;
+    bool typed = false;
+    switch (declared.kind) {
+      case AppKind::integer:
+      case AppKind::duration:
+        typed = node.is_integer();
+        if (typed) value = node.as_integer()->get();
+        break;
+      case AppKind::boolean:
+        typed = node.is_boolean();
+        if (typed) value = node.as_boolean()->get();
+        break;
+      case AppKind::string:
+        typed = node.is_string();
+        if (typed) value = node.as_string()->get();
+        break;
+      case AppKind::strings:
+        typed = node.is_array();
+        if (typed) value = strings_of(key, *node.as_array());
+        break;
+    }
+    if (!typed) {
+      fail_at(source_, node.source(), key,
+              "expected " + with_article(declared.kind) + ", got " + node_type(node));
+    }
+    if (auto reason = declared.check(value); !reason.empty()) fail_at(source_, node.source(), key, reason);
+    return value;
+  }
+
+  std::vector<std::string> strings_of(const std::string& key, const toml::array& array) {
+    std::vector<std::string> items;
+    items.reserve(array.size());
+    for (std::size_t i = 0; i < array.size(); ++i) {
+      const toml::node& item = *array.get(i);
+      if (!item.is_string()) {
+        fail_at(source_, item.source(), key + "[" + std::to_string(i) + "]",
+                "expected a string, got " + node_type(item));
+      }
+      items.push_back(item.as_string()->get());
+    }
+    return items;
+  }
+
   Value value_of(const std::string& key, Kind kind, std::int64_t min, std::int64_t max,
                  const toml::node& node) {
     Value value;
@@ -198,11 +265,12 @@ class FileReader {
 
   std::string_view source_;
   HostOptions& options_;
+  AppRead* app_;  // null: the service declared no [app] settings
 };
 
 }  // namespace
 
-void apply_file(std::string_view text, std::string_view source, HostOptions& options) {
+void apply_file(std::string_view text, std::string_view source, HostOptions& options, AppRead* app) {
   toml::table root;
   try {
     root = toml::parse(text, source);
@@ -212,7 +280,7 @@ void apply_file(std::string_view text, std::string_view source, HostOptions& opt
         << e.description();
     throw ConfigError(out.str());
   }
-  FileReader{source, options}.read(root);
+  FileReader{source, options, app}.read(root);
 }
 
 }  // namespace pit::config

@@ -8,7 +8,10 @@
 
 namespace pit::config {
 
-// Parses `text` (errors name it `source`) and applies each key it sets to `options`.
-void apply_file(std::string_view text, std::string_view source, HostOptions& options);
+struct AppRead;
+
+// Parses `text` (errors name it `source`) and applies each key it sets to `options`, and
+// each key of its [app] section to `app` (null: an [app] section is an error).
+void apply_file(std::string_view text, std::string_view source, HostOptions& options, AppRead* app = nullptr);
 
 }  // namespace pit::config
