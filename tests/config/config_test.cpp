@@ -584,9 +584,10 @@ TEST(AppSettings, wrong_type_names_file_line_and_key) {
       {"[app]\nregions = [\"eu\", 7]\n", "app.toml:2:18: app.regions[1]: expected a string, got an integer"},
       {"app = 3\n", "app.toml:1:7: app: expected a table, got an integer"},
   };
-  for (const auto& [text, message] : cases) {
+  for (const auto& entry : cases) {  // not a structured binding: clang 14 cannot capture one
+    const std::string& text = entry.first;
     Orders s;
-    EXPECT_EQ(error_of([&] { parse(text, s.app); }), message) << text;
+    EXPECT_EQ(error_of([&] { parse(text, s.app); }), entry.second) << text;
   }
 }
 
@@ -617,9 +618,10 @@ TEST(AppSettings, invalid_environment_values_name_the_variable) {
       {{{"PIT_APP_POOL_SIZ", "4"}},
        "environment PIT_APP_POOL_SIZ: unknown variable (did you mean PIT_APP_POOL_SIZE?)"},
   };
-  for (const auto& [environment, message] : cases) {
+  for (const auto& entry : cases) {  // not a structured binding: clang 14 cannot capture one
+    const Environment& environment = entry.first;
     Orders s;
-    EXPECT_EQ(error_of([&] { parse("", s.app, environment); }), message);
+    EXPECT_EQ(error_of([&] { parse("", s.app, environment); }), entry.second);
   }
 }
 
