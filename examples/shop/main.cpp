@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "services.hpp"
+#include "settings.hpp"
 
 namespace {
 
@@ -30,8 +31,9 @@ int main(int argc, char** argv) {
   if (argc < 2) return usage();
   const std::string_view role = argv[1];
   pit::HostOptions options;
+  shop::Settings settings;
   try {
-    options = pit::Config::from_args(argc, argv);
+    options = pit::Config::from_args(argc, argv, settings.app);
   } catch (const pit::ConfigError& e) {
     std::cerr << "shop: " << e.what() << "\n";
     return 2;
@@ -51,7 +53,7 @@ int main(int argc, char** argv) {
   }
   pit::Host host{options};
   if (role == "inventory") {
-    host.serve<shop::v1::Inventory, shop::InventoryService>();
+    host.serve<shop::v1::Inventory, shop::InventoryService>(*settings.low_stock);
   } else if (role == "orders" && !downstream.empty()) {
     host.serve<shop::v1::Orders, shop::OrdersService>(host.client<shop::v1::Inventory>(downstream));
   } else if (role == "gateway" && !downstream.empty()) {

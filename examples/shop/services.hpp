@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <boost/asio/steady_timer.hpp>
+#include <cstdint>
 #include <map>
 #include <mutex>
 #include <stdexcept>
@@ -15,6 +16,10 @@
 namespace shop {
 
 class InventoryService final : public v1::Inventory {
+ public:
+  // A reservation that leaves `low_stock` units or fewer logs a warning ([app] low_stock).
+  explicit InventoryService(std::int64_t low_stock = 2) : low_stock_(low_stock) {}
+
  private:
   pit::Task<v1::Reservation> reserve(v1::Reserve req) override {
     if (req.sku == "slow-sku") {  // a dependency that hangs; the deadline still holds
@@ -30,6 +35,7 @@ class InventoryService final : public v1::Inventory {
     if (it->second < req.quantity) throw pit::Fault::resource_exhausted("not enough stock");
     it->second -= req.quantity;
     pit::log::info("reserved", {{"sku", req.sku}, {"quantity", req.quantity}});
+    if (it->second <= low_stock_) pit::log::warn("low stock", {{"sku", req.sku}, {"left", it->second}});
     co_return v1::Reservation{"r-" + std::to_string(++next_id_), it->second};
   }
 
@@ -43,6 +49,7 @@ class InventoryService final : public v1::Inventory {
   std::mutex mutex_;
   std::map<std::string, int> stock_{{"apple", 10}, {"pear", 3}, {"slow-sku", 5}, {"cursed-sku", 5}};
   int next_id_ = 0;
+  const std::int64_t low_stock_;
 };
 
 class OrdersService final : public v1::Orders {

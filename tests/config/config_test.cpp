@@ -2,6 +2,7 @@
 // over the file; every mistake stops the start with the file, line and key; and
 // docs/configuration.md lists exactly the keys the parser accepts.
 #include "pit/config.hpp"
+#include "shop/settings.hpp"  // examples/shop: its shop.toml has an [app] section
 
 #include <gtest/gtest.h>
 
@@ -14,7 +15,10 @@
 #include <optional>
 #include <set>
 #include <sstream>
+#include <stdexcept>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -243,10 +247,12 @@ TEST(Config, fault_injection_mistakes_name_file_line_and_key) {
 }
 
 TEST(Config, the_shop_example_file_is_valid) {
+  shop::Settings settings;  // the shop's [app] keys
   const pit::HostOptions o = pit::Config::from_toml(read(PIT_SOURCE_DIR "/examples/shop/shop.toml"),
-                                                    "examples/shop/shop.toml", &kNoEnvironment);
+                                                    "examples/shop/shop.toml", &kNoEnvironment, settings.app);
   EXPECT_EQ(o.operations.at("shop.v1.Orders").timeout, 3000ms);
   EXPECT_EQ(o.operations.at("shop.v1.Orders/place").max_body_bytes, 16384U);
+  EXPECT_EQ(*settings.low_stock, 1);
 }
 
 // --- Mistakes in the file ------------------------------------------------------------
@@ -470,6 +476,274 @@ TEST(Config, from_args_errors_name_the_file_and_line) {
             "--config: expects a file name");
 }
 
+// --- Application settings ([app]) --------------------------------------------------------
+
+// A service's declared settings, as a service would declare them.
+struct Orders {
+  pit::AppSettings app;
+  const pit::AppSetting<std::int64_t>& pool = app.integer("pool_size", 8, 1, 64, "Database connections.");
+  const pit::AppSetting<bool>& audit = app.boolean("audit", false, "Log every order.");
+  const pit::AppSetting<std::string>& db_url =
+      app.string("db_url", "postgres://localhost/orders", "Where the orders live.");
+  const pit::AppSetting<std::chrono::milliseconds>& retry =
+      app.duration("retry_after_ms", 250ms, 0ms, 60'000ms, "Wait before retrying the database.");
+  const pit::AppSetting<std::vector<std::string>>& regions =
+      app.strings("regions", {"eu"}, "Regions this instance serves.");
+};
+
+pit::HostOptions parse(const std::string& text, pit::AppSettings& app,
+                       const Environment& environment = kNoEnvironment) {
+  return pit::Config::from_toml(text, "app.toml", &environment, app);
+}
+
+// Held by reference, never copied: a copy would be a value read before the file was.
+static_assert(!std::is_copy_constructible_v<pit::AppSetting<std::int64_t>>);
+static_assert(!std::is_copy_assignable_v<pit::AppSetting<std::int64_t>>);
+static_assert(!std::is_copy_constructible_v<pit::AppSettings>);
+
+TEST(AppSettings, without_a_file_the_settings_are_their_defaults) {
+  Orders s;
+  parse("", s.app);
+  EXPECT_EQ(*s.pool, 8);
+  EXPECT_FALSE(*s.audit);
+  EXPECT_EQ(*s.db_url, "postgres://localhost/orders");
+  EXPECT_EQ(*s.retry, 250ms);
+  EXPECT_EQ(*s.regions, std::vector<std::string>{"eu"});
+  EXPECT_EQ(s.pool.name(), "app.pool_size");
+}
+
+TEST(AppSettings, the_file_sets_each_declared_key_by_its_type) {
+  Orders s;
+  const pit::HostOptions o = parse(R"(
+[host]
+workers = 3
+
+[app]
+pool_size = 16
+audit = true
+db_url = "postgres://db.internal/orders"
+retry_after_ms = 1500
+regions = ["eu", "us-east"]
+)",
+                                   s.app);
+  EXPECT_EQ(o.workers, 3U);  // pit's keys beside them, as before
+  EXPECT_EQ(s.pool.get(), 16);
+  EXPECT_TRUE(*s.audit);
+  EXPECT_EQ(*s.db_url, "postgres://db.internal/orders");
+  EXPECT_EQ(*s.retry, 1500ms);
+  EXPECT_EQ(*s.regions, (std::vector<std::string>{"eu", "us-east"}));
+  EXPECT_EQ(s.db_url->size(), 29U);
+}
+
+TEST(AppSettings, a_key_left_out_of_the_file_keeps_its_default) {
+  Orders s;
+  parse("app.pool_size = 2\n", s.app);  // a dotted key, as TOML allows
+  EXPECT_EQ(*s.pool, 2);
+  EXPECT_EQ(*s.retry, 250ms);
+}
+
+TEST(AppSettings, environment_overrides_the_file) {
+  Orders s;
+  const Environment environment{{"PIT_APP_POOL_SIZE", "32"},
+                                {"PIT_APP_AUDIT", "true"},
+                                {"PIT_APP_DB_URL", ""},
+                                {"PIT_APP_RETRY_AFTER_MS", "0"},
+                                {"PIT_APP_REGIONS", "eu, us-east,ap"}};
+  parse("[app]\npool_size = 16\naudit = false\nregions = [\"x\"]\n", s.app, environment);
+  EXPECT_EQ(*s.pool, 32);
+  EXPECT_TRUE(*s.audit);
+  EXPECT_EQ(*s.db_url, "");
+  EXPECT_EQ(*s.retry, 0ms);
+  EXPECT_EQ(*s.regions, (std::vector<std::string>{"eu", "us-east", "ap"}));
+  Orders none;
+  parse("[app]\nregions = [\"x\"]\n", none.app, {{"PIT_APP_REGIONS", ""}});
+  EXPECT_TRUE(none.regions->empty()) << "an empty variable is an empty list";
+}
+
+TEST(AppSettings, unknown_key_names_file_line_and_suggests_the_declared_one) {
+  Orders s;
+  EXPECT_EQ(error_of([&] { parse("[app]\n\npool_sise = 4\n", s.app); }),
+            "app.toml:3:1: app.pool_sise: unknown key (did you mean app.pool_size?)");
+  Orders t;
+  EXPECT_EQ(error_of([&] { parse("[app]\ncolour = \"blue\"\n", t.app); }),
+            "app.toml:2:1: app.colour: unknown key");
+  Orders u;
+  EXPECT_EQ(error_of([&] { parse("[app.db]\nurl = \"x\"\n", u.app); }),
+            "app.toml:1:6: app.db: unknown key (did you mean app.db_url?)");  // flat keys only
+}
+
+TEST(AppSettings, wrong_type_names_file_line_and_key) {
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {"[app]\npool_size = \"16\"\n", "app.toml:2:13: app.pool_size: expected an integer, got a string"},
+      {"[app]\npool_size = 1.5\n", "app.toml:2:13: app.pool_size: expected an integer, got a float"},
+      {"[app]\naudit = 1\n", "app.toml:2:9: app.audit: expected a boolean, got an integer"},
+      {"[app]\ndb_url = false\n", "app.toml:2:10: app.db_url: expected a string, got a boolean"},
+      {"[app]\nretry_after_ms = \"1s\"\n",
+       "app.toml:2:18: app.retry_after_ms: expected an integer, got a string"},
+      {"[app]\nregions = \"eu\"\n", "app.toml:2:11: app.regions: expected an array of strings, got a string"},
+      {"[app]\nregions = [\"eu\", 7]\n", "app.toml:2:18: app.regions[1]: expected a string, got an integer"},
+      {"app = 3\n", "app.toml:1:7: app: expected a table, got an integer"},
+  };
+  for (const auto& entry : cases) {  // not a structured binding: clang 14 cannot capture one
+    const std::string& text = entry.first;
+    Orders s;
+    EXPECT_EQ(error_of([&] { parse(text, s.app); }), entry.second) << text;
+  }
+}
+
+TEST(AppSettings, out_of_range_value_names_file_line_key_and_range) {
+  Orders s;
+  EXPECT_EQ(error_of([&] { parse("[app]\npool_size = 0\n", s.app); }),
+            "app.toml:2:13: app.pool_size: 0 is out of range (1..64)");
+  Orders t;
+  EXPECT_EQ(error_of([&] { parse("[app]\nretry_after_ms = 60001\n", t.app); }),
+            "app.toml:2:18: app.retry_after_ms: 60001 is out of range (0..60000)");
+  Orders u;
+  EXPECT_EQ(error_of([&] {
+              parse("", u.app, {{"PIT_APP_POOL_SIZE", "65"}});
+            }),
+            "environment PIT_APP_POOL_SIZE: 65 is out of range (1..64)");
+}
+
+TEST(AppSettings, invalid_environment_values_name_the_variable) {
+  const std::vector<std::pair<Environment, std::string>> cases{
+      {{{"PIT_APP_POOL_SIZE", "many"}}, "environment PIT_APP_POOL_SIZE: expected an integer, got \"many\""},
+      {{{"PIT_APP_RETRY_AFTER_MS", "1s"}},
+       "environment PIT_APP_RETRY_AFTER_MS: expected an integer, got \"1s\""},
+      {{{"PIT_APP_AUDIT", "yes"}}, "environment PIT_APP_AUDIT: expected true or false, got \"yes\""},
+      {{{"PIT_APP_REGIONS", "eu,,us"}},
+       "environment PIT_APP_REGIONS: expected comma-separated strings, got an empty one in \"eu,,us\""},
+      {{{"PIT_APP_REGIONS", "eu, "}},
+       "environment PIT_APP_REGIONS: expected comma-separated strings, got an empty one in \"eu, \""},
+      {{{"PIT_APP_POOL_SIZ", "4"}},
+       "environment PIT_APP_POOL_SIZ: unknown variable (did you mean PIT_APP_POOL_SIZE?)"},
+  };
+  for (const auto& entry : cases) {  // not a structured binding: clang 14 cannot capture one
+    const Environment& environment = entry.first;
+    Orders s;
+    EXPECT_EQ(error_of([&] { parse("", s.app, environment); }), entry.second);
+  }
+}
+
+TEST(AppSettings, an_app_section_or_variable_without_declared_settings_is_an_error) {
+  EXPECT_EQ(error_of([] { parse("[app]\npool_size = 4\n"); }),
+            "app.toml:1:2: app: unknown key (this service declares no application settings)");
+  EXPECT_EQ(
+      error_of([] {
+        parse("", {{"PIT_APP_POOL_SIZE", "4"}});
+      }),
+      "environment PIT_APP_POOL_SIZE: unknown variable (this service declares no application settings)");
+  pit::AppSettings empty;
+  EXPECT_EQ(error_of([&] { parse("[app]\npool_size = 4\n", empty); }),
+            "app.toml:1:2: app: unknown key (this service declares no application settings)");
+  EXPECT_EQ(error_of([] { parse("[ap]\npool_size = 4\n"); }),
+            "app.toml:1:2: ap: unknown key (did you mean app?)");
+}
+
+TEST(AppSettings, a_setting_read_before_the_configuration_throws) {
+  Orders s;
+  EXPECT_THROW((void)s.pool.get(), std::logic_error);
+  EXPECT_THROW((void)*s.regions, std::logic_error);
+  try {
+    (void)*s.db_url;
+    ADD_FAILURE() << "no std::logic_error";
+  } catch (const std::logic_error& e) {
+    EXPECT_NE(std::string{e.what()}.find("app.db_url was read before Config read the settings"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(AppSettings, a_configuration_error_leaves_the_settings_unread) {
+  Orders s;
+  // The [app] key is valid, the next one is not: nothing half-read may be used.
+  EXPECT_FALSE(error_of([&] { parse("[app]\npool_size = 4\n[host]\nworkers = 0\n", s.app); }).empty());
+  EXPECT_THROW((void)*s.pool, std::logic_error);
+  Orders t;
+  EXPECT_FALSE(error_of([&] { parse("[app]\npool_size = 4\n", t.app, {{"PIT_APP_AUDIT", "no"}}); }).empty());
+  EXPECT_THROW((void)*t.pool, std::logic_error);
+  parse("[app]\npool_size = 5\n", t.app);  // a failed reading may be retried
+  EXPECT_EQ(*t.pool, 5);
+}
+
+TEST(AppSettings, the_settings_are_read_once_and_declared_before) {
+  Orders s;
+  parse("", s.app);
+  EXPECT_THROW(parse("[app]\npool_size = 9\n", s.app), std::logic_error);
+  EXPECT_EQ(*s.pool, 8) << "a refused second reading changes nothing";
+  EXPECT_THROW((void)s.app.integer("late", 1, 0, 2, "declared too late"), std::logic_error);
+}
+
+TEST(AppSettings, mistakes_in_a_declaration_throw_at_once) {
+  const auto message = [](auto declare) -> std::string {
+    pit::AppSettings app;
+    try {
+      declare(app);
+    } catch (const std::invalid_argument& e) {
+      return e.what();
+    }
+    return "no std::invalid_argument";
+  };
+  EXPECT_EQ(message([](pit::AppSettings& a) { a.integer("pool", 0, 1, 64, ""); }),
+            "pit::AppSettings: app.pool: the default 0 is out of range (1..64)");
+  EXPECT_EQ(message([](pit::AppSettings& a) { a.integer("pool", 5, 10, 1, ""); }),
+            "pit::AppSettings: app.pool: min is above max");
+  EXPECT_EQ(
+      message([](pit::AppSettings& a) { a.duration("timeout", 10ms, 1ms, 100ms, ""); }),
+      "pit::AppSettings: app.timeout: a duration's name ends in _ms (it is read in whole milliseconds)");
+  EXPECT_EQ(message([](pit::AppSettings& a) {
+              a.boolean("audit", true, "");
+              a.string("audit", "x", "");
+            }),
+            "pit::AppSettings: app.audit: declared twice");
+  for (const char* bad : {"", "Pool", "pool-size", "2pool", "_pool", "pool.size", "pool size"}) {
+    EXPECT_EQ(message([&](pit::AppSettings& a) { a.boolean(bad, true, ""); }),
+              "pit::AppSettings: \"" + std::string{bad} +
+                  "\": not a setting name (lower-case letters, digits and '_', starting with a letter)")
+        << bad;
+  }
+}
+
+TEST(AppSettings, keys_list_the_declared_settings_like_config_keys) {
+  Orders s;
+  const auto keys = s.app.keys();
+  ASSERT_EQ(keys.size(), 5U);
+  const auto row = [](const pit::Config::Key& k) {
+    return k.name + " | " + k.type + " | " + k.default_value + " | " + k.range + " | " + k.environment +
+           " | " + k.description;
+  };
+  EXPECT_EQ(row(keys[0]), "app.pool_size | integer | 8 | 1..64 | PIT_APP_POOL_SIZE | Database connections.");
+  EXPECT_EQ(row(keys[1]), "app.audit | boolean | false | true, false | PIT_APP_AUDIT | Log every order.");
+  EXPECT_EQ(row(keys[2]),
+            "app.db_url | string | \"postgres://localhost/orders\" | any | PIT_APP_DB_URL | Where the orders "
+            "live.");
+  EXPECT_EQ(
+      row(keys[3]),
+      "app.retry_after_ms | integer | 250 | 0..60000 | PIT_APP_RETRY_AFTER_MS | Wait before retrying the "
+      "database.");
+  EXPECT_EQ(
+      row(keys[4]),
+      "app.regions | array of strings | [\"eu\"] | any | PIT_APP_REGIONS | Regions this instance serves.");
+}
+
+TEST(AppSettings, from_args_and_from_file_read_the_file_and_the_process_environment) {
+  const ScopedVariable no_config{"PIT_CONFIG", std::nullopt};
+  const std::string path = write_temp("pit_config_app.toml", "[app]\npool_size = 12\naudit = true\n");
+  const ScopedVariable pool{"PIT_APP_POOL_SIZE", "20"};
+  Orders s;
+  Args args{{"service", "--config", path}};
+  (void)pit::Config::from_args(args.argc(), args.argv(), s.app);
+  EXPECT_EQ(*s.pool, 20);
+  EXPECT_TRUE(*s.audit);
+  Orders t;
+  (void)pit::Config::from_file(path, t.app);
+  EXPECT_EQ(*t.pool, 20);
+  Orders u;
+  const std::string bad = write_temp("pit_config_app_bad.toml", "[app]\n  audit = \"yes\"\n");
+  EXPECT_EQ(error_of([&] { pit::Config::from_file(bad, u.app); }),
+            bad + ":2:11: app.audit: expected a boolean, got a string");
+}
+
 // --- The reference -------------------------------------------------------------------
 
 struct DocumentedKey {
@@ -546,7 +820,9 @@ TEST(Config, every_toml_block_of_the_guides_is_valid_configuration) {
       const auto end = doc.find("```\n", start);
       ASSERT_NE(end, std::string::npos) << entry.path();
       const std::string where = entry.path().filename().string() + " (block " + std::to_string(++blocks) + ")";
-      EXPECT_NO_THROW((void)pit::Config::from_toml(doc.substr(start, end - start), where, &kNoEnvironment))
+      shop::Settings settings;  // the guides' [app] sections are the shop's
+      EXPECT_NO_THROW(
+          (void)pit::Config::from_toml(doc.substr(start, end - start), where, &kNoEnvironment, settings.app))
           << where;
       start = end;
     }

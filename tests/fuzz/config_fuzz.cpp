@@ -4,8 +4,11 @@
 //  - it returns HostOptions or throws pit::ConfigError, nothing else;
 //  - a ConfigError names where: its message starts with the source name;
 //  - options it returns are accepted by pit::Host's constructor ("everything is validated
-//    before the host is built").
+//    before the host is built");
+//  - the same with [app] settings declared (one of each type): a value it returns is in
+//    its declared range.
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -25,6 +28,28 @@ namespace {
   std::abort();
 }
 
+void check_app_settings(std::string_view text) {
+  using namespace std::chrono_literals;
+  static const std::map<std::string, std::string> no_environment;
+  pit::AppSettings app;
+  const auto& count = app.integer("count", 1, -5, 5, "");
+  (void)app.boolean("flag", false, "");
+  (void)app.string("name", "", "");
+  const auto& wait = app.duration("wait_ms", 0ms, 0ms, 1000ms, "");
+  (void)app.strings("list", {}, "");
+  try {
+    (void)pit::Config::from_toml(text, "fuzz.toml", &no_environment, app);
+  } catch (const pit::ConfigError& e) {
+    if (std::string_view{e.what()}.rfind("fuzz.toml", 0) != 0) fail("a ConfigError that does not name the file", text, e.what());
+    return;
+  } catch (const std::exception& e) {
+    fail("from_toml with [app] settings threw something other than pit::ConfigError", text, e.what());
+  } catch (...) {
+    fail("from_toml with [app] settings threw something other than pit::ConfigError", text);
+  }
+  if (*count < -5 || *count > 5 || *wait < 0ms || *wait > 1000ms) fail("an [app] value outside its declared range", text);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -41,6 +66,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } catch (...) {
     fail("from_toml threw something other than pit::ConfigError", text);
   }
+  check_app_settings(text);
   try {
     pit::Host host{options};
   } catch (const std::exception& e) {

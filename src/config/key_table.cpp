@@ -1,0 +1,180 @@
+// The configuration keys, their ranges, meanings and where each lands in HostOptions.
+// Add a key here and as a row of docs/configuration.md (config_test compares them).
+#include "config/key_table.hpp"
+
+#include <array>
+#include <cctype>
+#include <chrono>
+#include <cstdint>
+
+namespace pit::config {
+namespace {
+
+constexpr std::int64_t kDayMs = 86'400'000;
+constexpr std::int64_t kHourMs = 3'600'000;
+constexpr std::int64_t kGiB = std::int64_t{1} << 30;
+constexpr std::int64_t kMiB = std::int64_t{1} << 20;
+
+std::size_t as_size(const Value& v) { return static_cast<std::size_t>(std::get<std::int64_t>(v)); }
+std::chrono::milliseconds as_ms(const Value& v) {
+  return std::chrono::milliseconds{std::get<std::int64_t>(v)};
+}
+Value of_size(std::size_t n) { return static_cast<std::int64_t>(n); }
+Value of_ms(std::chrono::milliseconds ms) { return static_cast<std::int64_t>(ms.count()); }
+
+constexpr std::array<std::pair<std::string_view, log::Level>, 5> kLevels{{
+    {"debug", log::Level::debug},
+    {"info", log::Level::info},
+    {"warn", log::Level::warn},
+    {"error", log::Level::error},
+    {"off", log::Level::off},
+}};
+
+std::string_view level_name(log::Level level) {
+  for (const auto& [name, l] : kLevels) {
+    if (l == level) return name;
+  }
+  return "info";
+}
+
+// clang-format off
+const std::array kSettings{
+  Setting{"host.io_threads", Kind::integer, 0, 1024,
+          "Threads that run coroutine operations, the pipeline and HTTP connections; 0: one per core.",
+          [](HostOptions& o, const Value& v) { o.io_threads = as_size(v); },
+          [](const HostOptions& o) { return of_size(o.io_threads); }},
+  Setting{"host.workers", Kind::integer, 1, 4096,
+          "Threads that run sync operations.",
+          [](HostOptions& o, const Value& v) { o.workers = as_size(v); },
+          [](const HostOptions& o) { return of_size(o.workers); }},
+  Setting{"host.worker_queue", Kind::integer, 0, 1'000'000,
+          "Sync jobs that may wait for a worker; beyond it a call is rejected (unavailable) at once.",
+          [](HostOptions& o, const Value& v) { o.worker_queue = as_size(v); },
+          [](const HostOptions& o) { return of_size(o.worker_queue); }},
+  Setting{"host.default_timeout_ms", Kind::integer, 1, kDayMs,
+          "Deadline of a call that brings none and whose operation sets no timeout.",
+          [](HostOptions& o, const Value& v) { o.default_timeout = as_ms(v); },
+          [](const HostOptions& o) { return of_ms(o.default_timeout); }},
+  Setting{"host.io_stall_ms", Kind::integer, 0, kHourMs,
+          "An I/O thread busy this long in one piece of code is logged (with the blocking call's ids) and counted; 0: not watched.",
+          [](HostOptions& o, const Value& v) { o.io_stall_threshold = as_ms(v); },
+          [](const HostOptions& o) { return of_ms(o.io_stall_threshold); }},
+  Setting{"host.shutdown_grace_ms", Kind::integer, 0, kHourMs,
+          "On stop, how long calls in flight may take before they are cancelled.",
+          [](HostOptions& o, const Value& v) { o.shutdown_grace = as_ms(v); },
+          [](const HostOptions& o) { return of_ms(o.shutdown_grace); }},
+  Setting{"log.level", Kind::level, 0, 0,
+          "Lowest level written.",
+          [](HostOptions& o, const Value& v) { o.log_level = *parse_level(std::get<std::string>(v)); },
+          [](const HostOptions& o) { return Value{std::string{level_name(o.log_level)}}; }},
+  Setting{"log.calls", Kind::boolean, 0, 0,
+          "One structured line per call.",
+          [](HostOptions& o, const Value& v) { o.log_calls = std::get<bool>(v); },
+          [](const HostOptions& o) { return Value{o.log_calls}; }},
+  Setting{"http.listen", Kind::listen, 0, 0,
+          "Address and port of the HTTP listener; empty: none.",
+          [](HostOptions& o, const Value& v) { o.http.listen = std::get<std::string>(v); },
+          [](const HostOptions& o) { return Value{o.http.listen}; }},
+  Setting{"http.max_body_bytes", Kind::integer, 1, kGiB,
+          "Largest request body; larger: 413, without reading it.",
+          [](HostOptions& o, const Value& v) { o.http.max_body_bytes = as_size(v); },
+          [](const HostOptions& o) { return of_size(o.http.max_body_bytes); }},
+  Setting{"http.max_header_bytes", Kind::integer, 1024, kMiB,
+          "Largest request header block; larger: 431.",
+          [](HostOptions& o, const Value& v) { o.http.max_header_bytes = as_size(v); },
+          [](const HostOptions& o) { return of_size(o.http.max_header_bytes); }},
+  Setting{"http.read_timeout_ms", Kind::integer, 1, kDayMs,
+          "A request must arrive whole within it.",
+          [](HostOptions& o, const Value& v) { o.http.read_timeout = as_ms(v); },
+          [](const HostOptions& o) { return of_ms(o.http.read_timeout); }},
+  Setting{"http.idle_timeout_ms", Kind::integer, 1, kDayMs,
+          "A keep-alive connection idle this long is closed.",
+          [](HostOptions& o, const Value& v) { o.http.idle_timeout = as_ms(v); },
+          [](const HostOptions& o) { return of_ms(o.http.idle_timeout); }},
+  Setting{"http.max_connections", Kind::integer, 1, 1'000'000,
+          "Open connections; more are accepted and closed at once.",
+          [](HostOptions& o, const Value& v) { o.http.max_connections = as_size(v); },
+          [](const HostOptions& o) { return of_size(o.http.max_connections); }},
+  Setting{"http.client_pool_idle", Kind::integer, 0, 10'000,
+          "Outbound calls: idle keep-alive connections kept per target and I/O thread.",
+          [](HostOptions& o, const Value& v) { o.http.client_pool_idle = as_size(v); },
+          [](const HostOptions& o) { return of_size(o.http.client_pool_idle); }},
+  Setting{"admin.listen", Kind::listen, 0, 0,
+          "Address and port of /metrics, /healthz, /readyz; empty: none. Keep it private.",
+          [](HostOptions& o, const Value& v) { o.admin.listen = std::get<std::string>(v); },
+          [](const HostOptions& o) { return Value{o.admin.listen}; }},
+  Setting{"admission.max_in_flight", Kind::integer, 0, 10'000'000,
+          "Calls the host serves at once (calls its operations make in-process are not counted again); 0: no host-wide limit.",
+          [](HostOptions& o, const Value& v) { o.admission.max_in_flight = as_size(v); },
+          [](const HostOptions& o) { return of_size(o.admission.max_in_flight); }},
+  Setting{"admission.max_queue", Kind::integer, 0, 10'000'000,
+          "Calls that may wait for one of those slots (waiting counts against their deadline); beyond it a call is refused at once: unavailable, HTTP 503 with Retry-After.",
+          [](HostOptions& o, const Value& v) { o.admission.max_queue = as_size(v); },
+          [](const HostOptions& o) { return of_size(o.admission.max_queue); }},
+  Setting{"fault_injection.enabled", Kind::boolean, 0, 0,
+          "The master switch of the operations' inject_* settings (tests, failure drills); off: they are ignored.",
+          [](HostOptions& o, const Value& v) { o.fault_injection = std::get<bool>(v); },
+          [](const HostOptions& o) { return Value{o.fault_injection}; }},
+};
+// clang-format on
+
+constexpr std::array<std::string_view, 6> kSections{"host", "log", "http", "admin", "admission", "fault_injection"};
+
+// clang-format off
+const std::array kOperationSettings{
+  OperationSetting{"timeout_ms", Kind::integer, 1, kDayMs,
+                   "the timeout of its calls; replaces the declared one.",
+                   [](OperationOptions& o, const Value& v) { o.timeout = as_ms(v); }},
+  OperationSetting{"log_calls", Kind::boolean, 0, 0,
+                   "one log line per call or none; replaces log.calls.",
+                   [](OperationOptions& o, const Value& v) { o.log_calls = std::get<bool>(v); }},
+  OperationSetting{"max_body_bytes", Kind::integer, 1, kGiB,
+                   "the largest HTTP request body; replaces http.max_body_bytes.",
+                   [](OperationOptions& o, const Value& v) { o.max_body_bytes = as_size(v); }},
+  OperationSetting{"max_in_flight", Kind::integer, 1, 10'000'000,
+                   "a limit of its own on calls in flight (per operation), checked before the host-wide one.",
+                   [](OperationOptions& o, const Value& v) { o.max_in_flight = as_size(v); }},
+  OperationSetting{"max_queue", Kind::integer, 0, 10'000'000,
+                   "calls that may wait for a slot of its max_in_flight (unset: 0, none waits).",
+                   [](OperationOptions& o, const Value& v) { o.max_queue = as_size(v); }},
+  OperationSetting{"inject_percent", Kind::integer, 0, 100,
+                   "fault injection (with fault_injection.enabled): the share of calls that are delayed and/or failed.",
+                   [](OperationOptions& o, const Value& v) { o.inject_percent = static_cast<int>(std::get<std::int64_t>(v)); }},
+  OperationSetting{"inject_delay_ms", Kind::integer, 0, kHourMs,
+                   "fault injection: how long an injected call waits first (the deadline still bounds it).",
+                   [](OperationOptions& o, const Value& v) { o.inject_delay = as_ms(v); }},
+  OperationSetting{"inject_code", Kind::code, 0, 0,
+                   "fault injection: the code an injected call then fails with, as if raised by the implementation; unset: delay only.",
+                   [](OperationOptions& o, const Value& v) { o.inject_code = code_from_string(std::get<std::string>(v)); }},
+};
+// clang-format on
+
+// Only these prefixes are configuration; other PIT_* variables (PIT_CONFIG, and the
+// scripts' PIT_E2E_*, PIT_DEMO_*, PIT_SHOP_BIN...) are not ours to judge.
+constexpr std::array<std::string_view, 6> kEnvironmentPrefixes{"PIT_HOST_",      "PIT_LOG_",
+                                                               "PIT_HTTP_",      "PIT_ADMIN_",
+                                                               "PIT_ADMISSION_", "PIT_FAULT_INJECTION_"};
+
+}  // namespace
+
+std::span<const Setting> settings() { return kSettings; }
+std::span<const OperationSetting> operation_settings() { return kOperationSettings; }
+std::span<const std::string_view> sections() { return kSections; }
+std::span<const std::string_view> environment_prefixes() { return kEnvironmentPrefixes; }
+std::span<const std::pair<std::string_view, log::Level>> levels() { return kLevels; }
+
+std::optional<log::Level> parse_level(std::string_view text) {
+  for (const auto& [name, level] : kLevels) {
+    if (name == text) return level;
+  }
+  return std::nullopt;
+}
+
+std::string environment_name(std::string_view key) {
+  std::string name = "PIT_";
+  for (const char c : key)
+    name += c == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return name;
+}
+
+}  // namespace pit::config

@@ -1,0 +1,61 @@
+// The configuration keys: one table for the host's sections (kSettings) and one for the
+// keys of contracts' and operations' tables (kOperationSettings), both in key_table.cpp.
+//
+// That table drives everything: the TOML reader, the environment reader, the validation
+// and Config::keys(), which docs/configuration.md is tested against. A key exists in
+// exactly one place, so the file, the environment and the reference cannot disagree.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+
+#include "pit/host.hpp"
+
+namespace pit::config {
+
+using Value = std::variant<std::int64_t, bool, std::string>;
+
+// What a key holds and how it is checked (value_check.hpp).
+enum class Kind : std::uint8_t { integer, boolean, level, listen, code };
+
+// A key of the [host], [log], [http], [admin], [admission] or [fault_injection] section.
+struct Setting {
+  std::string_view name;  // "section.key"
+  Kind kind;
+  std::int64_t min;  // integers only
+  std::int64_t max;
+  std::string_view description;
+  void (*apply)(HostOptions&, const Value&);
+  Value (*read)(const HostOptions&);  // the default shown by keys() is read from defaults()
+};
+
+// A key of [contracts."<contract>"] and [contracts."<contract>".operations.<operation>].
+struct OperationSetting {
+  std::string_view name;
+  Kind kind;
+  std::int64_t min;
+  std::int64_t max;
+  std::string_view description;
+  void (*apply)(OperationOptions&, const Value&);
+};
+
+std::span<const Setting> settings();                     // kSettings
+std::span<const OperationSetting> operation_settings();  // kOperationSettings
+// The sections of kSettings, as they head a table in the file.
+std::span<const std::string_view> sections();
+// The prefixes of the variables that are configuration ("PIT_HOST_", ...): one per section.
+std::span<const std::string_view> environment_prefixes();
+
+// log.level's values, in order of severity.
+std::span<const std::pair<std::string_view, log::Level>> levels();
+std::optional<log::Level> parse_level(std::string_view text);
+
+// "http.listen" → "PIT_HTTP_LISTEN".
+std::string environment_name(std::string_view key);
+
+}  // namespace pit::config

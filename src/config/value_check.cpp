@@ -1,0 +1,115 @@
+#include "config/value_check.hpp"
+
+#include <arpa/inet.h>
+
+#include <array>
+#include <charconv>
+#include <system_error>
+
+namespace pit::config {
+namespace {
+
+// "address:port": an IPv4 address or a bracketed IPv6 one, and a port 0..65535.
+bool valid_listen(std::string_view text) {
+  if (text.empty()) return true;  // no listener
+  const auto colon = text.rfind(':');
+  if (colon == std::string_view::npos) return false;
+  const std::string_view port = text.substr(colon + 1);
+  unsigned value = 0;
+  const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (port.empty() || ec != std::errc{} || end != port.data() + port.size() || value > 65535) return false;
+  std::string_view address = text.substr(0, colon);
+  std::array<unsigned char, 16> buffer{};
+  if (address.size() > 2 && address.front() == '[' && address.back() == ']') {
+    return inet_pton(AF_INET6, std::string{address.substr(1, address.size() - 2)}.c_str(), buffer.data()) ==
+           1;
+  }
+  return inet_pton(AF_INET, std::string{address}.c_str(), buffer.data()) == 1;
+}
+
+}  // namespace
+
+std::string type_name(Kind kind) {
+  switch (kind) {
+    case Kind::integer:
+      return "integer";
+    case Kind::boolean:
+      return "boolean";
+    case Kind::level:
+    case Kind::listen:
+    case Kind::code:
+      return "string";
+  }
+  return "string";
+}
+
+std::string with_article(Kind kind) { return kind == Kind::integer ? "an integer" : "a " + type_name(kind); }
+
+std::string range_text(Kind kind, std::int64_t min, std::int64_t max) {
+  switch (kind) {
+    case Kind::integer:
+      return std::to_string(min) + ".." + std::to_string(max);
+    case Kind::boolean:
+      return "true, false";
+    case Kind::level: {
+      std::string text;
+      for (const auto& [name, level] : levels())
+        text += (text.empty() ? "\"" : ", \"") + std::string{name} + "\"";
+      return text;
+    }
+    case Kind::listen:
+      return "\"address:port\" or \"\"";
+    case Kind::code:
+      return "a fault code: \"unavailable\", \"internal\", \"not_found\", ...";
+  }
+  return {};
+}
+
+std::string quoted(std::string_view s) {
+  std::string out = "\"";
+  for (const char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string show(const Value& v) {
+  if (const auto* i = std::get_if<std::int64_t>(&v)) return std::to_string(*i);
+  if (const auto* b = std::get_if<bool>(&v)) return *b ? "true" : "false";
+  return quoted(std::get<std::string>(v));
+}
+
+std::string check(Kind kind, std::int64_t min, std::int64_t max, const Value& value) {
+  switch (kind) {
+    case Kind::integer: {
+      const auto n = std::get<std::int64_t>(value);
+      if (n < min || n > max) {
+        return std::to_string(n) + " is out of range (" + range_text(kind, min, max) + ")";
+      }
+      return {};
+    }
+    case Kind::boolean:
+      return {};
+    case Kind::level:
+      if (parse_level(std::get<std::string>(value))) return {};
+      return show(value) + " is not a level (" + range_text(kind, min, max) + ")";
+    case Kind::listen:
+      if (valid_listen(std::get<std::string>(value))) return {};
+      return show(value) +
+             " is not \"address:port\" (an IP address, IPv6 in brackets, and a port 0..65535; \"\": no "
+             "listener)";
+    case Kind::code: {
+      const auto& name = std::get<std::string>(value);
+      if (name != "ok" && code_from_string(name)) return {};
+      std::string codes;
+      for (int c = 1; c < code_count; ++c) {
+        codes += (codes.empty() ? "" : ", ") + std::string{to_string(static_cast<Code>(c))};
+      }
+      return show(value) + " is not a fault code (" + codes + ")";
+    }
+  }
+  return {};
+}
+
+}  // namespace pit::config
