@@ -52,6 +52,10 @@ class InventoryService final : public Inventory {
     if (r.sku == "secret") throw std::runtime_error(std::string("connection failed: ") + kCanary);
     if (r.sku == "forbidden") throw pit::Fault::permission_denied(std::string("denied ") + kCanary);
     if (r.sku == "odd") throw OddError{};
+    if (r.sku == "self-masked") {
+      // An implementation claiming its fault is already recorded: it is not.
+      throw pit::Fault::internal(std::string("own ") + kCanary).with(pit::Fault::masked);
+    }
     if (r.sku == "slow" || r.sku == "late-secret") {
       boost::asio::steady_timer timer{pit::io_executor(), std::chrono::milliseconds(r.quantity)};
       try {

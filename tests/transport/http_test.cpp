@@ -91,6 +91,7 @@ TEST_F(Http, undeclared_failure_stays_masked_on_the_wire) {
   EXPECT_EQ(p["code"], "internal");
   EXPECT_EQ(p["detail"], "internal error");
   EXPECT_FALSE(p.contains("retryable"));
+  EXPECT_EQ(p["masked"], true) << "the hops above must not record it again";
   auto fault = fault_of([&] { block_on(remote_orders->place({{{"secret", 1}}, ""})); });
   EXPECT_EQ(fault.code(), Code::internal);
   EXPECT_EQ(std::string(fault.what()).find(kCanary), std::string::npos);
@@ -359,6 +360,41 @@ TEST_F(HttpTinyPool, a_full_worker_pool_answers_503_with_retry_after_at_once) {
   EXPECT_EQ(p["code"], "unavailable");
   EXPECT_EQ(p["retryable"], true);
   EXPECT_EQ(status_of(busy.read_response()), 504) << "the busy call ends at its deadline";
+}
+
+class HttpTwoHops : public Http {
+ protected:
+  pit::HostOptions options() override {
+    auto o = Http::options();
+    o.admin.listen = "127.0.0.1:0";
+    return o;
+  }
+};
+
+TEST_F(HttpTwoHops, fault_masked_by_a_remote_service_is_logged_and_counted_once_across_hops) {
+  // front: Orders, whose Inventory is the other host, over HTTP.
+  pit::HostOptions front_options;
+  front_options.log_sink = logs;
+  front_options.admin.listen = "127.0.0.1:0";
+  pit::Host front{front_options};
+  front.serve<Orders, OrdersService>(front.client<Inventory>("http://127.0.0.1:" + std::to_string(port)), probe);
+  auto front_orders = front.client<Orders>();
+  front.start();
+
+  pit::CallerScope scope{{.correlation_id = "two-hops-1"}};
+  auto fault = fault_of([&] { block_on(front_orders->place({{{"secret", 1}}, ""})); });
+  EXPECT_EQ(fault.code(), Code::internal);
+  EXPECT_EQ(fault.message(), "internal error");
+  EXPECT_EQ(fault.correlation_id(), "two-hops-1");
+  EXPECT_TRUE(fault.cause().empty());
+  EXPECT_EQ(std::string(fault.what()).find(kCanary), std::string::npos);
+  EXPECT_EQ(lines_with({"fault masked"}).size(), 1U);
+  EXPECT_EQ(lines_with({"fault masked", kCanary, "two-hops-1"}).size(), 1U) << "where it happened";
+  const long back_count = rawhttp::metric_sum(host->admin_port(), "pit_faults_masked_total");
+  const long front_count = rawhttp::metric_sum(front.admin_port(), "pit_faults_masked_total");
+  EXPECT_EQ(back_count, 1);
+  EXPECT_EQ(front_count, 0);
+  front.stop();
 }
 
 }  // namespace
