@@ -100,6 +100,8 @@ struct HostOptions {
   // One structured line per call.
   bool log_calls = true;
   log::Level log_level = log::Level::info;
+  // Log fields written as "[redacted]": secrets by key name, card numbers (docs/logging.md).
+  log::Redaction log_redaction;
   // Where log lines go; null means the asynchronous stdout sink.
   std::shared_ptr<log::Sink> log_sink;
   HttpOptions http;

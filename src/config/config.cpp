@@ -41,7 +41,7 @@ using namespace std::string_view_literals;
 
 using Value = std::variant<std::int64_t, bool, std::string>;
 
-enum class Kind : std::uint8_t { integer, boolean, level, listen, code };
+enum class Kind : std::uint8_t { integer, boolean, level, listen, code, names };
 
 constexpr std::int64_t kDayMs = 86'400'000;
 constexpr std::int64_t kHourMs = 3'600'000;
@@ -68,6 +68,28 @@ std::optional<log::Level> parse_level(std::string_view text) {
     if (name == text) return level;
   }
   return std::nullopt;
+}
+
+// "a, b,c" → {"a", "b", "c"}: a comma-separated list of names, spaces around them ignored.
+std::vector<std::string> split_names(std::string_view text) {
+  std::vector<std::string> names;
+  while (!text.empty()) {
+    const auto comma = text.find(',');
+    std::string_view name = text.substr(0, comma);
+    while (!name.empty() && name.front() == ' ') name.remove_prefix(1);
+    while (!name.empty() && name.back() == ' ') name.remove_suffix(1);
+    names.emplace_back(name);
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+    if (text.empty()) names.emplace_back();  // a trailing comma: an empty name, refused
+  }
+  return names;
+}
+
+std::string join_names(const std::vector<std::string>& names) {
+  std::string text;
+  for (const auto& name : names) text += (text.empty() ? "" : ",") + name;
+  return text;
 }
 
 std::string_view level_name(log::Level level) {
@@ -118,6 +140,14 @@ const std::array kSettings{
           "One structured line per call.",
           [](HostOptions& o, const Value& v) { o.log_calls = std::get<bool>(v); },
           [](const HostOptions& o) { return Value{o.log_calls}; }},
+  Setting{"log.redact", Kind::boolean, 0, 0,
+          "Write log fields named like secrets, and card numbers, as \"[redacted]\".",
+          [](HostOptions& o, const Value& v) { o.log_redaction.enabled = std::get<bool>(v); },
+          [](const HostOptions& o) { return Value{o.log_redaction.enabled}; }},
+  Setting{"log.redact_keys", Kind::names, 0, 0,
+          "More key names to redact, comma-separated, matched like the built-in ones.",
+          [](HostOptions& o, const Value& v) { o.log_redaction.keys = split_names(std::get<std::string>(v)); },
+          [](const HostOptions& o) { return Value{join_names(o.log_redaction.keys)}; }},
   Setting{"http.listen", Kind::listen, 0, 0,
           "Address and port of the HTTP listener; empty: none.",
           [](HostOptions& o, const Value& v) { o.http.listen = std::get<std::string>(v); },
@@ -232,6 +262,7 @@ std::string type_name(Kind kind) {
     case Kind::level:
     case Kind::listen:
     case Kind::code:
+    case Kind::names:
       return "string";
   }
   return "string";
@@ -255,6 +286,8 @@ std::string range_text(Kind kind, std::int64_t min, std::int64_t max) {
       return "\"address:port\" or \"\"";
     case Kind::code:
       return "a fault code: \"unavailable\", \"internal\", \"not_found\", ...";
+    case Kind::names:
+      return "\"name, name, ...\" (letters, digits, '_', '-', '.')";
   }
   return {};
 }
@@ -321,6 +354,16 @@ std::string check(Kind kind, std::int64_t min, std::int64_t max, const Value& va
       }
       return show(value) + " is not a fault code (" + codes + ")";
     }
+    case Kind::names:
+      for (const auto& name : split_names(std::get<std::string>(value))) {
+        const bool valid = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-' || c == '.';
+        });
+        if (!valid) {
+          return show(value) + " is not a comma-separated list of names (letters, digits, '_', '-', '.')";
+        }
+      }
+      return {};
   }
   return {};
 }
@@ -540,7 +583,8 @@ class FileReader {
       value = node.as_integer()->get();
     } else if (kind == Kind::boolean && node.is_boolean()) {
       value = node.as_boolean()->get();
-    } else if ((kind == Kind::level || kind == Kind::listen || kind == Kind::code) && node.is_string()) {
+    } else if ((kind == Kind::level || kind == Kind::listen || kind == Kind::code || kind == Kind::names) &&
+               node.is_string()) {
       value = node.as_string()->get();
     } else {
       fail_at(source_, node.source(), key, "expected " + with_article(kind) + ", got " + node_type(node));
@@ -627,6 +671,7 @@ void apply_environment(const std::map<std::string, std::string>& variables, Host
       case Kind::level:
       case Kind::listen:
       case Kind::code:
+      case Kind::names:
         value = text;
         break;
     }
