@@ -397,5 +397,66 @@ TEST_F(HttpTwoHops, fault_masked_by_a_remote_service_is_logged_and_counted_once_
   front.stop();
 }
 
+// The reply limit. reserve's reply is {"remaining":97} for quantity 3: 16 bytes, and
+// {"remaining":100} (17 bytes) for quantity 0, so a limit of 16 sits exactly between.
+class HttpReplyLimit : public Http {
+ protected:
+  pit::HostOptions options() override {
+    auto o = Http::options();
+    o.http.max_reply_bytes = 16;
+    o.operations["shop.v1.Orders/place"].max_reply_bytes = 64;    // the override wins
+    o.operations["shop.v1.Inventory/count"].max_reply_bytes = 14;  // {"quantity":42} is 15
+    return o;
+  }
+};
+
+TEST_F(HttpReplyLimit, reply_at_the_limit_passes_and_one_byte_over_is_masked_internal) {
+  const auto at = exchange(post("/shop.v1.Inventory/reserve", R"({"sku":"apple","quantity":3})"));
+  EXPECT_EQ(status_of(at), 200) << at;
+  EXPECT_EQ(body_of(at), R"({"remaining":97})");
+
+  const auto over = exchange(post("/shop.v1.Inventory/reserve", R"({"sku":"apple","quantity":0})",
+                                  "X-Request-Id: reply-limit-1\r\n"));
+  EXPECT_EQ(status_of(over), 500) << over;
+  auto p = problem(over);
+  EXPECT_EQ(p["code"], "internal");
+  EXPECT_EQ(p["detail"], "internal error");
+  EXPECT_EQ(p["correlation_id"], "reply-limit-1");
+  EXPECT_EQ(p["masked"], true);
+  EXPECT_EQ(over.find("bytes"), std::string::npos) << "the cause stays in the log";
+  EXPECT_EQ(lines_with({"reply-limit-1", "at least 17 bytes, limit 16 bytes"}).size(), 1U);
+  expect_server_still_serves();
+}
+
+TEST_F(HttpReplyLimit, operation_override_replaces_the_host_wide_reply_limit) {
+  const auto placed = exchange(post("/shop.v1.Orders/place", R"({"items":[{"sku":"apple"}]})"));
+  EXPECT_EQ(status_of(placed), 200) << placed;
+  EXPECT_GT(body_of(placed).size(), 16U);
+  // A sync operation encodes its reply on a worker: the same limit holds there.
+  const auto counted = exchange(post("/shop.v1.Inventory/count", R"({"sku":"apple"})"));
+  EXPECT_EQ(status_of(counted), 500) << counted;
+  EXPECT_EQ(problem(counted)["code"], "internal");
+  EXPECT_EQ(lines_with({"at least 15 bytes, limit 14 bytes"}).size(), 1U);
+}
+
+TEST_F(Http, reply_larger_than_the_callers_limit_is_a_clear_internal_fault) {
+  // The server (4 MiB) sends it; this caller takes 16 bytes at most.
+  pit::HostOptions small;
+  small.log_sink = logs;
+  small.http.max_reply_bytes = 16;
+  pit::Host strict{small};
+  auto strict_inventory = strict.client<Inventory>("http://127.0.0.1:" + std::to_string(port));
+  strict.start();
+  EXPECT_EQ(block_on(strict_inventory->reserve({"apple", 3})).remaining, 97) << "16 bytes: at the limit";
+  auto fault = fault_of([&] { block_on(strict_inventory->reserve({"apple", 0})); });
+  EXPECT_EQ(fault.code(), Code::internal);
+  EXPECT_EQ(fault.message(), "the reply is too large");
+  EXPECT_FALSE(fault.has(pit::Fault::retryable)) << "the call took effect";
+  EXPECT_NE(fault.cause().find("of 17 bytes is larger than the limit of 16 bytes"), std::string::npos)
+      << fault.cause();
+  EXPECT_EQ(block_on(strict_inventory->reserve({"apple", 3})).remaining, 97) << "the client recovers";
+  strict.stop();
+}
+
 }  // namespace
 }  // namespace shop
