@@ -196,6 +196,24 @@ void sync_call(benchmark::State& state, Logging logging, bool direct) {
   }
 }
 
+// One application log line (pit::log::info outside a call, discarding sink), with typical
+// fields, redaction on and off: what the key and card checks add to a line that has
+// fields. The per-call line has none and never reaches the redactor.
+void app_log_line(benchmark::State& state, bool redact, bool with_fields) {
+  pit::log::configure(pit::log::discard_sink(), pit::log::Level::info);
+  pit::log::configure_redaction({.enabled = redact, .keys = {}});
+  const std::string sku = "A-1042";
+  const std::string note = "gift wrap, deliver after 18:00";
+  for (auto _ : state) {
+    if (with_fields) {
+      pit::log::info("order placed", {{"sku", sku}, {"quantity", 3}, {"note", note}, {"user_id", "u-88213"}});
+    } else {
+      pit::log::info("order placed");
+    }
+  }
+  pit::log::configure_redaction({});
+}
+
 // Before measuring: the log_on configuration really formats one line per call, and
 // log_off none; a benchmark of a pipeline that silently skipped its logging proves nothing.
 bool call_lines_as_configured() {
@@ -239,6 +257,9 @@ void register_all() {
   RegisterBenchmark("sync/block/proxy/log_on", sync_call, Logging::on, false)->UseRealTime();
   RegisterBenchmark("sync/block/proxy/log_off", sync_call, Logging::off, false)->UseRealTime();
   RegisterBenchmark("sync/block/direct", sync_call, Logging::off, true)->UseRealTime();
+  RegisterBenchmark("log/app_line/no_fields", app_log_line, true, false);
+  RegisterBenchmark("log/app_line/4_fields/redact_on", app_log_line, true, true);
+  RegisterBenchmark("log/app_line/4_fields/redact_off", app_log_line, false, true);
 }
 
 }  // namespace bench

@@ -103,7 +103,7 @@ struct OperationGlue {
   static void decode_reply(Call& c, std::string_view text) {
     json::decode_into(text, typed(c).reply.emplace());
   }
-  static std::string encode_reply(const Call& c) { return json::encode(*typed(c).reply); }
+  static void encode_reply(const Call& c, json::Writer& w) { json::encode(w, *typed(c).reply); }
 
   static Task<void> run_coroutine(Contract* self, CallType& c) {
     c.reply.emplace(co_await (self->*M)(std::move(*c.request)));

@@ -51,6 +51,12 @@ class Fault final : public std::exception {
     retryable = 1U << 0,  // safe to retry: the operation did not take effect
     rejected = 1U << 1,   // refused before dispatch (admission, pool full): never ran
     deadline = 1U << 2,   // caused by a deadline, here or downstream
+    // An `internal` fault that stands for a failure already recorded: the hop that masked
+    // it logged the original code, message and cause under the call's correlation id (and
+    // counted it). Set by the runtime; it crosses the wire, and every hop above passes the
+    // fault on as `internal` without a record of its own. On a fault that an
+    // implementation raises itself it changes nothing.
+    masked = 1U << 3,
   };
 
   // Where the fault was raised. The runtime's own faults (decode errors, deadlines,

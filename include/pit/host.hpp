@@ -35,6 +35,11 @@ struct HttpOptions {
   // (Host::http_port() tells which).
   std::string listen;
   std::size_t max_body_bytes = 1U << 20U;      // larger: 413, without reading the body
+  // The largest reply body, served or received. A reply that would be larger is not
+  // encoded past the limit: the caller gets `internal` and the log the size and the
+  // limit. A larger reply from another process fails the call with `internal` too.
+  // 4 MiB: gRPC's default message limit, four times the request limit.
+  std::size_t max_reply_bytes = 4U << 20U;
   std::size_t max_header_bytes = 16U << 10U;   // larger: 431
   std::chrono::milliseconds read_timeout{10'000};  // a request must arrive whole within it
   std::chrono::milliseconds idle_timeout{60'000};  // a keep-alive connection idle this long closes
@@ -66,6 +71,7 @@ struct OperationOptions {
   std::optional<std::chrono::milliseconds> timeout;  // replaces the declared timeout
   std::optional<bool> log_calls;
   std::optional<std::size_t> max_body_bytes;         // HTTP requests to it
+  std::optional<std::size_t> max_reply_bytes;        // its replies, served or received
   // A limit of the operation's own on calls in flight, and its wait queue (default 0:
   // none waits), checked before the host-wide one. Set on a contract, each of its
   // operations gets a limit of that size.
@@ -98,6 +104,8 @@ struct HostOptions {
   // One structured line per call.
   bool log_calls = true;
   log::Level log_level = log::Level::info;
+  // Log fields written as "[redacted]": secrets by key name, card numbers (docs/logging.md).
+  log::Redaction log_redaction;
   // Where log lines go; null means the asynchronous stdout sink.
   std::shared_ptr<log::Sink> log_sink;
   HttpOptions http;

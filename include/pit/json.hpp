@@ -31,6 +31,7 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <limits>
 #include <map>
 #include <optional>
@@ -60,12 +61,31 @@ struct Limits {
 // relies on this to make log injection impossible.
 void append_escaped(std::string& out, std::string_view s);
 
+// Thrown by a Writer given a byte limit as soon as its string would pass the limit. A
+// string or key too long to fit is refused before it is appended, so the string never
+// holds much more than the limit, however large the message being encoded.
+class OutputTooLarge final : public std::exception {
+ public:
+  OutputTooLarge(std::size_t at_least, std::size_t limit) noexcept : at_least_(at_least), limit_(limit) {}
+  // A lower bound of the whole output's size (the encoding stopped there), and the limit.
+  [[nodiscard]] std::size_t at_least() const noexcept { return at_least_; }
+  [[nodiscard]] std::size_t limit() const noexcept { return limit_; }
+  [[nodiscard]] const char* what() const noexcept override { return "pit::json: output over its byte limit"; }
+
+ private:
+  std::size_t at_least_;
+  std::size_t limit_;
+};
+
 // Writes compact JSON by appending to a string; inserts commas itself. It does not check
 // the structure (a key inside an array is the caller's bug); the encode templates below
 // always produce well-formed output.
 class Writer {
  public:
   explicit Writer(std::string& out) noexcept : out_(&out) {}
+  // The string may hold at most max_bytes when the writing is done: the write that would
+  // take it past throws OutputTooLarge (the string then holds a truncated prefix).
+  Writer(std::string& out, std::size_t max_bytes) noexcept : out_(&out), max_bytes_(max_bytes) {}
 
   void begin_object();
   void end_object();
@@ -98,8 +118,15 @@ class Writer {
 
  private:
   void separate();
+  // Throws OutputTooLarge if the string holds more than max_bytes_, or would once `more`
+  // bytes were appended. One comparison when within the limit.
+  void check(std::size_t more = 0) const {
+    if (out_->size() + more > max_bytes_) too_large(more);
+  }
+  [[noreturn]] void too_large(std::size_t more) const;
 
   std::string* out_;
+  std::size_t max_bytes_ = std::numeric_limits<std::size_t>::max() / 2;  // no limit (and no overflow)
   bool need_comma_ = false;  // a value or a whole container was just written
 };
 

@@ -5,7 +5,8 @@
 // Lines are formatted on the calling thread and handed to a bounded, asynchronous sink:
 // the call path never blocks on logging. When the sink is full, lines are dropped and
 // counted (pit::log::dropped()). Keys and values are JSON-escaped, so no value can forge
-// a line or a field.
+// a line or a field; values of fields named like secrets, and card numbers, are written
+// as "[redacted]" (Redaction below).
 #pragma once
 
 #include <cstdint>
@@ -88,8 +89,21 @@ class MemorySink final : public Sink {
   static std::shared_ptr<State> make_state();
 };
 
+// Which fields are written as "[redacted]" (docs/logging.md). On by default: a text field
+// whose key is named like a secret (password, passwd, passphrase, secret, token, api_key,
+// access_key, private_key, authorization, cookie, credential, card_number, anywhere in the
+// key, case and '_', '-', '.' ignored), and in any text field each number that is a
+// payment card's (13-19 digits, spaces or dashes between them allowed, a card network's
+// prefix, Luhn-valid). Numbers and booleans are never redacted by their key's name.
+struct Redaction {
+  bool enabled = true;
+  // More names, matched like the built-in ones ("ssn", "session_id").
+  std::vector<std::string> keys;
+};
+
 // Process-wide logger settings (the host sets them at start from its options).
 void configure(std::shared_ptr<Sink> sink, Level min_level);
+void configure_redaction(const Redaction& redaction);
 [[nodiscard]] bool enabled(Level level) noexcept;
 // Lines dropped because the sink was full, since the process started.
 [[nodiscard]] std::uint64_t dropped() noexcept;

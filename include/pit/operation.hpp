@@ -63,6 +63,10 @@ class OpSpec {
   std::chrono::milliseconds timeout_{0};
 };
 
+namespace json {
+class Writer;
+}  // namespace json
+
 namespace detail {
 // How one operation is carried out on a type-erased call; generated per operation.
 struct OperationHooks {
@@ -70,7 +74,9 @@ struct OperationHooks {
   void (*decode_request)(Call&, std::string_view json);  // throws pit::Fault (invalid_argument)
   std::string (*encode_request)(const Call&);
   void (*decode_reply)(Call&, std::string_view json);
-  std::string (*encode_reply)(const Call&);               // throws pit::Fault (internal)
+  // Appends the reply; throws pit::Fault (internal), or json::OutputTooLarge when the
+  // writer's limit is passed.
+  void (*encode_reply)(const Call&, json::Writer&);
   // Invokes the implementation. Coroutine operations return the task to await; sync
   // operations run to completion inside (on a worker thread) and return an empty task.
   Task<void> (*invoke)(void* implementation, Call&);

@@ -144,6 +144,7 @@ void apply_environment(const std::map<std::string, std::string>& variables, Host
       case Kind::level:
       case Kind::listen:
       case Kind::code:
+      case Kind::names:
         value = text;
         break;
     }

@@ -71,6 +71,14 @@ const std::array kSettings{
           "One structured line per call.",
           [](HostOptions& o, const Value& v) { o.log_calls = std::get<bool>(v); },
           [](const HostOptions& o) { return Value{o.log_calls}; }},
+  Setting{"log.redact", Kind::boolean, 0, 0,
+          "Write log fields named like secrets, and card numbers, as \"[redacted]\".",
+          [](HostOptions& o, const Value& v) { o.log_redaction.enabled = std::get<bool>(v); },
+          [](const HostOptions& o) { return Value{o.log_redaction.enabled}; }},
+  Setting{"log.redact_keys", Kind::names, 0, 0,
+          "More key names to redact, comma-separated, matched like the built-in ones.",
+          [](HostOptions& o, const Value& v) { o.log_redaction.keys = split_names(std::get<std::string>(v)); },
+          [](const HostOptions& o) { return Value{join_names(o.log_redaction.keys)}; }},
   Setting{"http.listen", Kind::listen, 0, 0,
           "Address and port of the HTTP listener; empty: none.",
           [](HostOptions& o, const Value& v) { o.http.listen = std::get<std::string>(v); },
@@ -79,6 +87,10 @@ const std::array kSettings{
           "Largest request body; larger: 413, without reading it.",
           [](HostOptions& o, const Value& v) { o.http.max_body_bytes = as_size(v); },
           [](const HostOptions& o) { return of_size(o.http.max_body_bytes); }},
+  Setting{"http.max_reply_bytes", Kind::integer, 1, kGiB,
+          "Largest reply body, served or received; larger: internal (masked; the log has the size and the limit).",
+          [](HostOptions& o, const Value& v) { o.http.max_reply_bytes = as_size(v); },
+          [](const HostOptions& o) { return of_size(o.http.max_reply_bytes); }},
   Setting{"http.max_header_bytes", Kind::integer, 1024, kMiB,
           "Largest request header block; larger: 431.",
           [](HostOptions& o, const Value& v) { o.http.max_header_bytes = as_size(v); },
@@ -131,6 +143,9 @@ const std::array kOperationSettings{
   OperationSetting{"max_body_bytes", Kind::integer, 1, kGiB,
                    "the largest HTTP request body; replaces http.max_body_bytes.",
                    [](OperationOptions& o, const Value& v) { o.max_body_bytes = as_size(v); }},
+  OperationSetting{"max_reply_bytes", Kind::integer, 1, kGiB,
+                   "the largest reply body, served or received; replaces http.max_reply_bytes.",
+                   [](OperationOptions& o, const Value& v) { o.max_reply_bytes = as_size(v); }},
   OperationSetting{"max_in_flight", Kind::integer, 1, 10'000'000,
                    "a limit of its own on calls in flight (per operation), checked before the host-wide one.",
                    [](OperationOptions& o, const Value& v) { o.max_in_flight = as_size(v); }},
@@ -162,6 +177,27 @@ std::span<const OperationSetting> operation_settings() { return kOperationSettin
 std::span<const std::string_view> sections() { return kSections; }
 std::span<const std::string_view> environment_prefixes() { return kEnvironmentPrefixes; }
 std::span<const std::pair<std::string_view, log::Level>> levels() { return kLevels; }
+
+std::vector<std::string> split_names(std::string_view text) {
+  std::vector<std::string> names;
+  while (!text.empty()) {
+    const auto comma = text.find(',');
+    std::string_view name = text.substr(0, comma);
+    while (!name.empty() && name.front() == ' ') name.remove_prefix(1);
+    while (!name.empty() && name.back() == ' ') name.remove_suffix(1);
+    names.emplace_back(name);
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+    if (text.empty()) names.emplace_back();  // a trailing comma: an empty name, refused
+  }
+  return names;
+}
+
+std::string join_names(const std::vector<std::string>& names) {
+  std::string text;
+  for (const auto& name : names) text += (text.empty() ? "" : ",") + name;
+  return text;
+}
 
 std::optional<log::Level> parse_level(std::string_view text) {
   for (const auto& [name, level] : kLevels) {

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <utility>
 #include <variant>
+#include <vector>
 
 #include "pit/host.hpp"
 
@@ -21,7 +22,7 @@ namespace pit::config {
 using Value = std::variant<std::int64_t, bool, std::string>;
 
 // What a key holds and how it is checked (value_check.hpp).
-enum class Kind : std::uint8_t { integer, boolean, level, listen, code };
+enum class Kind : std::uint8_t { integer, boolean, level, listen, code, names };
 
 // A key of the [host], [log], [http], [admin], [admission] or [fault_injection] section.
 struct Setting {
@@ -54,6 +55,11 @@ std::span<const std::string_view> environment_prefixes();
 // log.level's values, in order of severity.
 std::span<const std::pair<std::string_view, log::Level>> levels();
 std::optional<log::Level> parse_level(std::string_view text);
+
+// "a, b,c" → {"a", "b", "c"}: a comma-separated list of names (Kind::names), spaces around
+// them ignored; a trailing comma gives an empty name (refused by the check).
+std::vector<std::string> split_names(std::string_view text);
+std::string join_names(const std::vector<std::string>& names);
 
 // "http.listen" → "PIT_HTTP_LISTEN".
 std::string environment_name(std::string_view key);

@@ -2,7 +2,9 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <array>
+#include <cctype>
 #include <charconv>
 #include <system_error>
 
@@ -38,6 +40,7 @@ std::string type_name(Kind kind) {
     case Kind::level:
     case Kind::listen:
     case Kind::code:
+    case Kind::names:
       return "string";
   }
   return "string";
@@ -61,6 +64,8 @@ std::string range_text(Kind kind, std::int64_t min, std::int64_t max) {
       return "\"address:port\" or \"\"";
     case Kind::code:
       return "a fault code: \"unavailable\", \"internal\", \"not_found\", ...";
+    case Kind::names:
+      return "\"name, name, ...\" (letters, digits, '_', '-', '.')";
   }
   return {};
 }
@@ -108,6 +113,16 @@ std::string check(Kind kind, std::int64_t min, std::int64_t max, const Value& va
       }
       return show(value) + " is not a fault code (" + codes + ")";
     }
+    case Kind::names:
+      for (const auto& name : split_names(std::get<std::string>(value))) {
+        const bool valid = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-' || c == '.';
+        });
+        if (!valid) {
+          return show(value) + " is not a comma-separated list of names (letters, digits, '_', '-', '.')";
+        }
+      }
+      return {};
   }
   return {};
 }

@@ -633,6 +633,11 @@ std::string_view syntax_reason(const bj::error_code& ec, std::string_view text, 
 
 void append_escaped(std::string& out, std::string_view s) { escape_into(out, s); }
 
+// Every write ends with check(): a limited Writer throws as soon as its string passes the
+// limit. Strings and keys are also checked before they are escaped (escaping never
+// shortens), so a huge one is refused without being copied.
+void Writer::too_large(std::size_t more) const { throw OutputTooLarge(out_->size() + more, max_bytes_); }
+
 void Writer::separate() {
   if (need_comma_) out_->push_back(',');
 }
@@ -641,30 +646,36 @@ void Writer::begin_object() {
   separate();
   out_->push_back('{');
   need_comma_ = false;
+  check();
 }
 
 void Writer::end_object() {
   out_->push_back('}');
   need_comma_ = true;
+  check();
 }
 
 void Writer::begin_array() {
   separate();
   out_->push_back('[');
   need_comma_ = false;
+  check();
 }
 
 void Writer::end_array() {
   out_->push_back(']');
   need_comma_ = true;
+  check();
 }
 
 bool Writer::key(std::string_view name) {
+  check(name.size() + 3);  // "name":
   separate();
   out_->push_back('"');
   const bool exact = escape_into(*out_, name);
   out_->append("\":");
   need_comma_ = false;
+  check();
   return exact;
 }
 
@@ -672,12 +683,14 @@ void Writer::null() {
   separate();
   out_->append("null");
   need_comma_ = true;
+  check();
 }
 
 void Writer::value(bool b) {
   separate();
   out_->append(b ? "true" : "false");
   need_comma_ = true;
+  check();
 }
 
 void Writer::value(std::int64_t i) {
@@ -686,6 +699,7 @@ void Writer::value(std::int64_t i) {
   const auto result = std::to_chars(buffer, buffer + sizeof buffer, i);
   out_->append(buffer, result.ptr);
   need_comma_ = true;
+  check();
 }
 
 void Writer::value(std::uint64_t u) {
@@ -694,6 +708,7 @@ void Writer::value(std::uint64_t u) {
   const auto result = std::to_chars(buffer, buffer + sizeof buffer, u);
   out_->append(buffer, result.ptr);
   need_comma_ = true;
+  check();
 }
 
 bool Writer::value(double d) {
@@ -701,11 +716,13 @@ bool Writer::value(double d) {
   need_comma_ = true;
   if (!std::isfinite(d)) {
     out_->append("null");
+    check();
     return false;
   }
   char buffer[32];
   const auto result = std::to_chars(buffer, buffer + sizeof buffer, d);
   out_->append(buffer, result.ptr);
+  check();
   return true;
 }
 
@@ -714,20 +731,24 @@ bool Writer::value(float f) {
   need_comma_ = true;
   if (!std::isfinite(f)) {
     out_->append("null");
+    check();
     return false;
   }
   char buffer[32];
   const auto result = std::to_chars(buffer, buffer + sizeof buffer, f);  // shortest for float: 0.1f is "0.1"
   out_->append(buffer, result.ptr);
+  check();
   return true;
 }
 
 bool Writer::value(std::string_view s) {
+  check(s.size() + 2);  // "s"
   separate();
   out_->push_back('"');
   const bool exact = escape_into(*out_, s);
   out_->push_back('"');
   need_comma_ = true;
+  check();
   return exact;
 }
 

@@ -1,6 +1,8 @@
 #include "dispatch/dispatch.hpp"
 
 #include "call/call_access.hpp"
+#include "pit/json.hpp"
+#include "settings/operation_settings.hpp"
 
 namespace pit::detail {
 namespace {
@@ -11,9 +13,26 @@ void decode_if_json(Call& call) {
   }
 }
 
+// The reply is encoded under the operation's reply limit: encoding stops at the limit, so
+// an oversized reply costs at most the limit in memory, and the caller gets the masked
+// `internal` while the log says how large it was.
 void encode_if_json(Call& call) {
-  if (CallAccess::wants_json_reply(call)) {
-    CallAccess::json_reply(call) = call.operation().hooks.encode_reply(call);
+  if (!CallAccess::wants_json_reply(call)) return;
+  const OperationSettings* settings = CallAccess::settings(call);
+  const std::size_t limit = settings != nullptr ? settings->max_reply_bytes : 0;
+  std::string& out = CallAccess::json_reply(call);
+  out.clear();
+  try {
+    json::Writer writer = limit != 0 ? json::Writer{out, limit} : json::Writer{out};
+    call.operation().hooks.encode_reply(call, writer);
+  } catch (const json::OutputTooLarge& e) {
+    out = std::string{};  // gives the memory back now
+    throw Fault::internal("internal error")
+        .with(Fault::masked)
+        .with_cause("the reply is larger than its limit: at least " + std::to_string(e.at_least()) +
+                    " bytes, limit " + std::to_string(e.limit()) +
+                    " bytes (http.max_reply_bytes, or the operation's max_reply_bytes)")
+        .from(Fault::Origin::runtime);
   }
 }
 

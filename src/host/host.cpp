@@ -147,6 +147,7 @@ void Host::start() {
     detail::validate_operation_keys(o, served);
   }
   log::configure(o.log_sink, o.log_level);
+  log::configure_redaction(o.log_redaction);
   s.workers = std::make_unique<detail::WorkerPool>(o.workers, o.worker_queue);
   s.dispatcher = std::make_unique<detail::Dispatcher>(*s.workers, s.mappers);
   s.pipeline = std::make_unique<Pipeline>(detail::standard_inbound(o, s.limiters->host(), std::move(s.user_policies)),

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "observability/log_format.hpp"
+#include "observability/log_redaction.hpp"
 #include "pit/json.hpp"
 #include "pit/log.hpp"
 
@@ -21,6 +22,9 @@ struct Logger {
   std::atomic<log::Sink*> current{nullptr};
   std::atomic<log::Level> min_level{log::Level::info};
   std::atomic<std::uint64_t> dropped{0};
+  // Replaced like the sink: a writer may still hold the old one.
+  std::vector<std::unique_ptr<detail::Redactor>> redactors;
+  std::atomic<const detail::Redactor*> redactor{nullptr};
 };
 
 Logger& logger() {
@@ -28,6 +32,8 @@ Logger& logger() {
     auto* l = new Logger;  // never destroyed: threads may log during static destruction
     l->sink = log::stdout_sink();
     l->current.store(l->sink.get());
+    l->redactors.push_back(std::make_unique<detail::Redactor>(log::Redaction{}));
+    l->redactor.store(l->redactors.back().get());
     return l;
   }();
   return *instance;
@@ -183,6 +189,13 @@ void configure(std::shared_ptr<Sink> sink, Level min_level) {
   l.min_level.store(min_level);
 }
 
+void configure_redaction(const Redaction& redaction) {
+  auto& l = logger();
+  std::lock_guard lock(l.mutex);
+  l.redactors.push_back(std::make_unique<detail::Redactor>(redaction));
+  l.redactor.store(l.redactors.back().get(), std::memory_order_release);
+}
+
 bool enabled(Level level) noexcept {
   return level != Level::off && level >= logger().min_level.load(std::memory_order_relaxed);
 }
@@ -203,7 +216,11 @@ void write(Level level, std::string_view message, Fields fields) {
   std::string line;
   line.reserve(256);
   detail::begin_line(line, level, message, Context::current());
-  for (const Field& f : fields) detail::append_field(line, f);
+  if (fields.size() != 0) {
+    const detail::Redactor& redactor = *logger().redactor.load(std::memory_order_acquire);
+    std::string scratch;
+    for (const Field& f : fields) detail::append_field(line, redactor.apply(f, scratch));
+  }
   line.push_back('}');
   detail::emit(line);
 }

@@ -17,6 +17,7 @@ void apply(OperationSettings& s, Limit& limit, const OperationOptions& o) {
   if (o.timeout) s.timeout = *o.timeout;
   if (o.log_calls) s.log_calls = *o.log_calls;
   if (o.max_body_bytes) s.max_body_bytes = *o.max_body_bytes;
+  if (o.max_reply_bytes) s.max_reply_bytes = *o.max_reply_bytes;
   if (o.max_in_flight) limit.max_in_flight = *o.max_in_flight;
   if (o.max_queue) limit.max_queue = *o.max_queue;
   if (o.inject_percent) s.inject.percent = *o.inject_percent;
@@ -38,6 +39,7 @@ std::vector<OperationSettings> resolve_settings(const HostOptions& options, cons
     s.timeout = op.spec.timeout();
     s.log_calls = options.log_calls;
     s.max_body_bytes = options.http.max_body_bytes;
+    s.max_reply_bytes = options.http.max_reply_bytes;
     Limit limit;
     if (by_contract != options.operations.end()) apply(s, limit, by_contract->second);
     if (auto by_op = options.operations.find(op.full_name); by_op != options.operations.end()) {

@@ -33,6 +33,7 @@ struct OperationSettings {
   std::chrono::milliseconds timeout{0};  // zero: none of the operation's own
   bool log_calls = true;
   std::size_t max_body_bytes = 0;
+  std::size_t max_reply_bytes = 0;
   OperationMetrics* metrics = nullptr;  // this host's counters for the operation and side
   Limiter* limiter = nullptr;           // the operation's own admission limit, if any
   Injection inject;                     // only while HostOptions::fault_injection is on

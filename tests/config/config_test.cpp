@@ -231,6 +231,35 @@ inject_code = "unavailable"
   EXPECT_EQ(overridden.admission.max_in_flight, 8U);
 }
 
+TEST(Config, reply_limits_reach_the_host_and_operation_options) {
+  EXPECT_EQ(parse("").http.max_reply_bytes, 4U << 20U);
+  const pit::HostOptions o = parse(R"(
+[http]
+max_reply_bytes = 65536
+[contracts."shop.v1.Orders".operations.place]
+max_reply_bytes = 1048576
+)");
+  EXPECT_EQ(o.http.max_reply_bytes, 65536U);
+  EXPECT_EQ(o.operations.at("shop.v1.Orders/place").max_reply_bytes, 1048576U);
+  EXPECT_NE(error_of([] { (void)parse("[http]\nmax_reply_bytes = 0\n"); }).find("app.toml:2:19"), std::string::npos);
+}
+
+TEST(Config, log_redaction_keys_are_a_comma_separated_list_and_redaction_a_switch) {
+  const pit::HostOptions defaults = parse("");
+  EXPECT_TRUE(defaults.log_redaction.enabled);
+  EXPECT_TRUE(defaults.log_redaction.keys.empty());
+  const pit::HostOptions o = parse("[log]\nredact = false\nredact_keys = \"ssn, session_id,x-pin\"\n");
+  EXPECT_FALSE(o.log_redaction.enabled);
+  EXPECT_EQ(o.log_redaction.keys, (std::vector<std::string>{"ssn", "session_id", "x-pin"}));
+  const Environment env{{"PIT_LOG_REDACT_KEYS", "iban"}};
+  EXPECT_EQ(parse("", env).log_redaction.keys, (std::vector<std::string>{"iban"}));
+  const auto empty_name = error_of([] { (void)parse("[log]\nredact_keys = \"ssn,,pin\"\n"); });
+  EXPECT_NE(empty_name.find("app.toml:2:15: log.redact_keys"), std::string::npos) << empty_name;
+  EXPECT_NE(error_of([] { (void)parse("[log]\nredact_keys = \"a b\"\n"); }).find("list of names"), std::string::npos);
+  EXPECT_NE(error_of([] { (void)parse("[log]\nredact_keys = [\"ssn\"]\n"); }).find("expected a string"),
+            std::string::npos);
+}
+
 TEST(Config, fault_injection_mistakes_name_file_line_and_key) {
   EXPECT_EQ(error_of([] { parse("[contracts.\"a.B\".operations.op]\ninject_code = \"unavaliable\"\n"); }),
             "app.toml:2:15: contracts.\"a.B\".operations.op.inject_code: \"unavaliable\" is not a fault code "

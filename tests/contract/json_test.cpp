@@ -625,6 +625,46 @@ TEST(Json, AppendEscapedOutputIsOneLineOfPrintableText) {
   EXPECT_NO_THROW((void)pit::json::decode<Order>("{\"id\":\"" + out + "\"}"));
 }
 
+// A limited writer: output of exactly the limit is whole; one byte more throws, and the
+// string never takes in a value that cannot fit.
+TEST(Json, WriterWithALimitAcceptsOutputUpToItAndStopsPastIt) {
+  Order order;
+  order.id = "o-1";
+  order.items = {{"apple", 2, 0.5}, {"pear", 1, 1.25}};
+  const std::string whole = pit::json::encode(order);
+
+  std::string exact;
+  pit::json::Writer at_limit{exact, whole.size()};
+  pit::json::encode(at_limit, order);
+  EXPECT_EQ(exact, whole);
+
+  std::string cut;
+  pit::json::Writer below{cut, whole.size() - 1};
+  try {
+    pit::json::encode(below, order);
+    ADD_FAILURE() << "one byte over the limit was written";
+  } catch (const pit::json::OutputTooLarge& e) {
+    EXPECT_EQ(e.limit(), whole.size() - 1);
+    EXPECT_EQ(e.at_least(), whole.size()) << "the last byte ('}') is what passed it";
+  }
+}
+
+TEST(Json, WriterWithALimitRefusesAHugeStringWithoutCopyingIt) {
+  Order order;
+  order.id = std::string(8U << 20U, 'x');  // 8 MiB
+  std::string out;
+  pit::json::Writer w{out, 1024};
+  try {
+    pit::json::encode(w, order);
+    ADD_FAILURE() << "an 8 MiB string passed a 1 KiB limit";
+  } catch (const pit::json::OutputTooLarge& e) {
+    EXPECT_GT(e.at_least(), 8U << 20U);
+    EXPECT_EQ(e.limit(), 1024U);
+  }
+  EXPECT_LE(out.size(), 1024U) << "bounded memory: nothing past the limit was appended";
+  EXPECT_LT(out.capacity(), 64U * 1024U);
+}
+
 TEST(Json, WriterSeparatesValuesItself) {
   std::string out;
   pit::json::Writer w{out};

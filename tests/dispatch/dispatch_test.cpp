@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "support/host_fixture.hpp"
+#include "support/raw_http.hpp"
 
 namespace shop {
 namespace {
@@ -102,6 +103,41 @@ TEST_F(Dispatch, masked_failure_deep_inside_stays_masked_at_every_hop) {
   auto fault = fault_of([&] { block_on(orders->place({{{"secret", 1}}, ""})); });
   EXPECT_EQ(fault.code(), Code::internal);
   EXPECT_EQ(std::string(fault.what()).find(kCanary), std::string::npos);
+}
+
+class DispatchWithAdmin : public HostTest {
+ protected:
+  pit::HostOptions options() override {
+    auto o = HostTest::options();
+    o.admin.listen = "127.0.0.1:0";
+    return o;
+  }
+  long masked_total() const { return rawhttp::metric_sum(host->admin_port(), "pit_faults_masked_total"); }
+};
+
+TEST_F(DispatchWithAdmin, masked_fault_of_a_nested_call_is_logged_and_counted_once) {
+  host->start();
+  // place → reserve: reserve masks its failure (a record with the cause); place gets the
+  // masked fault back and passes it on as internal, with no second record and no count.
+  pit::CallerScope scope{{.correlation_id = "nested-mask-1"}};
+  auto fault = fault_of([&] { block_on(orders->place({{{"secret", 1}}, ""})); });
+  EXPECT_EQ(fault.code(), Code::internal);
+  EXPECT_EQ(fault.message(), "internal error");
+  EXPECT_EQ(fault.correlation_id(), "nested-mask-1");
+  EXPECT_TRUE(fault.cause().empty());
+  EXPECT_TRUE(fault.has(pit::Fault::masked));
+  EXPECT_EQ(lines_with({"fault masked"}).size(), 1U);
+  EXPECT_EQ(lines_with({"fault masked", kCanary, "nested-mask-1", "shop.v1.Inventory"}).size(), 1U);
+  EXPECT_EQ(masked_total(), 1);
+}
+
+TEST_F(DispatchWithAdmin, implementation_cannot_skip_the_masked_record_by_setting_the_flag) {
+  host->start();
+  auto fault = fault_of([&] { block_on(inventory->reserve({"self-masked", 1})); });
+  EXPECT_EQ(fault.code(), Code::internal);
+  EXPECT_EQ(fault.message(), "internal error");
+  EXPECT_EQ(lines_with({"fault masked", kCanary}).size(), 1U);
+  EXPECT_EQ(masked_total(), 1);
 }
 
 TEST_F(Dispatch, blocking_on_an_io_thread_is_refused_not_deadlocked) {

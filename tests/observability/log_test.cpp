@@ -89,6 +89,111 @@ TEST_F(Logs, outside_a_call_lines_have_no_call_ids) {
   EXPECT_EQ(line["n"], 1);
 }
 
+TEST_F(Logs, text_fields_named_like_secrets_are_redacted_by_default) {
+  host->start();
+  pit::log::info("login", {{"password", "hunter2"},
+                           {"db_password", kCanary},
+                           {"X-Api-Key", "k-123456"},
+                           {"Authorization", "Bearer abc.def"},
+                           {"sessionCookie", "sid=42"},
+                           {"refresh_token", "rt-9"},
+                           {"client.secret", "s3"},
+                           {"private-key", "-----BEGIN"},
+                           {"user", "ann"},
+                           {"author", "bob"},
+                           {"keyword", "apple"}});
+  const auto found = lines_with({"login"});
+  ASSERT_EQ(found.size(), 1U);
+  for (const char* secret : {"hunter2", kCanary, "k-123456", "Bearer", "sid=42", "rt-9", "\"s3\"", "BEGIN"}) {
+    EXPECT_EQ(found[0].find(secret), std::string::npos) << secret << " reached the log: " << found[0];
+  }
+  auto line = parse_line(found[0]);
+  for (const char* key : {"password", "db_password", "X-Api-Key", "Authorization", "sessionCookie",
+                          "refresh_token", "client.secret", "private-key"}) {
+    EXPECT_EQ(line[key], "[redacted]") << key;
+  }
+  EXPECT_EQ(line["user"], "ann");
+  EXPECT_EQ(line["author"], "bob") << "not a secret: 'auth' is not a name";
+  EXPECT_EQ(line["keyword"], "apple");
+}
+
+TEST_F(Logs, numbers_and_booleans_are_not_redacted_by_their_key) {
+  host->start();
+  pit::log::info("usage", {{"token_count", 3}, {"password_set", true}, {"max_tokens", 4096U}});
+  auto line = parse_line(lines_with({"usage"}).at(0));
+  EXPECT_EQ(line["token_count"], 3);
+  EXPECT_EQ(line["password_set"], true);
+  EXPECT_EQ(line["max_tokens"], 4096);
+}
+
+TEST_F(Logs, card_numbers_are_redacted_in_any_text_field) {
+  host->start();
+  pit::log::info("payment", {{"note", "paid with 4111 1111 1111 1111 today"},
+                             {"card", "5555-5555-5555-4444"},
+                             {"amex", "378282246310005"},
+                             {"two", "4111111111111111,5555555555554444"},
+                             {"not_luhn", "4111 1111 1111 1112"},
+                             {"timestamp_us", "1733012345678905"},  // Luhn-valid, but no card starts with 1
+                             {"longer", "41111111111111110000"},    // 20 digits: not a card
+                             {"short", "411111111111"}});
+  auto line = parse_line(lines_with({"payment"}).at(0));
+  EXPECT_EQ(line["note"], "paid with [redacted] today");
+  EXPECT_EQ(line["card"], "[redacted]");
+  EXPECT_EQ(line["amex"], "[redacted]");
+  EXPECT_EQ(line["two"], "[redacted],[redacted]");
+  EXPECT_EQ(line["not_luhn"], "4111 1111 1111 1112");
+  EXPECT_EQ(line["timestamp_us"], "1733012345678905");
+  EXPECT_EQ(line["longer"], "41111111111111110000");
+  EXPECT_EQ(line["short"], "411111111111");
+}
+
+TEST_F(Logs, a_card_number_in_a_masked_faults_cause_is_redacted_too) {
+  host->start();
+  pit::log::error("fault masked", {{"cause", "charge failed for 4111111111111111: declined"}});
+  auto line = parse_line(lines_with({"fault masked"}).at(0));
+  EXPECT_EQ(line["cause"], "charge failed for [redacted]: declined");
+}
+
+class LogRedactionConfigured : public HostTest {
+ protected:
+  pit::HostOptions options() override {
+    auto o = HostTest::options();
+    o.log_redaction.keys = {"ssn", "Session-ID"};
+    return o;
+  }
+};
+
+TEST_F(LogRedactionConfigured, configured_names_are_redacted_too) {
+  host->start();
+  pit::log::info("visit", {{"user_ssn", "123-45-6789"}, {"session_id", "abc"}, {"password", "p"}, {"page", "/"}});
+  auto line = parse_line(lines_with({"visit"}).at(0));
+  EXPECT_EQ(line["user_ssn"], "[redacted]");
+  EXPECT_EQ(line["session_id"], "[redacted]");
+  EXPECT_EQ(line["password"], "[redacted]") << "the built-in names stay";
+  EXPECT_EQ(line["page"], "/");
+}
+
+class LogRedactionOff : public HostTest {
+ protected:
+  pit::HostOptions options() override {
+    auto o = HostTest::options();
+    o.log_redaction.enabled = false;
+    return o;
+  }
+  void TearDown() override {
+    HostTest::TearDown();
+    pit::log::configure_redaction({});  // process-wide: the next test gets the default back
+  }
+};
+
+TEST_F(LogRedactionOff, redaction_can_be_switched_off) {
+  host->start();
+  pit::log::info("dev", {{"password", "hunter2"}, {"card", "4111 1111 1111 1111"}});
+  auto line = parse_line(lines_with({"dev"}).at(0));
+  EXPECT_EQ(line["password"], "hunter2");
+  EXPECT_EQ(line["card"], "4111 1111 1111 1111");
+}
+
 class QuietCalls : public HostTest {
  protected:
   pit::HostOptions options() override {

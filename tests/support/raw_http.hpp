@@ -6,6 +6,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
+#include <algorithm>
 #include <chrono>
 #include <string>
 #include <utility>
@@ -118,6 +119,25 @@ inline std::string header_of(const std::string& response, const std::string& nam
   if (at == std::string::npos) return {};
   const auto start = at + key.size();
   return response.substr(start, response.find("\r\n", start) - start);
+}
+
+// The sum of every sample of the counter `name` (all label sets) on an admin listener's
+// /metrics; -1 if the page could not be read.
+inline long metric_sum(unsigned short admin_port, const std::string& name) {
+  Connection c{admin_port};
+  c.send("GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  const std::string page = body_of(c.read_response());
+  if (page.empty()) return -1;
+  long sum = 0;
+  std::size_t at = 0;
+  while (at < page.size()) {
+    const auto end = std::min(page.find('\n', at), page.size());
+    const std::string line = page.substr(at, end - at);
+    at = end + 1;
+    if (line.rfind(name + "{", 0) != 0 && line.rfind(name + " ", 0) != 0) continue;
+    sum += std::stol(line.substr(line.rfind(' ') + 1));
+  }
+  return sum;
 }
 
 }  // namespace rawhttp

@@ -54,6 +54,10 @@ class InventoryService final : public Inventory {
     if (r.sku == "odd") throw OddError{};
     // Naive code that blocks its I/O thread (a blocking client inside a coroutine operation).
     if (r.sku == "blocker") std::this_thread::sleep_for(std::chrono::milliseconds(r.quantity));
+    if (r.sku == "self-masked") {
+      // An implementation claiming its fault is already recorded: it is not.
+      throw pit::Fault::internal(std::string("own ") + kCanary).with(pit::Fault::masked);
+    }
     if (r.sku == "slow" || r.sku == "late-secret") {
       boost::asio::steady_timer timer{pit::io_executor(), std::chrono::milliseconds(r.quantity)};
       try {

@@ -91,6 +91,7 @@ TEST_F(Http, undeclared_failure_stays_masked_on_the_wire) {
   EXPECT_EQ(p["code"], "internal");
   EXPECT_EQ(p["detail"], "internal error");
   EXPECT_FALSE(p.contains("retryable"));
+  EXPECT_EQ(p["masked"], true) << "the hops above must not record it again";
   auto fault = fault_of([&] { block_on(remote_orders->place({{{"secret", 1}}, ""})); });
   EXPECT_EQ(fault.code(), Code::internal);
   EXPECT_EQ(std::string(fault.what()).find(kCanary), std::string::npos);
@@ -359,6 +360,102 @@ TEST_F(HttpTinyPool, a_full_worker_pool_answers_503_with_retry_after_at_once) {
   EXPECT_EQ(p["code"], "unavailable");
   EXPECT_EQ(p["retryable"], true);
   EXPECT_EQ(status_of(busy.read_response()), 504) << "the busy call ends at its deadline";
+}
+
+class HttpTwoHops : public Http {
+ protected:
+  pit::HostOptions options() override {
+    auto o = Http::options();
+    o.admin.listen = "127.0.0.1:0";
+    return o;
+  }
+};
+
+TEST_F(HttpTwoHops, fault_masked_by_a_remote_service_is_logged_and_counted_once_across_hops) {
+  // front: Orders, whose Inventory is the other host, over HTTP.
+  pit::HostOptions front_options;
+  front_options.log_sink = logs;
+  front_options.admin.listen = "127.0.0.1:0";
+  pit::Host front{front_options};
+  front.serve<Orders, OrdersService>(front.client<Inventory>("http://127.0.0.1:" + std::to_string(port)), probe);
+  auto front_orders = front.client<Orders>();
+  front.start();
+
+  pit::CallerScope scope{{.correlation_id = "two-hops-1"}};
+  auto fault = fault_of([&] { block_on(front_orders->place({{{"secret", 1}}, ""})); });
+  EXPECT_EQ(fault.code(), Code::internal);
+  EXPECT_EQ(fault.message(), "internal error");
+  EXPECT_EQ(fault.correlation_id(), "two-hops-1");
+  EXPECT_TRUE(fault.cause().empty());
+  EXPECT_EQ(std::string(fault.what()).find(kCanary), std::string::npos);
+  EXPECT_EQ(lines_with({"fault masked"}).size(), 1U);
+  EXPECT_EQ(lines_with({"fault masked", kCanary, "two-hops-1"}).size(), 1U) << "where it happened";
+  const long back_count = rawhttp::metric_sum(host->admin_port(), "pit_faults_masked_total");
+  const long front_count = rawhttp::metric_sum(front.admin_port(), "pit_faults_masked_total");
+  EXPECT_EQ(back_count, 1);
+  EXPECT_EQ(front_count, 0);
+  front.stop();
+}
+
+// The reply limit. reserve's reply is {"remaining":97} for quantity 3: 16 bytes, and
+// {"remaining":100} (17 bytes) for quantity 0, so a limit of 16 sits exactly between.
+class HttpReplyLimit : public Http {
+ protected:
+  pit::HostOptions options() override {
+    auto o = Http::options();
+    o.http.max_reply_bytes = 16;
+    o.operations["shop.v1.Orders/place"].max_reply_bytes = 64;    // the override wins
+    o.operations["shop.v1.Inventory/count"].max_reply_bytes = 14;  // {"quantity":42} is 15
+    return o;
+  }
+};
+
+TEST_F(HttpReplyLimit, reply_at_the_limit_passes_and_one_byte_over_is_masked_internal) {
+  const auto at = exchange(post("/shop.v1.Inventory/reserve", R"({"sku":"apple","quantity":3})"));
+  EXPECT_EQ(status_of(at), 200) << at;
+  EXPECT_EQ(body_of(at), R"({"remaining":97})");
+
+  const auto over = exchange(post("/shop.v1.Inventory/reserve", R"({"sku":"apple","quantity":0})",
+                                  "X-Request-Id: reply-limit-1\r\n"));
+  EXPECT_EQ(status_of(over), 500) << over;
+  auto p = problem(over);
+  EXPECT_EQ(p["code"], "internal");
+  EXPECT_EQ(p["detail"], "internal error");
+  EXPECT_EQ(p["correlation_id"], "reply-limit-1");
+  EXPECT_EQ(p["masked"], true);
+  EXPECT_EQ(over.find("bytes"), std::string::npos) << "the cause stays in the log";
+  EXPECT_EQ(lines_with({"reply-limit-1", "at least 17 bytes, limit 16 bytes"}).size(), 1U);
+  expect_server_still_serves();
+}
+
+TEST_F(HttpReplyLimit, operation_override_replaces_the_host_wide_reply_limit) {
+  const auto placed = exchange(post("/shop.v1.Orders/place", R"({"items":[{"sku":"apple"}]})"));
+  EXPECT_EQ(status_of(placed), 200) << placed;
+  EXPECT_GT(body_of(placed).size(), 16U);
+  // A sync operation encodes its reply on a worker: the same limit holds there.
+  const auto counted = exchange(post("/shop.v1.Inventory/count", R"({"sku":"apple"})"));
+  EXPECT_EQ(status_of(counted), 500) << counted;
+  EXPECT_EQ(problem(counted)["code"], "internal");
+  EXPECT_EQ(lines_with({"at least 15 bytes, limit 14 bytes"}).size(), 1U);
+}
+
+TEST_F(Http, reply_larger_than_the_callers_limit_is_a_clear_internal_fault) {
+  // The server (4 MiB) sends it; this caller takes 16 bytes at most.
+  pit::HostOptions small;
+  small.log_sink = logs;
+  small.http.max_reply_bytes = 16;
+  pit::Host strict{small};
+  auto strict_inventory = strict.client<Inventory>("http://127.0.0.1:" + std::to_string(port));
+  strict.start();
+  EXPECT_EQ(block_on(strict_inventory->reserve({"apple", 3})).remaining, 97) << "16 bytes: at the limit";
+  auto fault = fault_of([&] { block_on(strict_inventory->reserve({"apple", 0})); });
+  EXPECT_EQ(fault.code(), Code::internal);
+  EXPECT_EQ(fault.message(), "the reply is too large");
+  EXPECT_FALSE(fault.has(pit::Fault::retryable)) << "the call took effect";
+  EXPECT_NE(fault.cause().find("of 17 bytes is larger than the limit of 16 bytes"), std::string::npos)
+      << fault.cause();
+  EXPECT_EQ(block_on(strict_inventory->reserve({"apple", 3})).remaining, 97) << "the client recovers";
+  strict.stop();
 }
 
 }  // namespace

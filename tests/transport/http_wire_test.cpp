@@ -98,6 +98,15 @@ TEST(Problem, a_peers_malformed_correlation_id_is_not_taken) {
   EXPECT_TRUE(f.correlation_id().empty());
 }
 
+TEST(Problem, masked_flag_round_trips_on_internal_only) {
+  Fault masked = Fault::internal("internal error").with(Fault::masked);
+  EXPECT_TRUE(fault_of_problem(500, problem_json(masked, "")).has(Fault::masked));
+  EXPECT_FALSE(fault_of_problem(500, problem_json(Fault::internal("x"), "")).has(Fault::masked));
+  // The flag stands for "recorded where it was masked", which only an internal can be.
+  EXPECT_FALSE(fault_of_problem(404, R"({"code":"not_found","masked":true})").has(Fault::masked));
+  EXPECT_EQ(problem_json(Fault::not_found("x").with(Fault::masked), "").find("masked"), std::string::npos);
+}
+
 TEST(Problem, non_problem_body_maps_by_status) {
   auto f = fault_of_problem(502, "<html>bad gateway</html>");
   EXPECT_EQ(f.code(), Code::unavailable);

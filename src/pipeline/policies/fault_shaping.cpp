@@ -7,7 +7,27 @@
 
 namespace pit::policies {
 
+namespace {
+
+// The one fault a caller gets for a failure whose record is in the log: no message of the
+// original, no cause, no details, no flags but `masked`.
+Fault masked_internal(const Call& call) {
+  Fault masked = Fault::internal("internal error").with(Fault::masked).from(Fault::Origin::runtime);
+  masked.set_correlation_id(std::string(call.context().correlation_id()));
+  return masked;
+}
+
+// A callee (in-process or over HTTP) masked this fault and logged it there: passing it on
+// adds no second record. Only a fault that came back from a call qualifies, so an
+// implementation cannot hide its own fault by setting the flag.
+bool masked_downstream(const Fault& fault) noexcept {
+  return fault.has(Fault::masked) && fault.code() == Code::internal && fault.origin() == Fault::Origin::remote;
+}
+
+}  // namespace
+
 Fault mask_undeclared(const Call& call, Fault fault) {
+  if (masked_downstream(fault)) return masked_internal(call);
   const OperationInfo& op = call.operation();
   const bool raised_by_runtime = fault.origin() == Fault::Origin::runtime;
   if (!raised_by_runtime && !op.spec.declares(fault.code())) {
@@ -18,9 +38,7 @@ Fault mask_undeclared(const Call& call, Fault fault) {
     if (const auto* settings = detail::CallAccess::settings(call); settings != nullptr && settings->metrics != nullptr) {
       settings->metrics->masked.fetch_add(1, std::memory_order_relaxed);
     }
-    Fault masked = Fault::internal("internal error").from(Fault::Origin::runtime);
-    masked.set_correlation_id(std::string(call.context().correlation_id()));
-    return masked;
+    return masked_internal(call);
   }
   if (!fault.cause().empty()) {
     // The cause is for the log only: it is written here and taken off the fault, so not

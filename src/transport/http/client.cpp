@@ -124,6 +124,14 @@ Fault unreachable(const HttpTarget& t, const boost::system::error_code& ec, bool
   return f;
 }
 
+Fault reply_too_large(const HttpTarget& t, boost::optional<std::uint64_t> announced, std::size_t limit) {
+  std::string cause = t.base + ": the reply body";
+  if (announced) cause += " of " + std::to_string(*announced) + " bytes";
+  cause += " is larger than the limit of " + std::to_string(limit) +
+           " bytes (http.max_reply_bytes, or the operation's max_reply_bytes)";
+  return Fault::internal("the reply is too large").with_cause(std::move(cause)).from(Fault::Origin::runtime);
+}
+
 // Time kept back from the deadline sent downstream, so the callee gives up before we do
 // and its answer can still travel back.
 constexpr auto kDeadlineMargin = std::chrono::milliseconds(5);
@@ -165,6 +173,8 @@ Task<Outcome> HttpSend::dispatch(Call& call) {
   const OperationInfo& op = call.operation();
   const Context& context = call.context();
   IoThread* home = CallAccess::home(call);
+  const OperationSettings* settings = CallAccess::settings(call);
+  const std::size_t reply_limit = settings != nullptr ? settings->max_reply_bytes : options_.max_reply_bytes;
 
   std::string body;
   if (auto error = capture([&] { body = op.hooks.encode_request(call); })) {
@@ -198,6 +208,10 @@ Task<Outcome> HttpSend::dispatch(Call& call) {
     if (stream && closed_by_peer(*stream)) stream.reset();
     const bool reused = stream != nullptr;
     bool written = false;
+    beast::flat_buffer buffer;
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(reply_limit);
+    parser.header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
     try {
       if (!stream) {
         stream = std::make_unique<beast::tcp_stream>(home->io());
@@ -207,10 +221,6 @@ Task<Outcome> HttpSend::dispatch(Call& call) {
       }
       co_await http::async_write(*stream, req, use_task);
       written = true;
-      beast::flat_buffer buffer;
-      http::response_parser<http::string_body> parser;
-      parser.body_limit(options_.max_body_bytes);
-      parser.header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
       co_await http::async_read(*stream, buffer, parser, use_task);
       auto res = parser.release();
       if (res.keep_alive() && !context.cancelled()) target->give(home, std::move(stream));
@@ -222,6 +232,11 @@ Task<Outcome> HttpSend::dispatch(Call& call) {
       }
       co_return Outcome::success();
     } catch (const boost::system::system_error& e) {
+      if (e.code() == http::error::body_limit) {
+        // The callee answered; the answer is more than this caller takes. Not retried:
+        // the call took effect. The connection, mid-body, is closed.
+        co_return reply_too_large(*target, parser.content_length(), reply_limit);
+      }
       if (context.cancelled()) {
         co_return Fault::deadline_exceeded("deadline exceeded").from(Fault::Origin::runtime);
       }

@@ -162,6 +162,7 @@ std::string problem_json(const Fault& fault, std::string_view trace_id, unsigned
   if (!fault.correlation_id().empty()) append_string_member(out, "correlation_id", fault.correlation_id());
   if (!trace_id.empty()) append_string_member(out, "trace_id", trace_id);
   if (fault.has(Fault::retryable)) out.append(",\"retryable\":true");
+  if (fault.has(Fault::masked) && fault.code() == Code::internal) out.append(",\"masked\":true");
   if (!fault.details().empty()) {
     out.append(",\"details\":{");
     bool first = true;
@@ -201,6 +202,11 @@ Fault fault_of_problem(unsigned status, std::string_view body) {
   if (obj != nullptr) {
     if (const auto* r = obj->if_contains("retryable"); r != nullptr && r->is_bool() && r->as_bool()) {
       fault.with(Fault::retryable);
+    }
+    // Only an internal fault can stand for a failure masked (and logged) by the peer.
+    if (const auto* m = obj->if_contains("masked");
+        m != nullptr && m->is_bool() && m->as_bool() && *code == Code::internal) {
+      fault.with(Fault::masked);
     }
     if (const auto* d = obj->if_contains("details"); d != nullptr && d->is_object()) {
       for (const auto& [k, val] : d->as_object()) {

@@ -47,7 +47,8 @@ struct Traceparent {
 [[nodiscard]] Code code_of_status(unsigned status) noexcept;
 
 // RFC 9457 problem details for a fault: type, title, status, detail, code, correlation_id,
-// trace_id, and retryable only when a retry is safe.
+// trace_id, retryable only when a retry is safe, and masked (an internal fault the server
+// masked and logged, which the hops above pass on without a record of their own).
 // `status` is the HTTP status sent with it; 0 means the code's own (status_of).
 [[nodiscard]] std::string problem_json(const Fault& fault, std::string_view trace_id, unsigned status = 0);
 // The fault a problem+json body (or a bare status) stands for, as the client sees it.
