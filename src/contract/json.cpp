@@ -886,7 +886,13 @@ double decode_double(Node node, const Path& path) {
 
 float decode_float(Node node, const Path& path) {
   const double d = decode_double(node, path);
-  if (std::fabs(d) > static_cast<double>(FLT_MAX)) throw_out_of_range(path, format_double(d), "float");
+  // In range iff the double rounds (to nearest, ties to even) to a finite float. Above
+  // FLT_MAX = 2^128 - 2^104 that holds up to, not including, the midpoint 2^128 - 2^103
+  // between FLT_MAX and 2^128: the tie goes to the even neighbour, 2^128 (infinity).
+  // Comparing with FLT_MAX itself refused 3.4028235e+38, the text of FLT_MAX.
+  static_assert(static_cast<double>(FLT_MAX) == 0x1p128 - 0x1p104);
+  constexpr double kFloatOverflow = 0x1p128 - 0x1p103;
+  if (std::fabs(d) >= kFloatOverflow) throw_out_of_range(path, format_double(d), "float");
   return static_cast<float>(d);
 }
 

@@ -6,6 +6,7 @@
 
 #include <boost/describe.hpp>
 
+#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -405,6 +406,46 @@ TEST(Json, ExponentBeyondIntIsInvalidArgument) {
 
 TEST(Json, NumberOverflowingFloatIsInvalidArgument) {
   expect_bad_request(rejection<Numbers>(R"({"f":1e300})"), "field 'f': 1e+300 is out of range for float");
+}
+
+// A float is in range when the number rounds to a finite float: up to, not including, the
+// midpoint between FLT_MAX and 2^128 (the tie rounds to even, 2^128: infinity).
+TEST(Json, FloatRangeEndsAtTheMidpointAboveFltMax) {
+  const auto text_of = [](double d) {
+    char buffer[32];
+    const auto result = std::to_chars(buffer, buffer + sizeof buffer, d);
+    return std::string{buffer, result.ptr};
+  };
+  constexpr double midpoint = 0x1p128 - 0x1p103;
+  const double below = std::nextafter(midpoint, 0.0);
+  constexpr float flt_max = std::numeric_limits<float>::max();
+  for (const double sign : {1.0, -1.0}) {
+    for (const double d : {static_cast<double>(flt_max), below}) {
+      const std::string text = R"({"f":)" + text_of(sign * d) + "}";
+      EXPECT_EQ(pit::json::decode<Numbers>(text).f, static_cast<float>(sign) * flt_max) << text;
+    }
+    const std::string at_midpoint = text_of(sign * midpoint);
+    expect_bad_request(rejection<Numbers>(R"({"f":)" + at_midpoint + "}"),
+                       "field 'f': " + at_midpoint + " is out of range for float");
+    const std::string above = text_of(sign * std::nextafter(midpoint, HUGE_VAL));
+    expect_bad_request(rejection<Numbers>(R"({"f":)" + above + "}"),
+                       "field 'f': " + above + " is out of range for float");
+  }
+  EXPECT_EQ(text_of(-midpoint), "-3.4028235677973366e+38");
+}
+
+// The fuzz finding of tests/fuzz/regressions/json_decode_fuzz/float_max_survives_a_round_trip:
+// FLT_MAX written with fewer digits decoded, but its own encoding did not.
+TEST(Json, FltMaxSurvivesEncodeAndDecode) {
+  for (const float f : {std::numeric_limits<float>::max(), -std::numeric_limits<float>::max()}) {
+    Numbers n;
+    n.f = f;
+    const std::string text = pit::json::encode(n);
+    EXPECT_NE(text.find(f > 0 ? R"("f":3.4028235e+38,)" : R"("f":-3.4028235e+38,)"), std::string::npos) << text;
+    EXPECT_EQ(pit::json::decode<Numbers>(text).f, f) << text;
+    EXPECT_EQ(pit::json::encode(pit::json::decode<Numbers>(text)), text);
+  }
+  EXPECT_EQ(pit::json::decode<Numbers>(R"({"f":3.4028234e38})").f, std::numeric_limits<float>::max());
 }
 
 TEST(Json, NaNAndInfinityLiteralsAreRejected) {
