@@ -234,8 +234,8 @@ std::string_view got_text(Node got, detail::Expected expected) noexcept {
 }
 
 // An integer field was given a number the parser kept as a double: every exact integer
-// that fits 64 bits was already turned into an integer (see exact_integer), so this is
-// either a fraction or an integer beyond 64 bits.
+// that fits 64 bits but -0 was already turned into an integer (see exact_integer), so this
+// is either a fraction or an integer beyond 64 bits.
 [[noreturn]] void throw_not_an_integer(const detail::Path& path, Node got, std::string_view type_name) {
   const double d = got.as_double();
   if (std::trunc(d) == d && std::fabs(d) >= 0x1p63) throw_out_of_range(path, format_double(d), type_name);
@@ -426,10 +426,16 @@ class StrictHandler {
     return true;
   }
 
-  bool on_int64(std::int64_t i, bj::string_view, bj::error_code& ec) {
+  bool on_int64(std::int64_t i, bj::string_view s, bj::error_code& ec) {
+    // -0 is kept as the double -0.0 (see push_exact_zero); the integer fields read it as 0.
+    const bool negative = number_text_.empty() ? !s.empty() && s.front() == '-' : number_text_.front() == '-';
     number_text_.clear();
     if (!begin_value(ec)) return false;
-    stack_.push_int64(i);
+    if (i == 0) {
+      push_exact_zero(negative);
+    } else {
+      stack_.push_int64(i);
+    }
     return true;
   }
 
@@ -467,7 +473,9 @@ class StrictHandler {
     const ExactInteger exact = exact_integer(text);
     number_text_.clear();
     constexpr std::uint64_t int64_limit = std::uint64_t{1} << 63U;
-    if (exact.exact && !exact.negative && exact.magnitude < int64_limit) {
+    if (exact.exact && exact.magnitude == 0) {
+      push_exact_zero(exact.negative);
+    } else if (exact.exact && !exact.negative && exact.magnitude < int64_limit) {
       stack_.push_int64(static_cast<std::int64_t>(exact.magnitude));
     } else if (exact.exact && !exact.negative) {
       stack_.push_uint64(exact.magnitude);
@@ -496,6 +504,18 @@ class StrictHandler {
   bool on_comment(bj::string_view, bj::error_code&) { return true; }
 
  private:
+  // A zero written with a minus sign ("-0", "-0.0e5") is the double -0.0, so that a double
+  // field keeps the sign its encoding ("-0") wrote: read as the integer 0 it came back +0
+  // and encode∘decode was not a fixed point (a fuzz finding). decode_signed/unsigned take
+  // it as 0, like any other exact integer written as a number.
+  void push_exact_zero(bool negative) {
+    if (negative) {
+      stack_.push_double(-0.0);
+    } else {
+      stack_.push_int64(0);
+    }
+  }
+
   struct Frame {
     bool is_array;
     std::size_t elements;     // arrays: elements begun so far; the current one is elements - 1
@@ -853,7 +873,9 @@ std::int64_t decode_signed(Node node, const Path& path, std::int64_t min, std::i
       if (u > static_cast<std::uint64_t>(max)) throw_out_of_range(path, std::to_string(u), type_name);
       return static_cast<std::int64_t>(u);
     }
-    case Node::Kind::number: throw_not_an_integer(path, node, type_name);
+    case Node::Kind::number:
+      if (node.as_double() == 0.0) return 0;  // -0: the one exact integer kept as a double
+      throw_not_an_integer(path, node, type_name);
     default: throw_type_error(path, Expected::integer, node);
   }
 }
@@ -870,7 +892,9 @@ std::uint64_t decode_unsigned(Node node, const Path& path, std::uint64_t max, st
       if (u > max) throw_out_of_range(path, std::to_string(u), type_name);
       return u;
     }
-    case Node::Kind::number: throw_not_an_integer(path, node, type_name);
+    case Node::Kind::number:
+      if (node.as_double() == 0.0) return 0;  // -0: the one exact integer kept as a double
+      throw_not_an_integer(path, node, type_name);
     default: throw_type_error(path, Expected::integer, node);
   }
 }

@@ -208,6 +208,30 @@ TEST(Json, DoublesDecodeCorrectlyRoundedEvenNearTheEndsOfTheRange) {
   EXPECT_THROW((void)pit::json::decode<Numbers>(R"({"d":1.8e308})"), pit::Fault) << "overflow is refused";
 }
 
+// A fuzz finding (tests/fuzz/regressions/json_decode_fuzz/negative_zero_double_keeps_its_sign):
+// -0.0 encodes as "-0", which was read as the integer 0, so a double field lost its sign.
+TEST(Json, NegativeZeroKeepsItsSignInFloatingFieldsAndIsZeroForIntegers) {
+  for (const char* zero : {"-0", "-0.0", "-0e5", "-0.000e-400", "-1e-400"}) {
+    const std::string text = std::string{R"({"d":)"} + zero + R"(,"f":)" + zero + "}";
+    const Numbers n = pit::json::decode<Numbers>(text);
+    EXPECT_EQ(n.d, 0.0) << text;
+    EXPECT_TRUE(std::signbit(n.d)) << text;
+    EXPECT_TRUE(std::signbit(n.f)) << text;
+  }
+  Numbers n;
+  n.d = -0.0;
+  n.f = -0.0F;
+  const std::string text = pit::json::encode(n);
+  EXPECT_NE(text.find(R"("f":-0,"d":-0})"), std::string::npos) << text;
+  EXPECT_EQ(pit::json::encode(pit::json::decode<Numbers>(text)), text);
+  EXPECT_FALSE(std::signbit(pit::json::decode<Numbers>(R"({"d":0,"f":0.0})").d));
+  const Numbers ints = pit::json::decode<Numbers>(R"({"i8":-0,"u8":-0,"i64":-0.0,"u64":-0e3})");
+  EXPECT_EQ(ints.i8, 0);
+  EXPECT_EQ(ints.u8, 0U);
+  EXPECT_EQ(ints.i64, 0);
+  EXPECT_EQ(ints.u64, 0U);
+}
+
 TEST(Json, ContainersOptionalsAndMapsRoundTrip) {
   Shapes s;
   s.matrix = {{1, 2}, {}, {3}};
