@@ -849,6 +849,10 @@ void throw_unknown_enum_name(const Path& path, const std::vector<std::string_vie
   throw bad_request(field_message(render(path), what));
 }
 
+void throw_required_field(const Path& path, bool present) {
+  throw bad_request(field_message(render(path), present ? "required, but null" : "required, but missing"));
+}
+
 void throw_encode_error(const Path& path, std::string_view reason) {
   throw Fault::internal("reply could not be encoded")
       .from(Fault::Origin::runtime)

@@ -80,6 +80,47 @@ struct Tagged : Envelope {
 };
 BOOST_DESCRIBE_STRUCT(Tagged, (Envelope), (tag))
 
+// Required members (PIT_REQUIRED): a body without them, or with null, is refused.
+struct GetOrder {
+  std::int64_t id = 0;
+  std::optional<std::string> note;
+};
+BOOST_DESCRIBE_STRUCT(GetOrder, (), (id, note))
+PIT_REQUIRED(GetOrder, id)
+
+struct BasketLine {
+  std::string sku;
+  std::int32_t quantity = 1;
+};
+BOOST_DESCRIBE_STRUCT(BasketLine, (), (sku, quantity))
+PIT_REQUIRED(BasketLine, sku)
+
+struct Basket {
+  std::string owner;
+  std::vector<BasketLine> lines;
+  std::optional<BasketLine> gift;
+  std::map<std::string, BasketLine> by_name;
+  std::vector<std::vector<BasketLine>> shelves;
+};
+BOOST_DESCRIBE_STRUCT(Basket, (), (owner, lines, gift, by_name, shelves))
+PIT_REQUIRED(Basket, owner, lines)
+
+// A base's required members stay required in the derived message, which declares its own.
+struct Audited {
+  std::string trace;
+  std::string actor;
+};
+BOOST_DESCRIBE_STRUCT(Audited, (), (trace, actor))
+PIT_REQUIRED(Audited, trace);  // a trailing semicolon is allowed
+struct AuditedGet : Audited {
+  std::int64_t id = 0;
+  std::int64_t version = 0;
+};
+BOOST_DESCRIBE_STRUCT(AuditedGet, (Audited), (id, version))
+PIT_REQUIRED(AuditedGet, id)
+struct AuditedPing : Audited {};
+BOOST_DESCRIBE_STRUCT(AuditedPing, (Audited), ())
+
 }  // namespace pit_json_test
 
 namespace {
@@ -470,6 +511,79 @@ TEST(Json, FltMaxSurvivesEncodeAndDecode) {
     EXPECT_EQ(pit::json::encode(pit::json::decode<Numbers>(text)), text);
   }
   EXPECT_EQ(pit::json::decode<Numbers>(R"({"f":3.4028234e38})").f, std::numeric_limits<float>::max());
+}
+
+// --- required members --------------------------------------------------------------------
+
+TEST(Json, MissingRequiredFieldIsInvalidArgumentNamingIt) {
+  expect_bad_request(rejection<GetOrder>("{}"), "field 'id': required, but missing");
+  expect_bad_request(rejection<GetOrder>(R"({"note":"x","other":1})"), "field 'id': required, but missing");
+}
+
+TEST(Json, NullRequiredFieldIsInvalidArgumentNamingIt) {
+  expect_bad_request(rejection<GetOrder>(R"({"id":null})"), "field 'id': required, but null");
+}
+
+TEST(Json, PresentRequiredFieldDecodesAndOptionalOnesMayBeMissing) {
+  const GetOrder get = pit::json::decode<GetOrder>(R"({"id":0})");
+  EXPECT_EQ(get.id, 0);
+  EXPECT_FALSE(get.note.has_value());
+  EXPECT_EQ(pit::json::decode<GetOrder>(R"({"id":42,"unknown":null})").id, 42);
+  // The value is still checked as usual once present.
+  expect_bad_request(rejection<GetOrder>(R"({"id":"42"})"), "field 'id': expected an integer, got a string");
+}
+
+TEST(Json, RequiredFieldIsCheckedByDecodeIntoToo) {
+  GetOrder target;
+  target.id = 7;
+  try {
+    pit::json::decode_into(R"({"note":"n"})", target);
+    FAIL() << "accepted";
+  } catch (const Fault& fault) {
+    expect_bad_request(fault, "field 'id': required, but missing");
+  }
+}
+
+TEST(Json, RequiredFieldsOfNestedStructsAreCheckedWithTheirPath) {
+  expect_bad_request(rejection<Basket>(R"({"lines":[]})"), "field 'owner': required, but missing");
+  expect_bad_request(rejection<Basket>(R"({"owner":"o"})"), "field 'lines': required, but missing");
+  expect_bad_request(rejection<Basket>(R"({"owner":"o","lines":null})"), "field 'lines': required, but null");
+  expect_bad_request(rejection<Basket>(R"({"owner":"o","lines":[{"sku":"a"},{"quantity":2}]})"),
+                     "field 'lines[1].sku': required, but missing");
+  expect_bad_request(rejection<Basket>(R"({"owner":"o","lines":[],"gift":{}})"),
+                     "field 'gift.sku': required, but missing");
+  expect_bad_request(rejection<Basket>(R"({"owner":"o","lines":[],"by_name":{"a b":{"sku":null}}})"),
+                     R"(field 'by_name["a b"].sku': required, but null)");
+  expect_bad_request(rejection<Basket>(R"({"owner":"o","lines":[],"shelves":[[],[{"sku":"a"},{}]]})"),
+                     "field 'shelves[1][1].sku': required, but missing");
+}
+
+TEST(Json, RequiredFieldsPresentEverywhereDecode) {
+  const Basket basket = pit::json::decode<Basket>(
+      R"({"owner":"o","lines":[],"by_name":{"k":{"sku":"b"}},"shelves":[[{"sku":"c","quantity":3}]]})");
+  EXPECT_EQ(basket.owner, "o");
+  EXPECT_TRUE(basket.lines.empty());  // an empty array is present
+  EXPECT_FALSE(basket.gift.has_value());  // an optional struct may be missing: its members are not checked
+  EXPECT_EQ(basket.by_name.at("k").sku, "b");
+  EXPECT_EQ(basket.shelves.at(0).at(0).quantity, 3);
+}
+
+TEST(Json, RequiredMembersOfABaseStayRequiredInDerivedMessages) {
+  expect_bad_request(rejection<AuditedGet>(R"({"id":1})"), "field 'trace': required, but missing");
+  expect_bad_request(rejection<AuditedGet>(R"({"trace":"t"})"), "field 'id': required, but missing");
+  expect_bad_request(rejection<AuditedPing>(R"({"actor":"a"})"), "field 'trace': required, but missing");
+  const AuditedGet get = pit::json::decode<AuditedGet>(R"({"trace":"t","id":1})");
+  EXPECT_EQ(get.trace, "t");
+  EXPECT_EQ(get.id, 1);
+  EXPECT_EQ(get.actor, "");
+  EXPECT_EQ(get.version, 0);
+}
+
+TEST(Json, RequiredFieldsAreEncodedLikeAnyOtherMember) {
+  EXPECT_EQ(pit::json::encode(GetOrder{}), R"({"id":0})");
+  const std::string text = pit::json::encode(Basket{});
+  EXPECT_EQ(text, R"({"owner":"","lines":[],"by_name":{},"shelves":[]})");
+  EXPECT_EQ(pit::json::encode(pit::json::decode<Basket>(text)), text);
 }
 
 TEST(Json, NaNAndInfinityLiteralsAreRejected) {
