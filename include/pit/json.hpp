@@ -23,9 +23,9 @@
 // name) are a Fault with code internal; the field path goes to the cause, not the message.
 // The mapping and the messages are in docs/contracts-json.md.
 //
-// The parser (Boost.JSON) stays in src/contract/json.cpp: this header is included by every
-// contract, so it holds only the type walk, and reaches the parsed document through the
-// opaque handle Node.
+// The parser (Boost.JSON) stays in src/contract/json_strict_parser.cpp: this header is
+// included by every contract, so it holds only the type walk, and reaches the parsed
+// document through the opaque handle Node (src/contract/json_node.cpp).
 #pragma once
 
 #include <boost/describe/enum.hpp>
@@ -115,7 +115,7 @@ class Writer {
 };
 
 namespace detail {
-struct NodeAccess;  // src/contract/json.cpp: makes Nodes from the parsed document
+struct NodeAccess;  // src/contract/json_node_access.hpp: makes Nodes from the parsed document
 }  // namespace detail
 
 // A read-only view of one value of a parsed document; valid only while the document is
