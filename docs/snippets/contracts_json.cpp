@@ -3,10 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <boost/describe.hpp>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "pit/fault.hpp"
@@ -44,7 +46,36 @@ std::string reencode(std::string_view body) {
 // quantity was missing: it keeps its default; "extra" is unknown: ignored; coupon is empty: omitted.
 // [/example]
 
+// [required]
+namespace shop::v1 {
+
+struct GetOrder {
+  std::int64_t id = 0;
+  std::optional<std::string> fields;
+};
+BOOST_DESCRIBE_STRUCT(GetOrder, (), (id, fields))
+PIT_REQUIRED(GetOrder, id)
+
+}  // namespace shop::v1
+// pit::json::decode<shop::v1::GetOrder>("{}") throws pit::Fault invalid_argument:
+//   "field 'id': required, but missing"   (and {"id":null}: "field 'id': required, but null")
+// [/required]
+
 namespace {
+
+TEST(ContractsJsonGuide, required_member_missing_or_null_is_an_invalid_argument_naming_it) {
+  for (const auto& [body, message] : {std::pair{"{}", "field 'id': required, but missing"},
+                                      std::pair{R"({"id":null})", "field 'id': required, but null"}}) {
+    try {
+      (void)pit::json::decode<shop::v1::GetOrder>(body);
+      FAIL() << "accepted " << body;
+    } catch (const pit::Fault& fault) {
+      EXPECT_EQ(fault.code(), pit::Code::invalid_argument);
+      EXPECT_EQ(fault.message(), message);
+    }
+  }
+  EXPECT_EQ(pit::json::decode<shop::v1::GetOrder>(R"({"id":7})").id, 7);
+}
 
 TEST(ContractsJsonGuide, example_works_as_documented) {
   EXPECT_EQ(reencode(R"({"lines":[{"sku":"A-1","size":"large"}],"labels":{"channel":"web"},"extra":1})"),

@@ -11,15 +11,21 @@
 // Decoding is strict about the JSON and tolerant about the message: the text must be
 // RFC 8259 JSON (no comments, trailing commas, NaN/Infinity, invalid UTF-8, duplicate
 // keys or trailing data), while unknown fields are ignored and missing fields keep the
-// member's default. Every decode problem is a pit::Fault with code invalid_argument,
+// member's default, unless the struct declares them required:
+//
+//   struct GetOrder { std::int64_t id = 0; };
+//   BOOST_DESCRIBE_STRUCT(GetOrder, (), (id))
+//   PIT_REQUIRED(GetOrder, id)                    // decode of {} or {"id":null} throws
+//
+// Every decode problem is a pit::Fault with code invalid_argument,
 // origin runtime, and a public message naming the field path (items[2].quantity).
 // Encode problems (a non-finite double, a string that is not UTF-8, an enum value with no
 // name) are a Fault with code internal; the field path goes to the cause, not the message.
 // The mapping and the messages are in docs/contracts-json.md.
 //
-// The parser (Boost.JSON) stays in src/contract/json.cpp: this header is included by every
-// contract, so it holds only the type walk, and reaches the parsed document through the
-// opaque handle Node.
+// The parser (Boost.JSON) stays in src/contract/json_strict_parser.cpp: this header is
+// included by every contract, so it holds only the type walk, and reaches the parsed
+// document through the opaque handle Node (src/contract/json_node.cpp).
 #pragma once
 
 #include <boost/describe/enum.hpp>
@@ -27,6 +33,11 @@
 #include <boost/describe/members.hpp>
 #include <boost/describe/modifiers.hpp>
 #include <boost/mp11/algorithm.hpp>
+#include <boost/preprocessor/seq/for_each.hpp>
+#include <boost/preprocessor/stringize.hpp>
+#include <boost/preprocessor/variadic/to_seq.hpp>
+
+#include <array>
 
 #include <concepts>
 #include <cstddef>
@@ -131,7 +142,7 @@ class Writer {
 };
 
 namespace detail {
-struct NodeAccess;  // src/contract/json.cpp: makes Nodes from the parsed document
+struct NodeAccess;  // src/contract/json_node_access.hpp: makes Nodes from the parsed document
 }  // namespace detail
 
 // A read-only view of one value of a parsed document; valid only while the document is
@@ -188,6 +199,8 @@ enum class Expected : std::uint8_t { object, array, string, boolean, integer, nu
 // Decode errors throw Fault::invalid_argument(...).from(Origin::runtime).
 [[noreturn]] void throw_type_error(const Path& path, Expected expected, Node got);
 [[noreturn]] void throw_unknown_enum_name(const Path& path, const std::vector<std::string_view>& names);
+// A PIT_REQUIRED member that is absent (present == false) or null.
+[[noreturn]] void throw_required_field(const Path& path, bool present);
 // Encode errors throw Fault::internal("reply could not be encoded") with the path and
 // `reason` as the cause.
 [[noreturn]] void throw_encode_error(const Path& path, std::string_view reason);
@@ -232,6 +245,57 @@ concept DescribedEnum = std::is_enum_v<T> && boost::describe::has_describe_enume
 template <class T>
 using public_members =
     boost::describe::describe_members<T, boost::describe::mod_public | boost::describe::mod_inherited>;
+
+// Required members (PIT_REQUIRED). The macro defines, next to the struct and found by
+// argument-dependent lookup like Boost.Describe's own descriptors, a function returning the
+// names of the members it requires. `S**` and not `S*`: a pointer to a derived struct would
+// convert to `Base*` and silently inherit the base's list as its own.
+template <class S, class C, class M>
+constexpr std::string_view required_member(M C::*, std::string_view name) {
+  static_assert(std::is_same_v<S, C>,
+                "PIT_REQUIRED: name the member in the struct that declares it (PIT_REQUIRED(Base, member))");
+  static_assert(!is_optional<M>::value,
+                "PIT_REQUIRED: a std::optional member cannot be required; make it a plain member");
+  return name;
+}
+
+template <class S>
+concept HasRequiredMembers = requires { pit_json_required_members(static_cast<S**>(nullptr)); };
+
+template <class P>
+struct member_class;
+template <class M, class C>
+struct member_class<M C::*> {
+  using type = C;
+};
+
+// Whether the member described by D is required, by the list of the struct that declares
+// it: an inherited member is required wherever its own struct declares it so.
+template <class D>
+constexpr bool is_required_member() {
+  using C = typename member_class<std::remove_cv_t<decltype(D::pointer)>>::type;
+  if constexpr (HasRequiredMembers<C>) {
+    for (const std::string_view name : pit_json_required_members(static_cast<C**>(nullptr))) {
+      if (name == D::name) return true;
+    }
+  }
+  return false;
+}
+
+// Every name a struct requires is a public member its BOOST_DESCRIBE_STRUCT lists: a
+// required member the codec never reads would be required in name only.
+template <class S>
+constexpr bool required_members_are_described() {
+  if constexpr (HasRequiredMembers<S>) {
+    for (const std::string_view name : pit_json_required_members(static_cast<S**>(nullptr))) {
+      bool described = false;
+      boost::mp11::mp_for_each<boost::describe::describe_members<S, boost::describe::mod_public>>(
+          [&](auto member) { described = described || name == member.name; });
+      if (!described) return false;
+    }
+  }
+  return true;
+}
 
 template <std::integral I>
 constexpr std::string_view integer_name() {
@@ -309,11 +373,17 @@ void decode_value(Node node, T& out, const Path& path) {
       decode_value(node.value_at(i), out[std::string{key}], entry);
     }
   } else if constexpr (DescribedStruct<T>) {
+    static_assert(required_members_are_described<T>(),
+                  "PIT_REQUIRED names a member that BOOST_DESCRIBE_STRUCT does not list (or that is not public)");
     if (node.kind() != Node::Kind::object) throw_type_error(path, Expected::object, node);
     boost::mp11::mp_for_each<public_members<T>>([&](auto member) {
       const Node field = node.find(member.name);
-      if (!field.present()) return;  // missing: keep the member's current (default) value
       const Path sub{&path, Path::Step::name, member.name, 0};
+      if constexpr (is_required_member<decltype(member)>()) {
+        if (!field.present() || field.kind() == Node::Kind::null) throw_required_field(sub, field.present());
+      } else if (!field.present()) {
+        return;  // missing: keep the member's current (default) value
+      }
       decode_value(field, out.*member.pointer, sub);
     });
   } else {
@@ -427,3 +497,23 @@ T decode(std::string_view text, const Limits& limits = {}) {
 }
 
 }  // namespace pit::json
+
+// PIT_REQUIRED(Struct, member, ...): decoding rejects a body in which one of these members
+// is missing or null, with invalid_argument "field 'items[0].sku': required, but missing"
+// (or "..., but null"), instead of leaving the member at its default. Write it after
+// BOOST_DESCRIBE_STRUCT, in the struct's namespace (elsewhere, argument-dependent lookup
+// would not find it: that fails to compile too). Each member must be a
+// public, described, non-optional member declared in Struct itself (a base's members are
+// declared required with PIT_REQUIRED(Base, ...) and stay required in every derived
+// struct); anything else fails to compile. Encoding is unchanged: a plain member is always
+// written.
+#define PIT_REQUIRED(Struct, ...)                                                    \
+  constexpr auto pit_json_required_members(Struct**) noexcept {                      \
+    return std::array{BOOST_PP_SEQ_FOR_EACH(PIT_REQUIRED_MEMBER_, Struct,            \
+                                            BOOST_PP_VARIADIC_TO_SEQ(__VA_ARGS__))}; \
+  }                                                                                  \
+  static_assert(::pit::json::detail::HasRequiredMembers<Struct>,                     \
+                "PIT_REQUIRED: write it in the namespace of the struct, before any use of " \
+                "the struct with pit::json");
+#define PIT_REQUIRED_MEMBER_(r, Struct, member) \
+  ::pit::json::detail::required_member<Struct>(&Struct::member, BOOST_PP_STRINGIZE(member)),

@@ -6,6 +6,7 @@
 
 #include <boost/describe.hpp>
 
+#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -78,6 +79,47 @@ struct Tagged : Envelope {
   int tag = 0;
 };
 BOOST_DESCRIBE_STRUCT(Tagged, (Envelope), (tag))
+
+// Required members (PIT_REQUIRED): a body without them, or with null, is refused.
+struct GetOrder {
+  std::int64_t id = 0;
+  std::optional<std::string> note;
+};
+BOOST_DESCRIBE_STRUCT(GetOrder, (), (id, note))
+PIT_REQUIRED(GetOrder, id)
+
+struct BasketLine {
+  std::string sku;
+  std::int32_t quantity = 1;
+};
+BOOST_DESCRIBE_STRUCT(BasketLine, (), (sku, quantity))
+PIT_REQUIRED(BasketLine, sku)
+
+struct Basket {
+  std::string owner;
+  std::vector<BasketLine> lines;
+  std::optional<BasketLine> gift;
+  std::map<std::string, BasketLine> by_name;
+  std::vector<std::vector<BasketLine>> shelves;
+};
+BOOST_DESCRIBE_STRUCT(Basket, (), (owner, lines, gift, by_name, shelves))
+PIT_REQUIRED(Basket, owner, lines)
+
+// A base's required members stay required in the derived message, which declares its own.
+struct Audited {
+  std::string trace;
+  std::string actor;
+};
+BOOST_DESCRIBE_STRUCT(Audited, (), (trace, actor))
+PIT_REQUIRED(Audited, trace);  // a trailing semicolon is allowed
+struct AuditedGet : Audited {
+  std::int64_t id = 0;
+  std::int64_t version = 0;
+};
+BOOST_DESCRIBE_STRUCT(AuditedGet, (Audited), (id, version))
+PIT_REQUIRED(AuditedGet, id)
+struct AuditedPing : Audited {};
+BOOST_DESCRIBE_STRUCT(AuditedPing, (Audited), ())
 
 }  // namespace pit_json_test
 
@@ -205,6 +247,30 @@ TEST(Json, DoublesDecodeCorrectlyRoundedEvenNearTheEndsOfTheRange) {
   EXPECT_EQ(pit::json::decode<Numbers>(R"({"d":-1.7973862697246313e+308})").d, -1.7973862697246313e308);
   EXPECT_EQ(pit::json::decode<Numbers>(R"({"d":1e-400})").d, 0.0) << "underflow is zero, as before";
   EXPECT_THROW((void)pit::json::decode<Numbers>(R"({"d":1.8e308})"), pit::Fault) << "overflow is refused";
+}
+
+// A fuzz finding (tests/fuzz/regressions/json_decode_fuzz/negative_zero_double_keeps_its_sign):
+// -0.0 encodes as "-0", which was read as the integer 0, so a double field lost its sign.
+TEST(Json, NegativeZeroKeepsItsSignInFloatingFieldsAndIsZeroForIntegers) {
+  for (const char* zero : {"-0", "-0.0", "-0e5", "-0.000e-400", "-1e-400"}) {
+    const std::string text = std::string{R"({"d":)"} + zero + R"(,"f":)" + zero + "}";
+    const Numbers n = pit::json::decode<Numbers>(text);
+    EXPECT_EQ(n.d, 0.0) << text;
+    EXPECT_TRUE(std::signbit(n.d)) << text;
+    EXPECT_TRUE(std::signbit(n.f)) << text;
+  }
+  Numbers n;
+  n.d = -0.0;
+  n.f = -0.0F;
+  const std::string text = pit::json::encode(n);
+  EXPECT_NE(text.find(R"("f":-0,"d":-0})"), std::string::npos) << text;
+  EXPECT_EQ(pit::json::encode(pit::json::decode<Numbers>(text)), text);
+  EXPECT_FALSE(std::signbit(pit::json::decode<Numbers>(R"({"d":0,"f":0.0})").d));
+  const Numbers ints = pit::json::decode<Numbers>(R"({"i8":-0,"u8":-0,"i64":-0.0,"u64":-0e3})");
+  EXPECT_EQ(ints.i8, 0);
+  EXPECT_EQ(ints.u8, 0U);
+  EXPECT_EQ(ints.i64, 0);
+  EXPECT_EQ(ints.u64, 0U);
 }
 
 TEST(Json, ContainersOptionalsAndMapsRoundTrip) {
@@ -405,6 +471,119 @@ TEST(Json, ExponentBeyondIntIsInvalidArgument) {
 
 TEST(Json, NumberOverflowingFloatIsInvalidArgument) {
   expect_bad_request(rejection<Numbers>(R"({"f":1e300})"), "field 'f': 1e+300 is out of range for float");
+}
+
+// A float is in range when the number rounds to a finite float: up to, not including, the
+// midpoint between FLT_MAX and 2^128 (the tie rounds to even, 2^128: infinity).
+TEST(Json, FloatRangeEndsAtTheMidpointAboveFltMax) {
+  const auto text_of = [](double d) {
+    char buffer[32];
+    const auto result = std::to_chars(buffer, buffer + sizeof buffer, d);
+    return std::string{buffer, result.ptr};
+  };
+  constexpr double midpoint = 0x1p128 - 0x1p103;
+  const double below = std::nextafter(midpoint, 0.0);
+  constexpr float flt_max = std::numeric_limits<float>::max();
+  for (const double sign : {1.0, -1.0}) {
+    for (const double d : {static_cast<double>(flt_max), below}) {
+      const std::string text = R"({"f":)" + text_of(sign * d) + "}";
+      EXPECT_EQ(pit::json::decode<Numbers>(text).f, static_cast<float>(sign) * flt_max) << text;
+    }
+    const std::string at_midpoint = text_of(sign * midpoint);
+    expect_bad_request(rejection<Numbers>(R"({"f":)" + at_midpoint + "}"),
+                       "field 'f': " + at_midpoint + " is out of range for float");
+    const std::string above = text_of(sign * std::nextafter(midpoint, HUGE_VAL));
+    expect_bad_request(rejection<Numbers>(R"({"f":)" + above + "}"),
+                       "field 'f': " + above + " is out of range for float");
+  }
+  EXPECT_EQ(text_of(-midpoint), "-3.4028235677973366e+38");
+}
+
+// The fuzz finding of tests/fuzz/regressions/json_decode_fuzz/float_max_survives_a_round_trip:
+// FLT_MAX written with fewer digits decoded, but its own encoding did not.
+TEST(Json, FltMaxSurvivesEncodeAndDecode) {
+  for (const float f : {std::numeric_limits<float>::max(), -std::numeric_limits<float>::max()}) {
+    Numbers n;
+    n.f = f;
+    const std::string text = pit::json::encode(n);
+    EXPECT_NE(text.find(f > 0 ? R"("f":3.4028235e+38,)" : R"("f":-3.4028235e+38,)"), std::string::npos) << text;
+    EXPECT_EQ(pit::json::decode<Numbers>(text).f, f) << text;
+    EXPECT_EQ(pit::json::encode(pit::json::decode<Numbers>(text)), text);
+  }
+  EXPECT_EQ(pit::json::decode<Numbers>(R"({"f":3.4028234e38})").f, std::numeric_limits<float>::max());
+}
+
+// --- required members --------------------------------------------------------------------
+
+TEST(Json, MissingRequiredFieldIsInvalidArgumentNamingIt) {
+  expect_bad_request(rejection<GetOrder>("{}"), "field 'id': required, but missing");
+  expect_bad_request(rejection<GetOrder>(R"({"note":"x","other":1})"), "field 'id': required, but missing");
+}
+
+TEST(Json, NullRequiredFieldIsInvalidArgumentNamingIt) {
+  expect_bad_request(rejection<GetOrder>(R"({"id":null})"), "field 'id': required, but null");
+}
+
+TEST(Json, PresentRequiredFieldDecodesAndOptionalOnesMayBeMissing) {
+  const GetOrder get = pit::json::decode<GetOrder>(R"({"id":0})");
+  EXPECT_EQ(get.id, 0);
+  EXPECT_FALSE(get.note.has_value());
+  EXPECT_EQ(pit::json::decode<GetOrder>(R"({"id":42,"unknown":null})").id, 42);
+  // The value is still checked as usual once present.
+  expect_bad_request(rejection<GetOrder>(R"({"id":"42"})"), "field 'id': expected an integer, got a string");
+}
+
+TEST(Json, RequiredFieldIsCheckedByDecodeIntoToo) {
+  GetOrder target;
+  target.id = 7;
+  try {
+    pit::json::decode_into(R"({"note":"n"})", target);
+    FAIL() << "accepted";
+  } catch (const Fault& fault) {
+    expect_bad_request(fault, "field 'id': required, but missing");
+  }
+}
+
+TEST(Json, RequiredFieldsOfNestedStructsAreCheckedWithTheirPath) {
+  expect_bad_request(rejection<Basket>(R"({"lines":[]})"), "field 'owner': required, but missing");
+  expect_bad_request(rejection<Basket>(R"({"owner":"o"})"), "field 'lines': required, but missing");
+  expect_bad_request(rejection<Basket>(R"({"owner":"o","lines":null})"), "field 'lines': required, but null");
+  expect_bad_request(rejection<Basket>(R"({"owner":"o","lines":[{"sku":"a"},{"quantity":2}]})"),
+                     "field 'lines[1].sku': required, but missing");
+  expect_bad_request(rejection<Basket>(R"({"owner":"o","lines":[],"gift":{}})"),
+                     "field 'gift.sku': required, but missing");
+  expect_bad_request(rejection<Basket>(R"({"owner":"o","lines":[],"by_name":{"a b":{"sku":null}}})"),
+                     R"(field 'by_name["a b"].sku': required, but null)");
+  expect_bad_request(rejection<Basket>(R"({"owner":"o","lines":[],"shelves":[[],[{"sku":"a"},{}]]})"),
+                     "field 'shelves[1][1].sku': required, but missing");
+}
+
+TEST(Json, RequiredFieldsPresentEverywhereDecode) {
+  const Basket basket = pit::json::decode<Basket>(
+      R"({"owner":"o","lines":[],"by_name":{"k":{"sku":"b"}},"shelves":[[{"sku":"c","quantity":3}]]})");
+  EXPECT_EQ(basket.owner, "o");
+  EXPECT_TRUE(basket.lines.empty());  // an empty array is present
+  EXPECT_FALSE(basket.gift.has_value());  // an optional struct may be missing: its members are not checked
+  EXPECT_EQ(basket.by_name.at("k").sku, "b");
+  EXPECT_EQ(basket.shelves.at(0).at(0).quantity, 3);
+}
+
+TEST(Json, RequiredMembersOfABaseStayRequiredInDerivedMessages) {
+  expect_bad_request(rejection<AuditedGet>(R"({"id":1})"), "field 'trace': required, but missing");
+  expect_bad_request(rejection<AuditedGet>(R"({"trace":"t"})"), "field 'id': required, but missing");
+  expect_bad_request(rejection<AuditedPing>(R"({"actor":"a"})"), "field 'trace': required, but missing");
+  const AuditedGet get = pit::json::decode<AuditedGet>(R"({"trace":"t","id":1})");
+  EXPECT_EQ(get.trace, "t");
+  EXPECT_EQ(get.id, 1);
+  EXPECT_EQ(get.actor, "");
+  EXPECT_EQ(get.version, 0);
+}
+
+TEST(Json, RequiredFieldsAreEncodedLikeAnyOtherMember) {
+  EXPECT_EQ(pit::json::encode(GetOrder{}), R"({"id":0})");
+  const std::string text = pit::json::encode(Basket{});
+  EXPECT_EQ(text, R"({"owner":"","lines":[],"by_name":{},"shelves":[]})");
+  EXPECT_EQ(pit::json::encode(pit::json::decode<Basket>(text)), text);
 }
 
 TEST(Json, NaNAndInfinityLiteralsAreRejected) {

@@ -1,5 +1,6 @@
 // pit::json::decode of a message with every supported shape (nested structs, vectors,
-// optionals, maps, enums, integers of each width, float, double, strings, bools).
+// optionals, maps, enums, integers of each width, float, double, strings, bools, required
+// members).
 //
 // Properties:
 //  - decode either succeeds or throws pit::Fault with code invalid_argument and origin
@@ -56,6 +57,16 @@ struct Base {
 };
 BOOST_DESCRIBE_STRUCT(Base, (), (trace))
 
+// PIT_REQUIRED members: a body without them (or with null) is refused, in a struct that is
+// itself optional, and in a vector.
+struct Checked {
+  std::int64_t id = 0;
+  std::string name;
+  std::optional<std::int32_t> rank;
+};
+BOOST_DESCRIBE_STRUCT(Checked, (), (id, name, rank))
+PIT_REQUIRED(Checked, id, name)
+
 struct Message : Base {
   std::string id;
   Kind kind = Kind::plain;
@@ -69,9 +80,12 @@ struct Message : Base {
   std::vector<bool> flags;
   std::vector<std::optional<Kind>> kinds;
   Widths widths;
+  std::optional<Checked> checked;
+  std::vector<Checked> checks;
 };
 BOOST_DESCRIBE_STRUCT(Message, (Base),
-                      (id, kind, urgent, lines, primary, note, counts, by_sku, grid, flags, kinds, widths))
+                      (id, kind, urgent, lines, primary, note, counts, by_sku, grid, flags, kinds, widths,
+                       checked, checks))
 
 struct Text {
   std::string s;
