@@ -75,7 +75,7 @@ TEST_F(Deadlines, operation_timeout_bounds_a_call_whose_caller_set_none) {
   host->start();
   // place declares a 2 s timeout; the reserve inside it would take 5 s.
   pit::Fault fault = pit::Fault::unknown("none");
-  auto took = time_of([&] { fault = fault_of([&] { block_on(orders->place({{{"slow", 5000}}, ""})); }); });
+  auto took = time_of([&] { fault = fault_of([&] { block_on(orders->place(shop::PlaceOrder{{{"slow", 5000}}, ""})); }); });
   EXPECT_EQ(fault.code(), Code::deadline_exceeded);
   EXPECT_GE(took, 1900ms);
   EXPECT_LT(took, 2500ms);
@@ -101,7 +101,7 @@ TEST_F(ShortDefault, host_default_bounds_every_call) {
 TEST_F(Deadlines, deadline_fault_of_a_nested_call_passes_through_undeclared) {
   host->start();
   pit::CallerScope scope{{.timeout = 60ms}};
-  auto fault = fault_of([&] { block_on(orders->place({{{"slow", 5000}}, ""})); });
+  auto fault = fault_of([&] { block_on(orders->place(shop::PlaceOrder{{{"slow", 5000}}, ""})); });
   EXPECT_EQ(fault.code(), Code::deadline_exceeded);
   EXPECT_EQ(lines_with({"fault masked"}).size(), 0U);
 }

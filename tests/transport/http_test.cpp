@@ -71,7 +71,7 @@ class Http : public HostTest {
 TEST_F(Http, remote_call_through_a_pit_client_returns_the_reply) {
   EXPECT_EQ(block_on(remote_inventory->reserve({"apple", 3})).remaining, 97);
   EXPECT_EQ(remote_inventory->count({"apple"}).quantity, 42);
-  auto placed = block_on(remote_orders->place({{{"apple", 1}, {"pear", 2}}, "two"}));
+  auto placed = block_on(remote_orders->place(shop::PlaceOrder{{{"apple", 1}, {"pear", 2}}, "two"}));
   EXPECT_EQ(placed.lines, 2);
 }
 
@@ -91,7 +91,7 @@ TEST_F(Http, undeclared_failure_stays_masked_on_the_wire) {
   EXPECT_EQ(p["code"], "internal");
   EXPECT_EQ(p["detail"], "internal error");
   EXPECT_FALSE(p.contains("retryable"));
-  auto fault = fault_of([&] { block_on(remote_orders->place({{{"secret", 1}}, ""})); });
+  auto fault = fault_of([&] { block_on(remote_orders->place(shop::PlaceOrder{{{"secret", 1}}, ""})); });
   EXPECT_EQ(fault.code(), Code::internal);
   EXPECT_EQ(std::string(fault.what()).find(kCanary), std::string::npos);
 }
