@@ -98,8 +98,7 @@ class OrdersService final : public Orders {
  private:
   pit::Task<OrderPlaced> place(PlaceOrder order) override {
     for (auto& item : order.items) {
-      Reserve request{item.sku, item.quantity};  // named first: see "Known compiler issue"
-      co_await inventory_->reserve(std::move(request));
+      co_await inventory_->reserve({item.sku, item.quantity});
     }
     co_return OrderPlaced{static_cast<int>(order.items.size())};
   }
