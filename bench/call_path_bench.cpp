@@ -60,6 +60,7 @@ BOOST_DESCRIBE_STRUCT(Looped, (), (calls, checksum, elapsed_ns))
 class Target {
  public:
   virtual ~Target() = default;
+ protected:
   virtual pit::Task<Pong> ping(Ping) = 0;  // coroutine operation (I/O thread)
   virtual Pong ping_sync(Ping) = 0;        // sync operation (worker pool)
 };
@@ -69,9 +70,18 @@ PIT_CONTRACT(Target, "bench.v1.Target", (ping), (ping_sync));
 class Driver {
  public:
   virtual ~Driver() = default;
+ protected:
   virtual pit::Task<Looped> loop(Loop) = 0;
 };
 PIT_CONTRACT(Driver, "bench.v1.Driver", (loop));
+
+// The direct baseline calls the implementation the way the dispatch boundary does: a
+// virtual call through the contract's member pointer, which (the operations being
+// protected) only a class derived from the contract can name.
+struct TargetOperations : Target {
+  static constexpr auto ping_op = &TargetOperations::ping;
+  static constexpr auto ping_sync_op = &TargetOperations::ping_sync;
+};
 
 class TargetService final : public Target {
  public:
@@ -90,7 +100,7 @@ class DriverService final : public Driver {
     if (req.direct) {
       for (std::int64_t i = 0; i < req.calls; ++i) {
         Ping ping{i};
-        Pong pong = co_await direct_->ping(std::move(ping));
+        Pong pong = co_await (direct_->*TargetOperations::ping_op)(std::move(ping));
         checksum += pong.seq;
       }
     } else {
@@ -175,11 +185,11 @@ void coro_in_runtime(benchmark::State& state, Logging logging, bool direct, Admi
 // Coroutine operation awaited with pit::block_on from the benchmark thread.
 void coro_block_on(benchmark::State& state, Logging logging, bool direct) {
   Rig rig{logging};
-  Target& target = direct ? *rig.direct : *rig.target;
   std::int64_t seq = 0;
   for (auto _ : state) {
     Ping ping{seq++};
-    Pong pong = pit::block_on(target.ping(std::move(ping)));
+    Pong pong = direct ? pit::block_on((rig.direct->*TargetOperations::ping_op)(std::move(ping)))
+                       : pit::block_on(rig.target->ping(std::move(ping)));
     benchmark::DoNotOptimize(pong);
   }
 }
@@ -187,11 +197,11 @@ void coro_block_on(benchmark::State& state, Logging logging, bool direct) {
 // Sync operation called from the benchmark thread (the proxy blocks until the answer).
 void sync_call(benchmark::State& state, Logging logging, bool direct) {
   Rig rig{logging};
-  Target& target = direct ? *rig.direct : *rig.target;
   std::int64_t seq = 0;
   for (auto _ : state) {
     Ping ping{seq++};
-    Pong pong = target.ping_sync(std::move(ping));
+    Pong pong = direct ? (rig.direct->*TargetOperations::ping_sync_op)(std::move(ping))
+                       : rig.target->ping_sync(std::move(ping));
     benchmark::DoNotOptimize(pong);
   }
 }

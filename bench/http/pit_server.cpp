@@ -37,6 +37,7 @@ BOOST_DESCRIBE_STRUCT(EchoReply, (), (text, n))
 class Echo {
  public:
   virtual ~Echo() = default;
+ protected:
   virtual pit::Task<EchoReply> echo(EchoRequest) = 0;  // coroutine operation (I/O thread)
 };
 PIT_CONTRACT(Echo, "bench.v1.Echo", (echo));

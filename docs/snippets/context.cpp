@@ -53,6 +53,7 @@ BOOST_DESCRIBE_STRUCT(OrderPlaced, (), (order_id))
 class Inventory {
  public:
   virtual ~Inventory() = default;
+ protected:
   virtual pit::Task<Reserved> reserve(Reserve) = 0;
   virtual Stock count(Count) = 0;
 };
@@ -61,6 +62,7 @@ PIT_CONTRACT(Inventory, "shop.v1.Inventory", (reserve, pit::OpSpec{}.timeout(100
 class Orders {
  public:
   virtual ~Orders() = default;
+ protected:
   virtual pit::Task<OrderPlaced> place(PlaceOrder) = 0;
 };
 PIT_CONTRACT(Orders, "shop.v1.Orders", (place));

@@ -43,6 +43,7 @@ BOOST_DESCRIBE_STRUCT(Report, (), (pages))
 class Warehouse {
  public:
   virtual ~Warehouse() = default;
+ protected:
   virtual pit::Task<Stock> lookup(Lookup) = 0;  // waits on I/O: cancelled at the deadline
   virtual Report report(ReportRequest) = 0;     // CPU work on a worker: polls cancellation
   virtual Report legacy_report(ReportRequest) = 0;  // never looks: the caller is answered anyway

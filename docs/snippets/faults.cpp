@@ -40,6 +40,7 @@ BOOST_DESCRIBE_STRUCT(OrderPlaced, (), (order_id))
 class Inventory {
  public:
   virtual ~Inventory() = default;
+ protected:
   virtual pit::Task<Reserved> reserve(Reserve) = 0;
 };
 PIT_CONTRACT(Inventory, "shop.v1.Inventory",
@@ -50,6 +51,7 @@ PIT_CONTRACT(Inventory, "shop.v1.Inventory",
 class Orders {
  public:
   virtual ~Orders() = default;
+ protected:
   virtual pit::Task<OrderPlaced> place(PlaceOrder) = 0;
 };
 // place declares not_found but not resource_exhausted.

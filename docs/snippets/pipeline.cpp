@@ -29,6 +29,7 @@ BOOST_DESCRIBE_STRUCT(Reserved, (), (remaining))
 class Inventory {
  public:
   virtual ~Inventory() = default;
+ protected:
   virtual pit::Task<Reserved> reserve(Reserve) = 0;
 };
 PIT_CONTRACT(Inventory, "shop.v1.Inventory", (reserve, pit::OpSpec{}.raises(pit::Code::not_found)));

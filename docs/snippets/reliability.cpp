@@ -31,6 +31,7 @@ BOOST_DESCRIBE_STRUCT(Stock, (), (quantity))
 class Warehouse {
  public:
   virtual ~Warehouse() = default;
+ protected:
   virtual pit::Task<Stock> lookup(Lookup) = 0;
 };
 PIT_CONTRACT(Warehouse, "shop.v1.Warehouse", (lookup, pit::OpSpec{}.raises(pit::Code::not_found)));

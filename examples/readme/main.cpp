@@ -11,10 +11,10 @@ struct Reserve { std::string sku; int quantity = 1; };
 BOOST_DESCRIBE_STRUCT(Reserve, (), (sku, quantity))
 struct Reservation { std::string reservation_id; int remaining = 0; };
 BOOST_DESCRIBE_STRUCT(Reservation, (), (reservation_id, remaining))
-
 class Inventory {                                    // the contract: all callers see
  public:
   virtual ~Inventory() = default;
+ protected:                                          // reached only through pit::Ref
   virtual pit::Task<Reservation> reserve(Reserve) = 0;
 };
 PIT_CONTRACT(Inventory, "shop.v1.Inventory",

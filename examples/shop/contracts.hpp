@@ -36,6 +36,7 @@ BOOST_DESCRIBE_STRUCT(StockLevel, (), (sku, available))
 class Inventory {
  public:
   virtual ~Inventory() = default;
+ protected:
   virtual pit::Task<Reservation> reserve(Reserve) = 0;  // coroutine: runs on the I/O threads
   virtual StockLevel stock(StockQuery) = 0;              // sync: runs on the worker pool
 };
@@ -58,6 +59,7 @@ BOOST_DESCRIBE_STRUCT(OrderPlaced, (), (order_id, remaining_stock))
 class Orders {
  public:
   virtual ~Orders() = default;
+ protected:
   virtual pit::Task<OrderPlaced> place(PlaceOrder) = 0;
 };
 PIT_CONTRACT(Orders, "shop.v1.Orders",
@@ -83,6 +85,7 @@ BOOST_DESCRIBE_STRUCT(Receipt, (), (order_id, remaining_stock, served_by))
 class Gateway {
  public:
   virtual ~Gateway() = default;
+ protected:
   virtual pit::Task<Receipt> buy(Buy) = 0;
 };
 PIT_CONTRACT(Gateway, "shop.v1.Gateway",

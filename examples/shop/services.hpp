@@ -59,8 +59,7 @@ class OrdersService final : public v1::Orders {
  private:
   pit::Task<v1::OrderPlaced> place(v1::PlaceOrder req) override {
     if (req.quantity <= 0) throw pit::Fault::invalid_argument("quantity must be positive");
-    v1::Reserve reserve{req.sku, req.quantity};  // named first: see docs/contracts.md (GCC 12)
-    auto reservation = co_await inventory_->reserve(std::move(reserve));
+    auto reservation = co_await inventory_->reserve({req.sku, req.quantity});
     pit::log::info("order placed", {{"sku", req.sku}, {"reservation", reservation.reservation_id}});
     co_return v1::OrderPlaced{"o-" + reservation.reservation_id, reservation.remaining};
   }

@@ -25,6 +25,7 @@ BOOST_DESCRIBE_STRUCT(Note, (), (id, text))
 class Notes {
  public:
   virtual ~Notes() = default;
+ protected:
   virtual pit::Task<NoteId> add(AddNote) = 0;
   virtual Note get(NoteId) = 0;
 };

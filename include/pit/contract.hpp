@@ -3,6 +3,7 @@
 //   class Orders {
 //    public:
 //     virtual ~Orders() = default;
+//    protected:  // callers reach operations only through pit::Ref<Orders>
 //     virtual pit::Task<OrderPlaced> place(PlaceOrder) = 0;   // coroutine: I/O threads
 //     virtual Order get(GetOrder) = 0;                          // sync: the worker pool
 //   };
@@ -11,16 +12,19 @@
 //       (get, pit::OpSpec{}.idempotent()));
 //
 // PIT_CONTRACT goes in the contract's namespace. It builds the operation table and the
-// proxy class that callers get as pit::Ref<Orders>. Every operation must be listed: an
-// unlisted pure virtual leaves the proxy abstract and the declaration does not compile.
+// proxy class that callers get through pit::Ref<Orders>. The declaration does not compile
+// when an operation is publicly callable on the contract (a call through a Contract&
+// would skip the pipeline) or when an operation is left unlisted.
 #pragma once
 
 #include <boost/preprocessor/punctuation/comma_if.hpp>
+#include <boost/preprocessor/seq/for_each.hpp>
 #include <boost/preprocessor/seq/for_each_i.hpp>
 #include <boost/preprocessor/stringize.hpp>
 #include <boost/preprocessor/tuple/elem.hpp>
 #include <boost/preprocessor/tuple/rem.hpp>
 #include <boost/preprocessor/variadic/to_seq.hpp>
+#include <concepts>
 #include <memory>
 #include <optional>
 #include <string>
@@ -36,12 +40,41 @@
 
 namespace pit::detail {
 
-// What a member function pointer says about an operation.
+template <class>
+inline constexpr bool always_false = false;
+
+// What a member function pointer says about an operation. The primary template and the
+// partial specializations below it catch the signatures users commonly get wrong, each
+// with one line saying what to write instead.
 template <class M>
-struct OperationTraits;
+struct OperationTraits {
+  static_assert(always_false<M>,
+                "a pit operation is `virtual Reply op(Request) = 0;` or "
+                "`virtual pit::Task<Reply> op(Request) = 0;`: one request struct by value, "
+                "a reply struct, not const, not noexcept");
+};
+template <class C, class R, class... A>
+struct OperationTraits<R (C::*)(A...)> {
+  static_assert(always_false<C>,
+                "a pit operation takes exactly one parameter: put the values in one request "
+                "struct (BOOST_DESCRIBE_STRUCT) and write `Reply op(Request)`");
+};
+template <class C, class A>
+struct OperationTraits<void (C::*)(A)> {
+  static_assert(always_false<C>,
+                "a pit operation returns a reply struct, not void: for no data return an "
+                "empty one, `struct Done {}; BOOST_DESCRIBE_STRUCT(Done, (), ())`");
+};
+template <class C, class A>
+struct OperationTraits<Task<void> (C::*)(A)> {
+  static_assert(always_false<C>,
+                "a pit operation returns a reply struct, not pit::Task<void>: for no data "
+                "return an empty one, `struct Done {}; BOOST_DESCRIBE_STRUCT(Done, (), ())`");
+};
 template <class C, class R, class A>
 struct OperationTraits<Task<R> (C::*)(A)> {
   using contract = C;
+  using parameter = A;
   using request = std::remove_cvref_t<A>;
   using reply = R;
   using result = Task<R>;
@@ -50,14 +83,41 @@ struct OperationTraits<Task<R> (C::*)(A)> {
 template <class C, class R, class A>
 struct OperationTraits<R (C::*)(A)> {
   using contract = C;
+  using parameter = A;
   using request = std::remove_cvref_t<A>;
   using reply = R;
   using result = R;
   static constexpr bool coroutine = false;
 };
 
+// What a coroutine operation's proxy method takes. A braced list, `ref->op({a, b})`, builds
+// the request here, in this constructor, instead of in the caller's co_await expression:
+// GCC 12 destroys the class-type members of an aggregate initialized inside a co_await
+// full-expression twice (docs/contracts.md, "Known compiler issue"), and a constructor
+// call there is compiled correctly. A request object is taken as it is; a nested braced
+// list (`ref->op({{...}})`) matches no constructor, so it does not compile instead of
+// being built in the caller's coroutine.
+template <class Request>
+class FlatBracesOrRequest {
+ public:
+  template <class... A>
+    requires(!(sizeof...(A) == 1 && (std::same_as<std::remove_cvref_t<A>, Request> && ...))) &&
+            requires(A&&... a) { Request{std::forward<A>(a)...}; }
+  FlatBracesOrRequest(A&&... a)  // NOLINT(google-explicit-constructor): `op({a, b})` needs it
+      : value_{std::forward<A>(a)...} {}
+  template <class R>
+    requires std::same_as<std::remove_cvref_t<R>, Request>
+  FlatBracesOrRequest(R&& request)  // NOLINT(google-explicit-constructor)
+      : value_(std::forward<R>(request)) {}
+
+  Request take() && { return std::move(value_); }
+
+ private:
+  Request value_;
+};
+
 template <auto M>
-using request_t = typename OperationTraits<decltype(M)>::request;
+using parameter_t = typename OperationTraits<decltype(M)>::parameter;
 template <auto M>
 using result_t = typename OperationTraits<decltype(M)>::result;
 
@@ -127,10 +187,13 @@ struct OperationGlue {
     if (!outcome.ok()) throw_from_callee(std::move(outcome.fault()));
     co_return std::move(*raw->reply);
   }
+  // What the proxy's method takes (see FlatBracesOrRequest: only coroutine operations need it,
+  // a sync proxy call is never inside a co_await expression).
+  using argument = std::conditional_t<traits::coroutine, FlatBracesOrRequest<Request>, Request>;
   static typename traits::result call(const ChannelPtr& channel, const OperationInfo& op,
-                                      Request request) {
+                                      argument request) {
     if constexpr (traits::coroutine) {
-      return call_async(channel, op, std::move(request));
+      return call_async(channel, op, std::move(request).take());
     } else {
       return block_on(call_async(channel, op, std::move(request)));
     }
@@ -162,38 +225,84 @@ concept contract = requires {
   { declaration_of<C>::info() } -> std::same_as<const ContractInfo&>;
 } && std::same_as<typename declaration_of<C>::contract, C>;
 
+// Whether argument-dependent lookup finds C's declaration: only when PIT_CONTRACT is in
+// C's own namespace.
+template <class C>
+concept declaration_found = requires { typename declaration_of<C>; };
+
+// The proxy type a pit::Ref<C> holds.
+template <class C>
+using proxy_of = typename declaration_of<C>::proxy;
+
 }  // namespace pit::detail
 
 #define PIT_DETAIL_OP_NAME(op) BOOST_PP_TUPLE_ELEM(0, op)
 #define PIT_DETAIL_OP_SPEC(op) BOOST_PP_TUPLE_ELEM(1, (BOOST_PP_TUPLE_REM() op, ::pit::OpSpec{}))
 
-#define PIT_DETAIL_OP_INFO(r, Contract, i, op)                                   \
-  BOOST_PP_COMMA_IF(i)::pit::detail::OperationGlue<&Contract::PIT_DETAIL_OP_NAME(op)>::info( \
+// Inside the declaration, operations are named through `access`, a class derived from the
+// contract: there a protected operation may be named, and `&access::op` is the contract's
+// own member pointer (R (Contract::*)(A)), which dispatch calls on the implementation.
+#define PIT_DETAIL_OP_PTR(op) &access::PIT_DETAIL_OP_NAME(op)
+
+#define PIT_DETAIL_OP_INFO(r, Contract, i, op)                                              \
+  BOOST_PP_COMMA_IF(i)::pit::detail::OperationGlue<PIT_DETAIL_OP_PTR(op)>::info(             \
       BOOST_PP_STRINGIZE(PIT_DETAIL_OP_NAME(op)), i, PIT_DETAIL_OP_SPEC(op))
 
-#define PIT_DETAIL_PROXY_METHOD(r, Contract, i, op)                                            \
-  auto PIT_DETAIL_OP_NAME(op)(::pit::detail::request_t<&Contract::PIT_DETAIL_OP_NAME(op)> request) \
-      -> ::pit::detail::result_t<&Contract::PIT_DETAIL_OP_NAME(op)> override {                 \
-    return ::pit::detail::OperationGlue<&Contract::PIT_DETAIL_OP_NAME(op)>::call(               \
-        channel_, info().operations[i], std::move(request));                                   \
+// A protected operation cannot be named from outside the contract's class hierarchy; a
+// public one can, and then any code could call an implementation around the pipeline.
+#define PIT_DETAIL_OP_NOT_PUBLIC(r, Contract, op)                                           \
+  static_assert(![]<class C>(C*) { return requires { &C::PIT_DETAIL_OP_NAME(op); }; }(      \
+                    static_cast<Contract*>(nullptr)),                                       \
+                BOOST_PP_STRINGIZE(Contract) "::" BOOST_PP_STRINGIZE(PIT_DETAIL_OP_NAME(op)) \
+                " is public: declare a contract's operations `protected:`, so that only "   \
+                "pit::Ref<" BOOST_PP_STRINGIZE(Contract) "> (through the pipeline) can call them");
+
+#define PIT_DETAIL_OP_CHECKER(r, Contract, i, op)                                           \
+  ::pit::detail::result_t<PIT_DETAIL_OP_PTR(op)> PIT_DETAIL_OP_NAME(op)(                    \
+      ::pit::detail::parameter_t<PIT_DETAIL_OP_PTR(op)>) override;
+
+#define PIT_DETAIL_PROXY_METHOD(r, Contract, i, op)                                         \
+  auto PIT_DETAIL_OP_NAME(op)(                                                              \
+      typename ::pit::detail::OperationGlue<PIT_DETAIL_OP_PTR(op)>::argument request)       \
+      -> ::pit::detail::result_t<PIT_DETAIL_OP_PTR(op)> {                                   \
+    return ::pit::detail::OperationGlue<PIT_DETAIL_OP_PTR(op)>::call(                       \
+        channel_, info().operations[i], std::move(request));                                \
   }
 
-#define PIT_CONTRACT(Contract, wire_name, ...)                                                \
-  struct pit_contract_declaration_##Contract {                                                \
-    using contract = Contract;                                                                \
-    static const ::pit::ContractInfo& info() {                                                \
-      static const ::pit::ContractInfo instance = ::pit::detail::make_contract(               \
-          wire_name, {BOOST_PP_SEQ_FOR_EACH_I(PIT_DETAIL_OP_INFO, Contract,                   \
-                                              BOOST_PP_VARIADIC_TO_SEQ(__VA_ARGS__))});       \
-      return instance;                                                                        \
-    }                                                                                         \
-    class proxy final : public Contract {                                                     \
-     public:                                                                                  \
-      explicit proxy(::pit::detail::ChannelPtr channel) : channel_(std::move(channel)) {}     \
-      BOOST_PP_SEQ_FOR_EACH_I(PIT_DETAIL_PROXY_METHOD, Contract,                              \
-                              BOOST_PP_VARIADIC_TO_SEQ(__VA_ARGS__))                          \
-     private:                                                                                 \
-      ::pit::detail::ChannelPtr channel_;                                                     \
-    };                                                                                        \
-  };                                                                                          \
-  pit_contract_declaration_##Contract pit_contract_of(Contract*)
+#define PIT_CONTRACT(Contract, wire_name, ...)                                              \
+  struct pit_contract_declaration_##Contract {                                              \
+    using contract = Contract;                                                              \
+    BOOST_PP_SEQ_FOR_EACH(PIT_DETAIL_OP_NOT_PUBLIC, Contract,                               \
+                          BOOST_PP_VARIADIC_TO_SEQ(__VA_ARGS__))                            \
+    class access : public Contract {                                                        \
+      friend struct pit_contract_declaration_##Contract;                                    \
+    };                                                                                      \
+    /* Overrides exactly the listed operations: abstract if one was left out. */            \
+    class listed : public Contract {                                                        \
+      BOOST_PP_SEQ_FOR_EACH_I(PIT_DETAIL_OP_CHECKER, Contract,                              \
+                              BOOST_PP_VARIADIC_TO_SEQ(__VA_ARGS__))                        \
+    };                                                                                      \
+    static_assert(!std::is_abstract_v<listed>,                                              \
+                  "PIT_CONTRACT(" BOOST_PP_STRINGIZE(Contract) ", ...) must list every "    \
+                  "operation of " BOOST_PP_STRINGIZE(Contract) " (an unlisted pure virtual "  \
+                  "could never be called)");                                                \
+    static const ::pit::ContractInfo& info() {                                              \
+      static const ::pit::ContractInfo instance = ::pit::detail::make_contract(             \
+          wire_name, {BOOST_PP_SEQ_FOR_EACH_I(PIT_DETAIL_OP_INFO, Contract,                 \
+                                              BOOST_PP_VARIADIC_TO_SEQ(__VA_ARGS__))});     \
+      return instance;                                                                      \
+    }                                                                                       \
+    /* The public face of the contract: each method sends one call through the channel. */ \
+    class proxy final {                                                                     \
+     public:                                                                                \
+      explicit proxy(::pit::detail::ChannelPtr channel) : channel_(std::move(channel)) {}   \
+      BOOST_PP_SEQ_FOR_EACH_I(PIT_DETAIL_PROXY_METHOD, Contract,                            \
+                              BOOST_PP_VARIADIC_TO_SEQ(__VA_ARGS__))                        \
+     private:                                                                               \
+      ::pit::detail::ChannelPtr channel_;                                                   \
+    };                                                                                      \
+  };                                                                                        \
+  pit_contract_declaration_##Contract pit_contract_of(Contract*);                           \
+  static_assert(::pit::detail::declaration_found<Contract>,                                 \
+                "PIT_CONTRACT(" BOOST_PP_STRINGIZE(Contract) ", ...) must be written in the " \
+                "namespace of " BOOST_PP_STRINGIZE(Contract) ", right after the class")

@@ -124,19 +124,22 @@ struct HostOptions {
 class Host;
 
 // A caller's handle to a contract: a proxy, in-process or remote, whose every call goes
-// through the pipeline. Only a Host makes one.
+// through the pipeline. Only a Host makes one. The proxy is the contract's only public
+// face (a contract declares its operations protected), so `ref->op(request)` is the one
+// way to call an operation.
 template <class C>
 class Ref {
  public:
+  using proxy_type = detail::proxy_of<C>;
   Ref() = default;
-  C* operator->() const noexcept { return proxy_.get(); }
-  C& operator*() const noexcept { return *proxy_; }
+  proxy_type* operator->() const noexcept { return proxy_.get(); }
+  proxy_type& operator*() const noexcept { return *proxy_; }
   explicit operator bool() const noexcept { return static_cast<bool>(proxy_); }
 
  private:
   friend class Host;
-  explicit Ref(std::shared_ptr<C> proxy) noexcept : proxy_(std::move(proxy)) {}
-  std::shared_ptr<C> proxy_;
+  explicit Ref(std::shared_ptr<proxy_type> proxy) noexcept : proxy_(std::move(proxy)) {}
+  std::shared_ptr<proxy_type> proxy_;
 };
 
 class Host {
@@ -164,7 +167,7 @@ class Host {
   template <class C>
     requires detail::contract<C>
   Ref<C> client() {
-    using proxy = typename detail::declaration_of<C>::proxy;
+    using proxy = detail::proxy_of<C>;
     return Ref<C>{std::make_shared<proxy>(inproc_channel(detail::declaration_of<C>::info()))};
   }
 
@@ -174,7 +177,7 @@ class Host {
   template <class C>
     requires detail::contract<C>
   Ref<C> client(std::string_view base_url) {
-    using proxy = typename detail::declaration_of<C>::proxy;
+    using proxy = detail::proxy_of<C>;
     return Ref<C>{std::make_shared<proxy>(http_channel(detail::declaration_of<C>::info(), base_url))};
   }
 

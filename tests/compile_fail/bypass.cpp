@@ -13,14 +13,17 @@ class NotAnInventory {
   virtual ~NotAnInventory() = default;
 };
 
-// A contract whose declaration forgets an operation.
+#if defined(PIT_BYPASS_6)
+// A contract whose declaration forgets an operation: the declaration itself is refused.
 class Partial {
  public:
   virtual ~Partial() = default;
+ protected:
   virtual pit::Task<Reserved> one(Reserve) = 0;
   virtual pit::Task<Reserved> two(Reserve) = 0;
 };
 PIT_CONTRACT(Partial, "test.v1.Partial", (one));
+#endif
 
 }  // namespace shop
 
@@ -53,6 +56,25 @@ int main() {
 #elif defined(PIT_BYPASS_7)
   // Ref has no get(): there is no raw pointer to hand to code that might downcast it.
   auto* raw = ok.get();
+#elif defined(PIT_BYPASS_8)
+  // A contract's operations are protected: a Contract& does not call a sync operation
+  // around the pipeline (no correlation id, no deadline, no fault masking).
+  shop::InventoryService implementation{probe};
+  shop::Inventory& contract = implementation;
+  (void)contract.count({"apple"});
+#elif defined(PIT_BYPASS_9)
+  // Nor a coroutine operation.
+  shop::InventoryService implementation{probe};
+  shop::Inventory& contract = implementation;
+  (void)contract.reserve({"apple", 1});
+#elif defined(PIT_BYPASS_10)
+  // Nor through a pointer to the contract.
+  auto implementation = std::make_unique<shop::InventoryService>(probe);
+  shop::Inventory* contract = implementation.get();
+  (void)contract->count({"apple"});
+#elif defined(PIT_BYPASS_11)
+  // The proxy behind a Ref is not a contract object either: nothing converts it into one.
+  shop::Inventory& contract = *ok;
 #endif
   return 0;
 }

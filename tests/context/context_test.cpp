@@ -33,6 +33,7 @@ BOOST_DESCRIBE_STRUCT(Interleaved, (), (completed, wrong_context_in_callee, wron
 class Sleepy {
  public:
   virtual ~Sleepy() = default;
+ protected:
   virtual pit::Task<Napped> nap(Nap) = 0;
   virtual pit::Task<Interleaved> interleave(Interleave) = 0;
 };
@@ -123,7 +124,7 @@ TEST_F(ContextTest, sync_operation_on_the_worker_pool_sees_the_calls_context) {
 TEST_F(ContextTest, nested_call_keeps_correlation_and_trace_and_gets_a_child_span) {
   host->start();
   pit::CallerScope scope{{.correlation_id = "corr-abc"}};
-  block_on(orders->place({{{"apple", 1}}, ""}));
+  block_on(orders->place(shop::PlaceOrder{{{"apple", 1}}, ""}));
   std::lock_guard lock(probe.mutex);
   EXPECT_EQ(probe.seen_correlation, "corr-abc") << "the inventory call saw the outer correlation id";
   auto place_lines = lines_with({R"("msg":"call")", R"("operation":"place")"});
@@ -147,7 +148,7 @@ TEST_F(ContextTest, nested_call_inherits_the_earliest_deadline) {
   host->start();
   const auto start = pit::Clock::now();
   pit::CallerScope scope{{.timeout = std::chrono::milliseconds(700)}};
-  block_on(orders->place({{{"apple", 1}}, ""}));
+  block_on(orders->place(shop::PlaceOrder{{{"apple", 1}}, ""}));
   std::lock_guard lock(probe.mutex);
   // place's own timeout is 2 s and the host default 10 s; the caller's 700 ms wins.
   EXPECT_LE(probe.seen_deadline, start + std::chrono::milliseconds(700) + std::chrono::milliseconds(5));
@@ -164,7 +165,7 @@ TEST_F(ContextTest, caller_scope_baggage_flows_into_calls) {
   });
   host->start();
   pit::CallerScope scope{{.baggage = {{"tenant", "acme"}}}};
-  EXPECT_NO_THROW(block_on(orders->place({{{"apple", 1}}, ""})));
+  EXPECT_NO_THROW(block_on(orders->place(shop::PlaceOrder{{{"apple", 1}}, ""})));
 }
 
 }  // namespace

@@ -93,14 +93,14 @@ TEST_F(Dispatch, host_exception_mapper_decides_the_code_once_for_every_operation
 
 TEST_F(Dispatch, declared_fault_of_a_callee_passes_through_a_caller_that_declares_it) {
   host->start();
-  auto fault = fault_of([&] { block_on(orders->place({{{"missing", 1}}, ""})); });
+  auto fault = fault_of([&] { block_on(orders->place(shop::PlaceOrder{{{"missing", 1}}, ""})); });
   EXPECT_EQ(fault.code(), Code::not_found);
   EXPECT_EQ(fault.message(), "no such sku");
 }
 
 TEST_F(Dispatch, masked_failure_deep_inside_stays_masked_at_every_hop) {
   host->start();
-  auto fault = fault_of([&] { block_on(orders->place({{{"secret", 1}}, ""})); });
+  auto fault = fault_of([&] { block_on(orders->place(shop::PlaceOrder{{{"secret", 1}}, ""})); });
   EXPECT_EQ(fault.code(), Code::internal);
   EXPECT_EQ(std::string(fault.what()).find(kCanary), std::string::npos);
 }
@@ -120,7 +120,7 @@ TEST_F(DispatchWithAdmin, masked_fault_of_a_nested_call_is_logged_and_counted_on
   // place → reserve: reserve masks its failure (a record with the cause); place gets the
   // masked fault back and passes it on as internal, with no second record and no count.
   pit::CallerScope scope{{.correlation_id = "nested-mask-1"}};
-  auto fault = fault_of([&] { block_on(orders->place({{{"secret", 1}}, ""})); });
+  auto fault = fault_of([&] { block_on(orders->place(shop::PlaceOrder{{{"secret", 1}}, ""})); });
   EXPECT_EQ(fault.code(), Code::internal);
   EXPECT_EQ(fault.message(), "internal error");
   EXPECT_EQ(fault.correlation_id(), "nested-mask-1");
@@ -145,7 +145,7 @@ TEST_F(Dispatch, blocking_on_an_io_thread_is_refused_not_deadlocked) {
   // A coroutine operation that calls a sync operation through its blocking proxy would
   // stall its I/O thread; the runtime refuses (it does not deadlock), the operation fails,
   // and its caller sees the masked fault while the log says why.
-  auto fault = fault_of([&] { block_on(orders->place({{{"apple", 1}}, "count-inline"})); });
+  auto fault = fault_of([&] { block_on(orders->place(shop::PlaceOrder{{{"apple", 1}}, "count-inline"})); });
   EXPECT_EQ(fault.code(), Code::internal);
   EXPECT_EQ(lines_with({"fault masked", "blocking wait on a pit I/O thread"}).size(), 1U);
 }
@@ -187,6 +187,7 @@ TEST_F(SmallPool, full_worker_pool_rejects_at_once_with_unavailable) {
 class Ledger {
  public:
   virtual ~Ledger() = default;
+ protected:
   virtual Stock total(Count) = 0;
 };
 PIT_CONTRACT(Ledger, "test.v1.Ledger", (total, pit::OpSpec{}.raises(pit::Code::unavailable)));

@@ -79,6 +79,7 @@ inline constexpr std::string_view kSecret = "FUZZ-SECRET-5b1e";
 class Store {
  public:
   virtual ~Store() = default;
+ protected:
   virtual pit::Task<Placed> place(Order) = 0;  // coroutine: I/O thread
   virtual Stock count(Lookup) = 0;             // sync: worker pool
 };

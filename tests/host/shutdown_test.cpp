@@ -28,6 +28,7 @@ BOOST_DESCRIBE_STRUCT(Ticket, (), (number))
 class Lot {
  public:
   virtual ~Lot() = default;
+ protected:
   virtual pit::Task<Ticket> park(Ticket) = 0;
 };
 PIT_CONTRACT(Lot, "test.v1.Lot", (park));

@@ -25,6 +25,7 @@ BOOST_DESCRIBE_STRUCT(Started, (), (ok))
 class Jobs {
  public:
   virtual ~Jobs() = default;
+ protected:
   virtual pit::Task<Started> start(Job) = 0;   // coroutine operation
   virtual Started start_sync(Job) = 0;          // sync operation
 };

@@ -22,6 +22,7 @@ BOOST_DESCRIBE_STRUCT(Slept, (), (ms))
 class Hang {
  public:
   virtual ~Hang() = default;
+ protected:
   virtual Slept hang(Sleep) = 0;
 };
 PIT_CONTRACT(Hang, "test.v1.Hang", (hang, pit::OpSpec{}.timeout(std::chrono::minutes(5))));

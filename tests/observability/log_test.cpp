@@ -51,7 +51,7 @@ TEST_F(Logs, every_call_writes_one_json_line_with_its_ids_and_outcome) {
 TEST_F(Logs, application_lines_carry_the_ambient_ids_by_themselves) {
   host->start();
   pit::CallerScope scope{{.correlation_id = "req-2"}};
-  block_on(orders->place({{{"apple", 1}}, "gift"}));
+  block_on(orders->place(shop::PlaceOrder{{{"apple", 1}}, "gift"}));
   auto lines = lines_with({"order placed"});
   ASSERT_EQ(lines.size(), 1U);
   auto line = parse_line(lines[0]);
@@ -65,7 +65,7 @@ TEST_F(Logs, application_lines_carry_the_ambient_ids_by_themselves) {
 TEST_F(Logs, values_cannot_forge_a_line_or_a_field) {
   host->start();
   const std::string evil = "x\n{\"level\":\"error\",\"msg\":\"forged\"}\r\x1b[31m\",\"admin\":true";
-  block_on(orders->place({{{"apple", 1}}, evil}));
+  block_on(orders->place(shop::PlaceOrder{{{"apple", 1}}, evil}));
   pit::log::info(evil, {{evil, evil}});
   pit::log::flush();
   for (const auto& line : logs->lines()) {

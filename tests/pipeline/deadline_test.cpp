@@ -89,7 +89,7 @@ TEST_F(Deadlines, a_late_fault_is_deadline_exceeded_too) {
   host->start();
   pit::CallerScope scope{{.timeout = 30ms}};
   // Blocks its thread past the deadline, then fails: what the caller sees is the deadline.
-  auto fault = fault_of([&] { block_on(orders->place({{{"blocker", 120}, {"missing", 1}}, ""})); });
+  auto fault = fault_of([&] { block_on(orders->place(shop::PlaceOrder{{{"blocker", 120}, {"missing", 1}}, ""})); });
   EXPECT_EQ(fault.code(), Code::deadline_exceeded);
 }
 
@@ -97,7 +97,7 @@ TEST_F(Deadlines, operation_timeout_bounds_a_call_whose_caller_set_none) {
   host->start();
   // place declares a 2 s timeout; the reserve inside it would take 5 s.
   pit::Fault fault = pit::Fault::unknown("none");
-  auto took = time_of([&] { fault = fault_of([&] { block_on(orders->place({{{"slow", 5000}}, ""})); }); });
+  auto took = time_of([&] { fault = fault_of([&] { block_on(orders->place(shop::PlaceOrder{{{"slow", 5000}}, ""})); }); });
   EXPECT_EQ(fault.code(), Code::deadline_exceeded);
   EXPECT_GE(took, 1900ms);
   EXPECT_LT(took, 2500ms);
@@ -123,7 +123,7 @@ TEST_F(ShortDefault, host_default_bounds_every_call) {
 TEST_F(Deadlines, deadline_fault_of_a_nested_call_passes_through_undeclared) {
   host->start();
   pit::CallerScope scope{{.timeout = 60ms}};
-  auto fault = fault_of([&] { block_on(orders->place({{{"slow", 5000}}, ""})); });
+  auto fault = fault_of([&] { block_on(orders->place(shop::PlaceOrder{{{"slow", 5000}}, ""})); });
   EXPECT_EQ(fault.code(), Code::deadline_exceeded);
   EXPECT_EQ(lines_with({"fault masked"}).size(), 0U);
 }

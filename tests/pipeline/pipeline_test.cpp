@@ -28,7 +28,7 @@ TEST_F(PipelineTest, policy_added_after_the_services_sees_every_operation_of_eve
   host->start();
   block_on(inventory->reserve({"apple", 1}));
   (void)inventory->count({"apple"});
-  block_on(orders->place({{{"pear", 1}}, ""}));
+  block_on(orders->place(shop::PlaceOrder{{{"pear", 1}}, ""}));
 
   // Every operation of every contract the host serves, enumerated from the contracts.
   std::set<std::string> all;

@@ -125,7 +125,7 @@ TEST_F(OneSlot, calls_an_operation_makes_in_process_do_not_need_a_second_host_sl
   host->start();
   // place (one slot) reserves each item through the in-process proxy: nested calls are
   // part of the admitted call, or this would refuse (or deadlock with a queue).
-  const auto placed = pit::block_on(orders->place({{{"apple", 1}, {"pear", 2}}, ""}));
+  const auto placed = pit::block_on(orders->place(shop::PlaceOrder{{{"apple", 1}, {"pear", 2}}, ""}));
   EXPECT_EQ(placed.lines, 2);
 }
 

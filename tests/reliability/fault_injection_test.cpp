@@ -55,7 +55,7 @@ TEST_F(InjectUndeclared, an_undeclared_code_is_masked_at_every_hop) {
   host->start();
   const pit::Fault direct = fault_of([&] { pit::block_on(inventory->reserve({"apple", 1})); });
   EXPECT_EQ(direct.code(), pit::Code::internal);
-  const pit::Fault nested = fault_of([&] { pit::block_on(orders->place({{{"apple", 1}}, ""})); });
+  const pit::Fault nested = fault_of([&] { pit::block_on(orders->place(shop::PlaceOrder{{{"apple", 1}}, ""})); });
   EXPECT_EQ(nested.code(), pit::Code::internal);
   EXPECT_FALSE(lines_with({"fault masked", "injected fault"}).empty()) << "the masked fault is logged";
 }

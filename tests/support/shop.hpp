@@ -55,6 +55,7 @@ BOOST_DESCRIBE_STRUCT(Stock, (), (quantity))
 class Inventory {
  public:
   virtual ~Inventory() = default;
+ protected:
   virtual pit::Task<Reserved> reserve(Reserve) = 0;  // coroutine operation
   virtual Stock count(Count) = 0;                     // sync operation (worker pool)
 };
@@ -65,6 +66,7 @@ PIT_CONTRACT(Inventory, "shop.v1.Inventory",
 class Orders {
  public:
   virtual ~Orders() = default;
+ protected:
   virtual pit::Task<OrderPlaced> place(PlaceOrder) = 0;
 };
 PIT_CONTRACT(Orders, "shop.v1.Orders",

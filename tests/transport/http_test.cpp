@@ -71,7 +71,7 @@ class Http : public HostTest {
 TEST_F(Http, remote_call_through_a_pit_client_returns_the_reply) {
   EXPECT_EQ(block_on(remote_inventory->reserve({"apple", 3})).remaining, 97);
   EXPECT_EQ(remote_inventory->count({"apple"}).quantity, 42);
-  auto placed = block_on(remote_orders->place({{{"apple", 1}, {"pear", 2}}, "two"}));
+  auto placed = block_on(remote_orders->place(shop::PlaceOrder{{{"apple", 1}, {"pear", 2}}, "two"}));
   EXPECT_EQ(placed.lines, 2);
 }
 
@@ -92,7 +92,7 @@ TEST_F(Http, undeclared_failure_stays_masked_on_the_wire) {
   EXPECT_EQ(p["detail"], "internal error");
   EXPECT_FALSE(p.contains("retryable"));
   EXPECT_EQ(p["masked"], true) << "the hops above must not record it again";
-  auto fault = fault_of([&] { block_on(remote_orders->place({{{"secret", 1}}, ""})); });
+  auto fault = fault_of([&] { block_on(remote_orders->place(shop::PlaceOrder{{{"secret", 1}}, ""})); });
   EXPECT_EQ(fault.code(), Code::internal);
   EXPECT_EQ(std::string(fault.what()).find(kCanary), std::string::npos);
 }
@@ -382,7 +382,7 @@ TEST_F(HttpTwoHops, fault_masked_by_a_remote_service_is_logged_and_counted_once_
   front.start();
 
   pit::CallerScope scope{{.correlation_id = "two-hops-1"}};
-  auto fault = fault_of([&] { block_on(front_orders->place({{{"secret", 1}}, ""})); });
+  auto fault = fault_of([&] { block_on(front_orders->place(shop::PlaceOrder{{{"secret", 1}}, ""})); });
   EXPECT_EQ(fault.code(), Code::internal);
   EXPECT_EQ(fault.message(), "internal error");
   EXPECT_EQ(fault.correlation_id(), "two-hops-1");
