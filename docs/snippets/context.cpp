@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <thread>
 #include <vector>
 
 #include "pit/asio.hpp"
@@ -94,6 +95,14 @@ class InventoryService final : public Inventory {
   // [/sync]
 };
 
+// [spawn]
+pit::Task<void> send_confirmation(std::string sku) {
+  boost::asio::steady_timer smtp{pit::io_executor(), 5ms};  // cancelled at its deadline or at shutdown
+  co_await smtp.async_wait(pit::use_task);
+  pit::log::info("confirmation sent", {{"sku", sku}});      // carries the order's correlation id
+}
+// [/spawn]
+
 class OrdersService final : public Orders {
  public:
   explicit OrdersService(pit::Ref<Inventory> inventory) : inventory_(std::move(inventory)) {}
@@ -104,6 +113,9 @@ class OrdersService final : public Orders {
     pit::log::info("placing", {{"sku", order.sku}, {"remaining_ms", left.count()}});
     Reserve request{order.sku, 1};
     co_await inventory_->reserve(std::move(request));  // a nested call: inherits the context
+    // [spawn-call]
+    pit::spawn("send-confirmation", send_confirmation(order.sku), std::chrono::seconds(30));
+    // [/spawn-call]
     co_return OrderPlaced{"o-1"};
   }
 
@@ -143,6 +155,14 @@ class ContextGuide : public ::testing::Test {
   }
   void TearDown() override { host->stop(); }
 
+  shop::LogLine line_or_empty(std::string_view msg) const {
+    pit::log::flush();
+    for (const auto& text : logs->lines()) {
+      auto parsed = pit::json::decode<shop::LogLine>(text);
+      if (parsed.msg == msg) return parsed;
+    }
+    return {};
+  }
   shop::LogLine line(std::string_view msg) const {
     pit::log::flush();
     for (const auto& text : logs->lines()) {
@@ -183,6 +203,18 @@ TEST_F(ContextGuide, nested_call_inherits_correlation_trace_and_deadline_with_a_
   // Deadline: the caller's 1 s for place; min(inherited, reserve's 100 ms) for reserve.
   EXPECT_GT(place.remaining_ms, 500);
   EXPECT_LE(reserve.remaining_ms, 100);
+}
+
+TEST_F(ContextGuide, spawned_work_runs_after_the_call_under_its_correlation_id) {
+  pit::CallerScope scope{{.correlation_id = "order-43"}};
+  shop::PlaceOrder order{"apple"};
+  pit::block_on(orders->place(std::move(order)));
+  for (int i = 0; i < 200 && line_or_empty("confirmation sent").msg.empty(); ++i) {
+    std::this_thread::sleep_for(5ms);
+  }
+  EXPECT_EQ(line("confirmation sent").correlation_id, "order-43");
+  EXPECT_EQ(line("confirmation sent").contract, "pit.spawn");
+  EXPECT_EQ(line("confirmation sent").operation, "send-confirmation");
 }
 
 TEST_F(ContextGuide, sync_operation_sees_its_call_context) {

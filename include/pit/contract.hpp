@@ -17,6 +17,7 @@
 // would skip the pipeline) or when an operation is left unlisted.
 #pragma once
 
+#include <boost/preprocessor/cat.hpp>
 #include <boost/preprocessor/punctuation/comma_if.hpp>
 #include <boost/preprocessor/seq/for_each.hpp>
 #include <boost/preprocessor/seq/for_each_i.hpp>
@@ -199,6 +200,14 @@ struct OperationGlue {
     }
   }
 
+  // The awaitable form, for sync operations too (`co_await ref->count_async({"apple"})`):
+  // coroutine code awaits a sync operation without blocking its I/O thread; the operation
+  // still runs on the worker pool.
+  static Task<Reply> call_awaitable(const ChannelPtr& channel, const OperationInfo& op,
+                                    FlatBracesOrRequest<Request> request) {
+    return call_async(channel, op, std::move(request).take());
+  }
+
   static OperationInfo info(std::string_view name, std::size_t index, OpSpec spec) {
     OperationInfo op;
     op.name = name;
@@ -266,6 +275,13 @@ using proxy_of = typename declaration_of<C>::proxy;
       typename ::pit::detail::OperationGlue<PIT_DETAIL_OP_PTR(op)>::argument request)       \
       -> ::pit::detail::result_t<PIT_DETAIL_OP_PTR(op)> {                                   \
     return ::pit::detail::OperationGlue<PIT_DETAIL_OP_PTR(op)>::call(                       \
+        channel_, info().operations[i], std::move(request));                                \
+  }                                                                                         \
+  auto BOOST_PP_CAT(PIT_DETAIL_OP_NAME(op), _async)(                                        \
+      ::pit::detail::FlatBracesOrRequest<                                                   \
+          typename ::pit::detail::OperationGlue<PIT_DETAIL_OP_PTR(op)>::Request> request)   \
+      -> ::pit::Task<typename ::pit::detail::OperationGlue<PIT_DETAIL_OP_PTR(op)>::Reply> { \
+    return ::pit::detail::OperationGlue<PIT_DETAIL_OP_PTR(op)>::call_awaitable(             \
         channel_, info().operations[i], std::move(request));                                \
   }
 

@@ -150,6 +150,14 @@ TEST_F(Dispatch, blocking_on_an_io_thread_is_refused_not_deadlocked) {
   EXPECT_EQ(lines_with({"fault masked", "blocking wait on a pit I/O thread"}).size(), 1U);
 }
 
+TEST_F(Dispatch, a_coroutine_operation_awaits_a_sync_operation_through_its_async_form) {
+  host->start();
+  auto placed = block_on(orders->place(shop::PlaceOrder{{{"apple", 1}}, "count-awaited"}));
+  EXPECT_EQ(placed.lines, 1);
+  std::lock_guard lock(probe.mutex);
+  EXPECT_NE(probe.sync_thread, std::thread::id{}) << "count ran on a worker";
+}
+
 class SmallPool : public HostTest {
  protected:
   pit::HostOptions options() override {

@@ -112,6 +112,11 @@ class OrdersService final : public Orders {
     }
     if (order.items.empty()) throw pit::Fault::invalid_argument("an order needs at least one item");
     if (order.note == "count-inline") (void)inventory_->count({"apple"});  // blocks an I/O thread
+    if (order.note == "count-awaited") {
+      // The awaitable form of a sync operation: runs on a worker, this thread stays free.
+      const Stock stock = co_await inventory_->count_async({"apple"});
+      if (stock.quantity != 42) throw pit::Fault::invalid_argument("wrong stock");
+    }
     for (const auto& item : order.items) {
       Reserve reserve{item.sku, item.quantity};
       co_await inventory_->reserve(std::move(reserve));
