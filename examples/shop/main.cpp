@@ -29,13 +29,10 @@ int usage() {
 int main(int argc, char** argv) {
   if (argc < 2) return usage();
   const std::string_view role = argv[1];
-  pit::HostOptions options;
-  try {
-    options = pit::Config::from_args(argc, argv);
-  } catch (const pit::ConfigError& e) {
-    std::cerr << "shop: " << e.what() << "\n";
-    return 2;
-  }
+  // A configuration error ends the process here: one line on stderr, exit code 2. Every
+  // other start-up error (a port in use, an unknown operation in the settings, a bad
+  // --inventory URL) is reported by host.run(): one line on stderr, exit code 1.
+  pit::HostOptions options = pit::Config::from_args(argc, argv);
   std::string downstream;
   for (int i = 2; i + 1 < argc; i += 2) {
     const std::string_view flag = argv[i];

@@ -17,6 +17,8 @@
 #include <charconv>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <optional>
@@ -671,7 +673,9 @@ HostOptions Config::from_toml(std::string_view text, std::string_view source_nam
 
 HostOptions Config::from_file(const std::string& path) { return load(path, process_environment()); }
 
-HostOptions Config::from_args(int argc, char** argv) {
+namespace {
+
+HostOptions options_from_args(int argc, char** argv) {
   const auto environment = process_environment();
   std::optional<std::string> path;
   for (int i = 1; i < argc; ++i) {
@@ -690,6 +694,27 @@ HostOptions Config::from_args(int argc, char** argv) {
   }
   if (path && path->empty()) throw ConfigError("--config: expects a file name");
   return load(path, environment);
+}
+
+}  // namespace
+
+// from_args is main's first line, where an exception has no one to catch it and would end
+// in std::terminate (an abort, a core dump, a line nobody reads). A configuration error is
+// the operator's to fix, not the program's: one line on stderr and exit code 2 (a usage
+// error), before any thread or listener exists. Programs that want to handle it call
+// from_file or from_toml, which throw ConfigError.
+HostOptions Config::from_args(int argc, char** argv) {
+  try {
+    return options_from_args(argc, argv);
+  } catch (const ConfigError& e) {
+    std::string line = "pit: configuration: ";
+    line.append(e.what());
+    std::replace(line.begin(), line.end(), '\n', ' ');
+    line.push_back('\n');
+    std::fwrite(line.data(), 1, line.size(), stderr);
+    std::fflush(stderr);
+    std::exit(2);
+  }
 }
 
 const std::vector<Config::Key>& Config::keys() {
