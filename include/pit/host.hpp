@@ -38,7 +38,9 @@ struct HttpOptions {
   std::size_t max_header_bytes = 16U << 10U;   // larger: 431
   std::chrono::milliseconds read_timeout{10'000};  // a request must arrive whole within it
   std::chrono::milliseconds idle_timeout{60'000};  // a keep-alive connection idle this long closes
-  std::size_t max_connections = 10'000;         // more: accepted and closed at once
+  // More: accepted and closed at once. Lowered at start to fit the process's file
+  // descriptor limit, with room left for everything else (docs/operations.md).
+  std::size_t max_connections = 10'000;
   // Outbound (client) calls: idle keep-alive connections kept per target and I/O thread.
   std::size_t client_pool_idle = 16;
 };

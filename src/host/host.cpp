@@ -142,6 +142,8 @@ Host::~Host() {
   // shared state): let them go now. Proxies still held elsewhere answer `unavailable`.
   std::lock_guard lock(state_->lifecycle);
   state_->services.clear();
+  // So may readiness checks (a coroutine check holding a proxy): stopped by now, let go too.
+  state_->readiness = std::make_shared<detail::Readiness>();
 }
 
 const HostOptions& Host::options() const noexcept { return state_->options; }

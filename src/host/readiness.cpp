@@ -112,15 +112,17 @@ void Readiness::stop() {
   stopping_ = true;
   wake_.notify_all();
   const bool done = finished_.wait_for(lock, longest + std::chrono::milliseconds(200), [this] { return thread_done_; });
+  if (!done) {
+    for (const auto& c : checks_) {
+      if (c->running) log::warn("readiness check still running at shutdown: left behind", {{"check", c->name}});
+    }
+  }
   lock.unlock();
   if (done) {
     thread_.join();
-    return;
+  } else {
+    thread_.detach();  // it holds this object (and so what it touches); the process is ending
   }
-  for (const auto& c : checks_) {
-    if (c->running) log::warn("readiness check still running at shutdown: left behind", {{"check", c->name}});
-  }
-  thread_.detach();  // it holds this object; the process is ending
 }
 
 Readiness::Wanted Readiness::want_fresh() {
