@@ -279,7 +279,13 @@ void Host::start() {
       s.http_server->start();
     }
   } catch (...) {
+    // Nothing of a failed start outlives it: the listeners first (their acceptors post to
+    // the I/O threads when they close), then the threads. run() returns normally after
+    // this, so the host is destroyed in an orderly way too.
+    s.http_server.reset();
+    s.admin_server.reset();
     for (auto& t : s.io_threads) t->stop();
+    s.io_threads.clear();
     s.workers->stop();
     throw;
   }
