@@ -12,6 +12,8 @@ sending half a request:
   - the episode is logged once and counted in pit_accept_paused_total{listener="http"};
   - once the idle connections are closed, a normal call succeeds.
 
+And a process started with a soft limit below the hard one raises it at start.
+
 docs/operations.md, "File descriptors". Only 127.0.0.1; bounded in time (about 10 s).
 
 Usage: test_descriptors.py SHOP_BINARY [unittest args...]   (or $PIT_SHOP_BIN)
@@ -179,6 +181,38 @@ class OutOfDescriptors(unittest.TestCase):
         self.assertLessEqual(len(exhausted), int(paused[0].split()[-1]), exhausted)
         self.assertEqual(exhausted[0].get("listener"), "http", exhausted)
         self.assertTrue(any(l.get("msg") == "accepting again" for l in lines), lines[-20:])
+
+
+class DescriptorLimit(unittest.TestCase):
+    def test_the_soft_limit_is_raised_to_the_hard_limit_at_start(self):
+        def soft_below_hard():
+            die_with_parent()
+            resource.setrlimit(resource.RLIMIT_NOFILE, (200, LIMIT))
+
+        http_port, admin_port = free_ports(2)
+        out_path = os.path.join(LOG_ROOT, "raised.stdout")
+        with open(out_path, "wb") as out:
+            proc = subprocess.Popen([SHOP_BIN, "inventory", "--listen", "127.0.0.1:%d" % http_port,
+                                     "--admin", "127.0.0.1:%d" % admin_port],
+                                    stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.DEVNULL,
+                                    env=child_env(), preexec_fn=soft_below_hard)
+        CHILDREN.append(proc)
+        try:
+            deadline = time.monotonic() + 10
+            metrics = ""
+            while time.monotonic() < deadline and proc.poll() is None:
+                try:
+                    code, metrics = get(admin_port, "/metrics", timeout=1)
+                    if code == 200:
+                        break
+                except OSError:
+                    time.sleep(0.02)
+            self.assertIn("\nprocess_max_fds %d\n" % LIMIT, metrics)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+        raised = [l for l in log_lines(out_path) if l.get("msg") == "file descriptor limit raised"]
+        self.assertEqual([(l.get("from"), l.get("to")) for l in raised], [(200, LIMIT)])
 
 
 def main():
