@@ -194,8 +194,9 @@ class Host {
   // pit::Task<bool> — a coroutine check, run on an I/O thread, where it may call other
   // services through a pit::Ref. False, an exception, or no answer within `timeout` makes
   // /readyz answer 503 with one line per check saying which failed and why. The checks
-  // run when /readyz asks, at most once a second whatever the probe rate. Register
-  // before start (after: std::logic_error); names are unique.
+  // run when /readyz asks, at most once a second whatever the probe rate, until stop():
+  // what a check refers to must live until then. Register before start (after:
+  // std::logic_error); names are unique.
   template <class F>
   void readiness_check(std::string name, F check, std::chrono::milliseconds timeout = std::chrono::seconds(1)) {
     using Result = std::invoke_result_t<F&>;

@@ -85,6 +85,7 @@ TEST_F(Readiness, a_check_that_fails_throws_or_times_out_makes_readyz_503_naming
   // Bounded by the longest check timeout, whatever a check does.
   EXPECT_LT(took, 1s);
   EXPECT_FALSE(lines_with({"readiness check failed", "database"}).empty());
+  host->stop();  // before `release` goes: a check may be running again
 }
 
 TEST_F(Readiness, a_coroutine_check_calls_a_downstream_contract_through_a_proxy) {
@@ -139,6 +140,7 @@ TEST_F(Readiness, a_flood_of_probes_runs_each_check_at_most_once_a_second) {
   }
   EXPECT_GT(probes, 20);
   EXPECT_LE(runs.load() - before, 1) << probes << " probes";
+  host->stop();  // the checks use `runs`
 }
 
 TEST_F(Readiness, a_failed_check_that_recovers_makes_readyz_200_again) {
@@ -150,6 +152,7 @@ TEST_F(Readiness, a_failed_check_that_recovers_makes_readyz_200_again) {
   const auto [status, body] = readyz_until(200);  // once the cached result is older than 1 s
   EXPECT_EQ(status, 200) << body;
   EXPECT_FALSE(lines_with({"readiness check ok again", "database"}).empty());
+  host->stop();  // the check uses `up`
 }
 
 TEST_F(Readiness, without_checks_readyz_is_as_before) {

@@ -98,8 +98,22 @@ def log_lines(path):
     return out
 
 
+def checks_vptrs_with_descriptors(binary):
+    """True for a binary built with UBSan's vptr check (scripts/test's asan build): on the
+    first check of each type the runtime opens a pipe to probe memory, and out of
+    descriptors it reports a false `invalid vptr` and aborts. The flood cannot run there
+    (it runs in the normal and the TSan builds). Recognised by ASan, which scripts/test
+    always builds with UBSan."""
+    with open(binary, "rb") as f:
+        # scripts/test builds UBSan with ASan; the TSan runtime carries UBSan's handlers
+        # too, unused.
+        return b"__asan_init" in f.read()
+
+
 class OutOfDescriptors(unittest.TestCase):
     def test_saturated_by_idle_connections_the_server_backs_off_logs_counts_and_recovers(self):
+        if checks_vptrs_with_descriptors(SHOP_BIN):
+            self.skipTest("UBSan's vptr check needs descriptors of its own")
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         need = FLOOD + SPARE_FDS + 64
         if soft < need:

@@ -469,6 +469,21 @@ std::pair<const Host::State::Service*, const OperationInfo*> HttpServer::Impl::r
   return {nullptr, nullptr};
 }
 
+namespace {
+
+// Named without a virtual call (error_code::message()): out of descriptors, a sanitizer's
+// first check of a virtual call needs a descriptor itself, and fails.
+const char* accept_exhaustion_cause(int error) noexcept {
+  switch (error) {
+    case EMFILE: return "EMFILE: the process's file descriptor limit is reached";
+    case ENFILE: return "ENFILE: the system's file descriptor limit is reached";
+    case ENOBUFS: return "ENOBUFS: out of socket buffers";
+    default: return "ENOMEM: out of kernel memory";
+  }
+}
+
+}  // namespace
+
 void HttpServer::Impl::accept() {
   acceptor->async_accept([self = shared_from_this()](const boost::system::error_code& ec, tcp::socket socket) {
     if (self->stopping.load()) return;
@@ -482,7 +497,7 @@ void HttpServer::Impl::accept() {
         self->host.metrics.count_accept_paused(listener);
         log::error("out of file descriptors: accepting paused until one is free",
                    {{"listener", listener},
-                    {"cause", ec.message()},
+                    {"cause", accept_exhaustion_cause(ec.value())},
                     {"connections", self->connections.load(std::memory_order_relaxed)},
                     {"max_connections", self->options.max_connections}});
       } else {
@@ -635,7 +650,8 @@ void HttpServer::stop() {
   asio::post(impl_->acceptor->get_executor(), [impl = impl_] {
     boost::system::error_code ignored;
     impl->acceptor->close(ignored);
-    impl->accept_pause->cancel();
+    // Gone now, on its thread, while its io_context lives: the Impl may outlive both.
+    impl->accept_pause.reset();
   });
 }
 
