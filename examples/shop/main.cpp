@@ -30,14 +30,11 @@ int usage() {
 int main(int argc, char** argv) {
   if (argc < 2) return usage();
   const std::string_view role = argv[1];
-  pit::HostOptions options;
+  // A configuration error ends the process here: one line on stderr, exit code 2. Every
+  // other start-up error (a port in use, an unknown operation in the settings, a bad
+  // --inventory URL) is reported by host.run(): one line on stderr, exit code 1.
   shop::Settings settings;
-  try {
-    options = pit::Config::from_args(argc, argv, settings.app);
-  } catch (const pit::ConfigError& e) {
-    std::cerr << "shop: " << e.what() << "\n";
-    return 2;
-  }
+  pit::HostOptions options = pit::Config::from_args(argc, argv, settings.app);
   std::string downstream;
   for (int i = 2; i + 1 < argc; i += 2) {
     const std::string_view flag = argv[i];

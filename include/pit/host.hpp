@@ -43,7 +43,9 @@ struct HttpOptions {
   std::size_t max_header_bytes = 16U << 10U;   // larger: 431
   std::chrono::milliseconds read_timeout{10'000};  // a request must arrive whole within it
   std::chrono::milliseconds idle_timeout{60'000};  // a keep-alive connection idle this long closes
-  std::size_t max_connections = 10'000;         // more: accepted and closed at once
+  // More: accepted and closed at once. Lowered at start to fit the process's file
+  // descriptor limit, with room left for everything else (docs/operations.md).
+  std::size_t max_connections = 10'000;
   // Outbound (client) calls: idle keep-alive connections kept per target and I/O thread.
   std::size_t client_pool_idle = 16;
 };
@@ -142,9 +144,23 @@ class Ref {
   std::shared_ptr<proxy_type> proxy_;
 };
 
+// Setting a host up never throws before it starts: the first mistake (invalid options, a
+// contract served twice, an implementation whose constructor throws, a bad client URL, a
+// null policy) is kept, and start() throws it. So the documented main,
+//
+//   int main(int argc, char** argv) {
+//     pit::Host host{pit::Config::from_args(argc, argv)};
+//     host.serve<Orders, OrdersService>(host.client<Inventory>("http://127.0.0.1:8081"));
+//     return host.run();
+//   }
+//
+// has one place where starting can fail, run(), which prints one line and returns non-zero
+// instead of letting an exception reach std::terminate (docs/operations.md, "When the
+// start fails"). After start, setup calls throw std::logic_error at once: they are bugs.
 class Host {
  public:
   Host();
+  // Invalid options (e.g. workers = 0) are kept and thrown by start() as std::invalid_argument.
   explicit Host(HostOptions options);
   ~Host();
   Host(const Host&) = delete;
@@ -156,7 +172,13 @@ class Host {
   void serve(Args&&... args) {
     static_assert(std::is_base_of_v<C, Impl>, "the implementation must derive from its contract");
     static_assert(!std::is_same_v<C, Impl>, "serve<Contract, Implementation>: name both");
-    std::unique_ptr<C> owned = std::make_unique<Impl>(std::forward<Args>(args)...);
+    std::unique_ptr<C> owned;
+    try {
+      owned = std::make_unique<Impl>(std::forward<Args>(args)...);
+    } catch (...) {
+      keep_setup_error(std::current_exception());  // rethrows once started
+      return;
+    }
     C* raw = owned.get();
     add_service(detail::declaration_of<C>::info(),
                 std::shared_ptr<void>(owned.release(), [](void* p) { delete static_cast<C*>(p); }),
@@ -179,6 +201,27 @@ class Host {
   Ref<C> client(std::string_view base_url) {
     using proxy = detail::proxy_of<C>;
     return Ref<C>{std::make_shared<proxy>(http_channel(detail::declaration_of<C>::info(), base_url))};
+  }
+
+  // A dependency that /readyz checks (docs/operations.md, "Readiness checks"): `check`
+  // answers whether `name` (a database, a downstream service) can serve now. It returns
+  // either bool — a sync check, run on a thread of its own, where it may block — or
+  // pit::Task<bool> — a coroutine check, run on an I/O thread, where it may call other
+  // services through a pit::Ref. False, an exception, or no answer within `timeout` makes
+  // /readyz answer 503 with one line per check saying which failed and why. The checks
+  // run when /readyz asks, at most once a second whatever the probe rate, until stop():
+  // what a check refers to must live until then. Register before start (after:
+  // std::logic_error); names are unique.
+  template <class F>
+  void readiness_check(std::string name, F check, std::chrono::milliseconds timeout = std::chrono::seconds(1)) {
+    using Result = std::invoke_result_t<F&>;
+    static_assert(std::is_same_v<Result, bool> || std::is_same_v<Result, Task<bool>>,
+                  "a readiness check is a callable returning bool or pit::Task<bool>");
+    if constexpr (std::is_same_v<Result, bool>) {
+      add_readiness_check(std::move(name), std::function<bool()>(std::move(check)), {}, timeout);
+    } else {
+      add_readiness_check(std::move(name), {}, std::function<Task<bool>()>(std::move(check)), timeout);
+    }
   }
 
   // The ports the HTTP and admin listeners are bound to (0 before start or without one).
@@ -206,7 +249,11 @@ class Host {
         });
   }
 
-  // Builds and validates the pipeline, starts the executors. Idempotent.
+  // Builds and validates the pipeline, starts the executors and binds the listeners.
+  // Idempotent. Throws what failed: the first setup error kept before (see above), unknown
+  // contract/operation keys in options.operations or an invalid setting there
+  // (std::invalid_argument), a listener that cannot bind (std::runtime_error naming the
+  // address); a host that failed to start runs no thread.
   void start();
   // Drains: /readyz turns 503 and the listener closes; calls in flight get
   // options.shutdown_grace to finish; the rest are cancelled (reason: shutdown) and
@@ -215,10 +262,13 @@ class Host {
   // and logged (operation, age, correlation id): stop() always returns, and the host then
   // keeps (leaks) what that operation still uses instead of destroying it.
   void stop();
-  // start(), then serve until SIGTERM or SIGINT, then stop(); returns the exit code (0).
-  // A second signal while draining ends the process at once (exit code 1). If stop() had
-  // to abandon a sync operation, run() flushes the logs and ends the process with exit
-  // code 1 instead of returning: returning would destroy what that operation still uses.
+  // start(), then serve until SIGTERM or SIGINT, then stop(); returns the exit code: 0.
+  // If start() throws, run() writes one line to stderr, "pit: cannot start: <what>", and
+  // returns 1 (stderr, not the log: the log may not be set up, or the options that set it
+  // up may be what is wrong). A second signal while draining ends the process at once
+  // (exit code 1). If stop() had to abandon a sync operation, run() flushes the logs and
+  // ends the process with exit code 1 instead of returning: returning would destroy what
+  // that operation still uses.
   int run();
 
   // The pipeline in order, one policy a line: what runs for every call.
@@ -231,6 +281,10 @@ class Host {
   using ExceptionMapper = std::function<std::optional<Fault>(const std::exception_ptr&)>;
   void add_service(const ContractInfo& contract, std::shared_ptr<void> owner, void* implementation);
   void add_exception_mapper(ExceptionMapper mapper);
+  void add_readiness_check(std::string name, std::function<bool()> sync, std::function<Task<bool>()> async,
+                           std::chrono::milliseconds timeout);
+  // Before start: keeps the first error for start() to throw. After: rethrows it at once.
+  void keep_setup_error(std::exception_ptr error);
   detail::ChannelPtr inproc_channel(const ContractInfo& contract);
   detail::ChannelPtr http_channel(const ContractInfo& contract, std::string_view base_url);
 

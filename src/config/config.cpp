@@ -4,6 +4,12 @@
 // against it.
 #include "pit/config.hpp"
 
+#include <cstdlib>
+
+#include <cstdio>
+
+#include <algorithm>
+
 #include <array>
 #include <cerrno>
 #include <cstddef>
@@ -109,9 +115,35 @@ HostOptions Config::from_file(const std::string& path) {
   return load(path, config::process_environment(), nullptr);
 }
 
+namespace {
+
+// from_args is main's first line, where an exception has no one to catch it and would end
+// in std::terminate (an abort, a core dump, a line nobody reads). A configuration error is
+// the operator's to fix, not the program's: one line on stderr and exit code 2 (a usage
+// error), before any thread or listener exists. Programs that want to handle it call
+// from_file or from_toml, which throw ConfigError.
+template <class F>
+HostOptions or_exit(F&& read) {
+  try {
+    return std::forward<F>(read)();
+  } catch (const ConfigError& e) {
+    std::string line = "pit: configuration: ";
+    line.append(e.what());
+    std::replace(line.begin(), line.end(), '\n', ' ');
+    line.push_back('\n');
+    std::fwrite(line.data(), 1, line.size(), stderr);
+    std::fflush(stderr);
+    std::exit(2);
+  }
+}
+
+}  // namespace
+
 HostOptions Config::from_args(int argc, char** argv) {
-  const auto environment = config::process_environment();
-  return load(config_path(argc, argv, environment), environment, nullptr);
+  return or_exit([&] {
+    const auto environment = config::process_environment();
+    return load(config_path(argc, argv, environment), environment, nullptr);
+  });
 }
 
 HostOptions Config::from_toml(std::string_view text, std::string_view source_name,
@@ -133,12 +165,14 @@ HostOptions Config::from_file(const std::string& path, AppSettings& app) {
 }
 
 HostOptions Config::from_args(int argc, char** argv, AppSettings& app) {
-  config::AppRead read = start_reading(app.read_, app.declared_);
-  const auto environment = config::process_environment();
-  HostOptions options = load(config_path(argc, argv, environment), environment, &read);
-  store(read);
-  app.read_ = true;
-  return options;
+  return or_exit([&] {
+    config::AppRead read = start_reading(app.read_, app.declared_);
+    const auto environment = config::process_environment();
+    HostOptions options = load(config_path(argc, argv, environment), environment, &read);
+    store(read);
+    app.read_ = true;
+    return options;
+  });
 }
 
 const std::vector<Config::Key>& Config::keys() {

@@ -3,9 +3,12 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
+#include <sys/resource.h>
 #include <stdexcept>
 #include <algorithm>
 #include <thread>
@@ -71,12 +74,72 @@ class NamedPolicy final : public Policy {
   std::string name_;
 };
 
+// The soft limit on open descriptors raised to the hard one: the soft default (often
+// 1024) is a compatibility setting for programs that use select(), which pit does not; the
+// hard limit is what the operator granted. Returns {before, after}.
+std::pair<std::size_t, std::size_t> raise_descriptor_limit() {
+  rlimit l{};
+  if (::getrlimit(RLIMIT_NOFILE, &l) != 0) return {0, 0};
+  const auto before = static_cast<std::size_t>(l.rlim_cur);
+  if (l.rlim_cur == l.rlim_max) return {before, before};
+  rlim_t target = l.rlim_max;
+  if (target == RLIM_INFINITY) {
+    // The kernel refuses more than fs.nr_open for RLIMIT_NOFILE, whatever the hard limit.
+    target = 1U << 20U;
+    if (std::FILE* f = std::fopen("/proc/sys/fs/nr_open", "r")) {
+      unsigned long long nr_open = 0;
+      if (std::fscanf(f, "%llu", &nr_open) == 1 && nr_open > 0) target = static_cast<rlim_t>(nr_open);
+      std::fclose(f);
+    }
+  }
+  if (target <= l.rlim_cur) return {before, before};
+  const rlim_t old = l.rlim_cur;
+  l.rlim_cur = target;
+  if (::setrlimit(RLIMIT_NOFILE, &l) != 0) l.rlim_cur = old;
+  return {before, static_cast<std::size_t>(l.rlim_cur)};
+}
+
+// How many connections the listeners may hold within `limit` descriptors: a quarter of
+// the limit (at least 64) stays free for everything else (outbound connections and their
+// pools, log files, the executors' own descriptors, the implementations' files and
+// databases); the admin listener takes at most 64 of the rest, the HTTP listener at most
+// what is left. The configured http.max_connections only ever goes down.
+struct ConnectionBudget {
+  std::size_t http;
+  std::size_t admin;
+};
+ConnectionBudget connection_budget(std::size_t limit, std::size_t configured_http, bool admin_listener) {
+  const std::size_t reserve = std::max<std::size_t>(64, limit / 4);
+  const std::size_t budget = limit > reserve ? limit - reserve : limit / 2;
+  const std::size_t admin = admin_listener ? std::min<std::size_t>(64, std::max<std::size_t>(1, budget / 4)) : 0;
+  const std::size_t http = std::max<std::size_t>(1, budget > admin ? budget - admin : 1);
+  return {std::min(configured_http, http), admin};
+}
+
+// One line, whole, on stderr: what an operator sees when `systemctl status` or `kubectl
+// logs` shows the crash loop. pit's own messages start with "pit: "; not twice.
+void report_start_failure(std::string_view what) {
+  if (what.starts_with("pit: ")) what.remove_prefix(5);
+  std::string line = "pit: cannot start: ";
+  line.append(what);
+  std::replace(line.begin(), line.end(), '\n', ' ');
+  line.push_back('\n');
+  std::fwrite(line.data(), 1, line.size(), stderr);
+  std::fflush(stderr);
+}
+
 }  // namespace
 
 Host::Host() : Host(HostOptions{}) {}
 
 Host::Host(HostOptions options) : state_(std::make_shared<State>()) {
-  validate(options);
+  // Not thrown here: `pit::Host host{options};` in main would take the process down
+  // through std::terminate. start() throws it, run() reports it.
+  try {
+    validate(options);
+  } catch (...) {
+    state_->setup_error = std::current_exception();
+  }
   state_->options = std::move(options);
   state_->limiters = std::make_unique<detail::Limiters>(state_->options.admission);
 }
@@ -94,24 +157,44 @@ Host::~Host() {
   // Implementations may hold proxies to this host's own services (a cycle through the
   // shared state): let them go now. Proxies still held elsewhere answer `unavailable`.
   state_->services.clear();
+  // So may readiness checks (a coroutine check holding a proxy): stopped by now, let go too.
+  state_->readiness = std::make_shared<detail::Readiness>();
 }
 
 const HostOptions& Host::options() const noexcept { return state_->options; }
 
+void Host::keep_setup_error(std::exception_ptr error) {
+  std::lock_guard lock(state_->lifecycle);
+  if (state_->started) std::rethrow_exception(error);
+  if (!state_->setup_error) state_->setup_error = std::move(error);
+}
+
 void Host::add_service(const ContractInfo& contract, std::shared_ptr<void> owner, void* implementation) {
   std::lock_guard lock(state_->lifecycle);
   require_not_started(*state_, "serve<>()");
+  const auto keep = [this](const std::string& what) {
+    if (!state_->setup_error) state_->setup_error = std::make_exception_ptr(std::logic_error(what));
+  };
   if (state_->implementation_of(contract) != nullptr) {
-    throw std::logic_error("pit: contract " + std::string(contract.name) + " is already served by this host");
+    return keep("pit: contract " + std::string(contract.name) + " is already served by this host");
   }
   for (const auto& s : state_->services) {
-    if (s.contract->name == contract.name) {
-      throw std::logic_error("pit: two contracts are named " + std::string(contract.name));
-    }
+    if (s.contract->name == contract.name) return keep("pit: two contracts are named " + std::string(contract.name));
   }
   state_->services.push_back(
       {&contract, std::move(owner), implementation, detail::resolve_settings(state_->options, contract, state_->metrics, "server",
                                                                      operation_limiters(state_->limiters.get()))});
+}
+
+void Host::add_readiness_check(std::string name, std::function<bool()> sync, std::function<Task<bool>()> async,
+                               std::chrono::milliseconds timeout) {
+  std::lock_guard lock(state_->lifecycle);
+  require_not_started(*state_, "readiness_check()");
+  try {
+    state_->readiness->add(std::move(name), std::move(sync), std::move(async), timeout);
+  } catch (const std::invalid_argument&) {
+    if (!state_->setup_error) state_->setup_error = std::current_exception();
+  }
 }
 
 void Host::add_exception_mapper(ExceptionMapper mapper) {
@@ -123,12 +206,17 @@ void Host::add_exception_mapper(ExceptionMapper mapper) {
 void Host::use(std::unique_ptr<Policy> policy) {
   std::lock_guard lock(state_->lifecycle);
   require_not_started(*state_, "use()");
-  if (!policy) throw std::invalid_argument("pit: use() needs a policy");
+  if (!policy) {
+    if (!state_->setup_error) {
+      state_->setup_error = std::make_exception_ptr(std::invalid_argument("pit: use() needs a policy"));
+    }
+    return;
+  }
   state_->user_policies.push_back(std::move(policy));
 }
 
 void Host::use(std::string name, PolicyFunction policy) {
-  if (!policy) throw std::invalid_argument("pit: use() needs a policy");
+  if (!policy) return use(std::unique_ptr<Policy>{});
   use(std::make_unique<FunctionPolicy>(std::move(name), std::move(policy)));
 }
 
@@ -140,6 +228,7 @@ void Host::start() {
   State& s = *state_;
   std::lock_guard lock(s.lifecycle);
   if (s.started) return;
+  if (s.setup_error) std::rethrow_exception(s.setup_error);
   const HostOptions& o = s.options;
   {
     std::vector<const ContractInfo*> served;
@@ -159,6 +248,10 @@ void Host::start() {
   for (std::size_t i = 0; i < io_threads; ++i) {
     s.io_threads.push_back(std::make_unique<detail::IoThread>());
     s.io_threads.back()->start();
+    // Asio makes an io_context's reactor (an epoll and an eventfd) on its first socket or
+    // timer, and throws if that fails: made now, not on the thread's first connection,
+    // which may come when the process is out of descriptors.
+    const boost::asio::steady_timer make_reactor{s.io_threads.back()->io()};
   }
   s.stall_watch = std::make_unique<detail::StallWatch>(s.io_threads, o.io_stall_threshold);
   detail::Gauges gauges;
@@ -173,27 +266,53 @@ void Host::start() {
     gauges.admission_limit = admission->limit();
   }
   s.metrics.set_gauges(std::move(gauges));
+  // Descriptors: the most the operator allows, and never more connections than fit in
+  // them (a listener past the limit would fail every accept and serve nobody).
+  const auto [limit_before, limit] = raise_descriptor_limit();
+  if (limit != limit_before) log::info("file descriptor limit raised", {{"from", limit_before}, {"to", limit}});
+  HttpOptions http = o.http;
+  HttpOptions admin = o.http;
+  admin.listen = o.admin.listen;
+  admin.max_body_bytes = 4096;
+  if (limit != 0) {
+    const auto budget = connection_budget(limit, o.http.max_connections, !o.admin.listen.empty());
+    admin.max_connections = budget.admin;
+    if (budget.http < o.http.max_connections && !o.http.listen.empty()) {
+      http.max_connections = budget.http;
+      log::warn("http.max_connections lowered to fit the file descriptor limit",
+                {{"configured", o.http.max_connections},
+                 {"max_connections", budget.http},
+                 {"descriptor_limit", limit},
+                 {"admin_max_connections", budget.admin}});
+    }
+  }
   try {
     // The admin listener first: while the rest starts, /readyz already answers "starting".
     if (!o.admin.listen.empty()) {
-      HttpOptions admin = o.http;
-      admin.listen = o.admin.listen;
-      admin.max_body_bytes = 4096;
       s.admin_server = std::make_unique<detail::HttpServer>(s, admin, detail::HttpServer::Mode::admin);
       s.admin_server->start();
     }
     if (!o.http.listen.empty()) {
-      s.http_server = std::make_unique<detail::HttpServer>(s, o.http);
+      s.http_server = std::make_unique<detail::HttpServer>(s, http);
       s.http_server->start();
     }
   } catch (...) {
+    // Nothing of a failed start outlives it: the watch, the listeners (their acceptors
+    // post to the I/O threads when they close), then the threads. run() returns normally
+    // after this, so the host is destroyed in an orderly way too.
     s.stall_watch->stop();
+    s.http_server.reset();
+    s.admin_server.reset();
     for (auto& t : s.io_threads) t->stop();
+    s.io_threads.clear();
     s.workers->stop();
     throw;
   }
   s.started = true;
   s.running.store(true, std::memory_order_release);
+  // The first run of the readiness checks starts now that calls are served (a check may
+  // call this host's own services); /readyz says "not checked yet" for each until then.
+  s.readiness->start([&s]() -> detail::IoThread& { return s.home_for_new_call(); });
   if (s.admin_server) log::info("listening", {{"listener", "admin"}, {"port", s.admin_server->port()}});
   if (s.http_server) log::info("listening", {{"listener", "http"}, {"port", s.http_server->port()}});
   // Injected faults must never go unnoticed: every start says which operations get them.
@@ -220,7 +339,14 @@ std::uint16_t Host::http_port() const noexcept {
 }
 
 detail::ChannelPtr Host::http_channel(const ContractInfo& contract, std::string_view base_url) {
-  return std::make_shared<detail::HttpChannel>(state_, contract, base_url);
+  try {
+    return std::make_shared<detail::HttpChannel>(state_, contract, base_url);
+  } catch (const std::invalid_argument&) {
+    // A bad URL: kept for start() to throw (rethrown here once started). This host never
+    // starts, so the stand-in proxy answers every call `unavailable`.
+    keep_setup_error(std::current_exception());
+    return inproc_channel(contract);
+  }
 }
 
 void Host::stop() {
@@ -258,6 +384,9 @@ void Host::stop() {
     while (in_flight() > 0 && Clock::now() < answer_end) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   s.running.store(false, std::memory_order_release);
+  // Not ready whatever the checks say; no check starts any more (one running is waited
+  // for, up to its timeout).
+  s.readiness->stop();
   // 4. Queued sync jobs are answered through their home I/O threads, which get a moment
   //    to deliver those answers before they stop; then the logs are flushed. A sync
   //    operation that ignores its cancellation gets kStuckWait more to return; past that it
@@ -298,7 +427,15 @@ int Host::run() {
   // The handlers are in place before anything starts: a signal while starting drains too.
   boost::asio::io_context signals_io;
   boost::asio::signal_set signals(signals_io, SIGINT, SIGTERM);
-  start();
+  try {
+    start();
+  } catch (const std::exception& e) {
+    report_start_failure(e.what());
+    return 1;
+  } catch (...) {
+    report_start_failure("an exception that is not a std::exception");
+    return 1;
+  }
   int received = 0;
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (!ec) received = sig;

@@ -107,6 +107,10 @@ void MetricsRegistry::set_gauges(Gauges gauges) {
   gauges_ = std::move(gauges);
 }
 
+void MetricsRegistry::count_accept_paused(std::string_view listener) noexcept {
+  accept_paused_[listener == "admin" ? 1 : 0].fetch_add(1, std::memory_order_relaxed);
+}
+
 std::string MetricsRegistry::render() const {
   std::lock_guard lock(mutex_);
   std::string out;
@@ -165,6 +169,10 @@ std::string MetricsRegistry::render() const {
     out.append("pit_faults_injected_total{contract=\"").append(m.contract).append("\",operation=\"").append(m.operation);
     out.append("\"} ").append(std::to_string(n)).append("\n");
   }
+  header(out, "pit_accept_paused_total", "counter",
+         "Times a listener paused accepting because the process was out of file descriptors (EMFILE/ENFILE).");
+  out.append("pit_accept_paused_total{listener=\"http\"} ").append(std::to_string(accept_paused_[0].load(std::memory_order_relaxed))).append("\n");
+  out.append("pit_accept_paused_total{listener=\"admin\"} ").append(std::to_string(accept_paused_[1].load(std::memory_order_relaxed))).append("\n");
   auto gauge = [&](std::string_view name, std::string_view type, std::string_view help, const std::string& value) {
     header(out, name, type, help);
     out.append(name).append(" ").append(value).append("\n");

@@ -58,6 +58,9 @@ class MetricsRegistry {
   // created on first use; the reference stays valid for the registry's lifetime.
   OperationMetrics& operation(std::string_view contract, std::string_view operation, std::string_view kind);
   void set_gauges(Gauges gauges);
+  // A listener ("http" or "admin") began a pause in accepting because the process was out
+  // of file descriptors: one count per episode, not per refused attempt.
+  void count_accept_paused(std::string_view listener) noexcept;
   // The Prometheus text exposition format, version 0.0.4.
   [[nodiscard]] std::string render() const;
 
@@ -65,6 +68,7 @@ class MetricsRegistry {
   mutable std::mutex mutex_;
   std::deque<OperationMetrics> operations_;
   Gauges gauges_;
+  std::array<std::atomic<std::uint64_t>, 2> accept_paused_{};  // http, admin
 };
 
 }  // namespace pit::detail

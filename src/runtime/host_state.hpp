@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <exception>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -10,6 +11,7 @@
 #include "dispatch/dispatch.hpp"
 #include "executors/executors.hpp"
 #include "executors/stall_watch.hpp"
+#include "runtime/readiness.hpp"
 #include "settings/operation_settings.hpp"
 #include "observability/metrics.hpp"
 #include "pipeline/pipeline.hpp"
@@ -49,11 +51,16 @@ struct Host::State {
   detail::MetricsRegistry metrics;
   std::unique_ptr<detail::Limiters> limiters;  // admission control, made with the options
   std::unique_ptr<detail::HttpServer> admin_server;
+  // What /readyz asks about the service's dependencies (Host::readiness_check).
+  std::shared_ptr<detail::Readiness> readiness = std::make_shared<detail::Readiness>();
   // The targets of this host's HTTP channels: stop() closes their idle pooled connections.
   std::mutex http_targets_mutex;
   std::vector<std::weak_ptr<detail::HttpTarget>> http_targets;
 
   std::mutex lifecycle;
+  // The first error of the host's setup (invalid options, a service that could not be
+  // made, ...), kept for start() to throw: setting up never throws before the start.
+  std::exception_ptr setup_error;
   bool started = false;
   std::atomic<bool> running{false};
   std::atomic<bool> draining{false};  // stopping: /readyz says 503, no new requests

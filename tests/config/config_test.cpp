@@ -494,15 +494,21 @@ TEST(Config, config_flag_wins_over_PIT_CONFIG) {
   EXPECT_EQ(pit::Config::from_args(args.argc(), args.argv()).workers, 21U);
 }
 
-TEST(Config, from_args_errors_name_the_file_and_line) {
+// from_args is main's first line: an error there has no one to catch it. It exits 2 with
+// one line on stderr naming the file and line, instead of reaching std::terminate.
+TEST(Config, from_args_errors_exit_2_with_one_line_naming_the_file_and_line) {
   const ScopedVariable no_config{"PIT_CONFIG", std::nullopt};
   const std::string path = write_temp("pit_config_bad.toml", "[host]\nworkers = 0\n");
   Args args{{"service", "--config", path}};
-  EXPECT_EQ(error_of([&] { pit::Config::from_args(args.argc(), args.argv()); }),
-            path + ":2:11: host.workers: 0 is out of range (1..4096)");
+  const auto one_line = [](const std::string& text) { return "^" + text + "\n$"; };
+  EXPECT_EXIT(pit::Config::from_args(args.argc(), args.argv()), testing::ExitedWithCode(2),
+              one_line("pit: configuration: " + path + ":2:11: host\\.workers: 0 is out of range \\(1\\.\\.4096\\)"));
   Args dangling{{"service", "--config"}};
-  EXPECT_EQ(error_of([&] { pit::Config::from_args(dangling.argc(), dangling.argv()); }),
-            "--config: expects a file name");
+  EXPECT_EXIT(pit::Config::from_args(dangling.argc(), dangling.argv()), testing::ExitedWithCode(2),
+              one_line("pit: configuration: --config: expects a file name"));
+  Args missing{{"service", "--config", "/nonexistent/pit.toml"}};
+  EXPECT_EXIT(pit::Config::from_args(missing.argc(), missing.argv()), testing::ExitedWithCode(2),
+              one_line("pit: configuration: /nonexistent/pit\\.toml: cannot read the configuration file: No such file or directory"));
 }
 
 // --- Application settings ([app]) --------------------------------------------------------

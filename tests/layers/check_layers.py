@@ -3,7 +3,7 @@
 
 The order is written once, in src/README.md between the `layers` markers; every folder of
 src/ must be in it. An include names its folder as its first path segment
-(#include "pipeline/call_access.hpp"); "pit/..." is the public API, allowed everywhere.
+(#include "call/call_access.hpp"); "pit/..." is the public API, allowed everywhere.
 """
 import pathlib
 import re

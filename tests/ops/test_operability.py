@@ -600,7 +600,7 @@ class ConfigurationFile(unittest.TestCase):
                             "--admin", "127.0.0.1:%d" % admin_port], stdin=subprocess.DEVNULL,
                            capture_output=True, timeout=10, env=child_env(), preexec_fn=_die_with_parent)
         err = r.stderr.decode(errors="replace")
-        self.assertEqual(r.returncode, 2, err)  # examples/shop/main.cpp: ConfigError -> 2
+        self.assertEqual(r.returncode, 2, err)  # Config::from_args: a configuration error exits 2
         self.assertRegex(err, re.escape(path) + r":5:\d+: http\.lisen: unknown key")
         self.assertIn("did you mean http.listen", err)
         with self.assertRaises(ConnectionRefusedError):

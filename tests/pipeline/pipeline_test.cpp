@@ -119,7 +119,43 @@ TEST(HostAlone, a_contract_served_twice_is_refused) {
   Probe probe;
   pit::Host host;
   host.serve<Inventory, InventoryService>(probe);
-  EXPECT_THROW((host.serve<Inventory, InventoryService>(probe)), std::logic_error);
+  // Kept, not thrown, before the start (the documented main has no try): start() throws it.
+  EXPECT_NO_THROW((host.serve<Inventory, InventoryService>(probe)));
+  EXPECT_THROW(host.start(), std::logic_error);
+}
+
+class ThrowingInventory final : public Inventory {
+ public:
+  explicit ThrowingInventory(Probe&) { throw std::runtime_error("database unreachable"); }
+
+ private:
+  pit::Task<Reserved> reserve(Reserve) override { co_return Reserved{}; }
+  Stock count(Count) override { return {}; }
+};
+
+TEST(HostAlone, an_implementation_whose_constructor_throws_fails_the_start_with_its_error) {
+  Probe probe;
+  pit::Host host;
+  EXPECT_NO_THROW((host.serve<Inventory, ThrowingInventory>(probe)));
+  EXPECT_NO_THROW(host.client<Inventory>("ftp://nowhere"));  // a second mistake: the first one wins
+  try {
+    host.start();
+    FAIL() << "expected the start to fail";
+  } catch (const std::runtime_error& e) {
+    EXPECT_STREQ(e.what(), "database unreachable");
+  }
+}
+
+TEST(HostAlone, a_bad_client_url_fails_the_start_and_a_call_on_its_proxy_is_unavailable) {
+  pit::Host host;
+  auto inventory = host.client<Inventory>("ftp://nowhere");
+  EXPECT_THROW(host.start(), std::invalid_argument);
+  try {
+    pit::block_on(inventory->reserve({"apple", 1}));
+    FAIL() << "expected a fault";
+  } catch (const pit::Fault& f) {
+    EXPECT_EQ(f.code(), Code::unavailable);
+  }
 }
 
 TEST(HostAlone, a_contract_that_is_not_served_answers_unimplemented) {
@@ -136,13 +172,16 @@ TEST(HostAlone, a_contract_that_is_not_served_answers_unimplemented) {
   }
 }
 
-TEST(HostAlone, invalid_options_are_refused_at_construction) {
+TEST(HostAlone, invalid_options_are_refused_at_start_not_at_construction) {
   pit::HostOptions o;
   o.io_threads = 5000;
-  EXPECT_THROW(pit::Host{o}, std::invalid_argument);
+  pit::Host many{o};  // no throw: `pit::Host host{options};` in main must not terminate
+  EXPECT_THROW(many.start(), std::invalid_argument);
+  EXPECT_THROW(many.start(), std::invalid_argument);  // and never starts later either
   o = {};
   o.default_timeout = std::chrono::milliseconds(0);
-  EXPECT_THROW(pit::Host{o}, std::invalid_argument);
+  pit::Host zero{o};
+  EXPECT_THROW(zero.start(), std::invalid_argument);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "transport/http/server.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -8,6 +9,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <optional>
+#include <cerrno>
+#include <chrono>
 #include <stdexcept>
 
 #include "context/context_access.hpp"
@@ -32,6 +36,16 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   std::atomic<std::size_t> next_thread{0};
   std::atomic<bool> stopping{false};
   std::atomic<bool> closing{false};  // close_connections() ran: a connection starting now ends at once
+  // Out of file descriptors (EMFILE/ENFILE), an accept fails at once, forever, while the
+  // pending connection stays in the backlog: retrying at once spins a core and serves
+  // nobody. The loop pauses instead, for a delay that doubles per failure up to
+  // kMaxAcceptPause; the episode is logged and counted once, and ends at the next accept.
+  // Touched only on the acceptor's thread.
+  std::unique_ptr<asio::steady_timer> accept_pause;
+  std::chrono::milliseconds pause{0};
+  Clock::time_point paused_since{};
+  static constexpr std::chrono::milliseconds kFirstAcceptPause{10};
+  static constexpr std::chrono::milliseconds kMaxAcceptPause{500};
 
   // The open connections of one I/O thread: an intrusive list of nodes in serve()'s frames,
   // touched only on that thread. close_connections() closes them so that every connection
@@ -61,7 +75,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   }
   struct DisconnectWatch;
   Task<http::response<http::string_body>> handle(http::request<http::string_body>& req, DisconnectWatch& watch);
-  http::response<http::string_body> admin(const http::request<http::string_body>& req) const;
+  Task<http::response<http::string_body>> admin(const http::request<http::string_body>& req) const;
+  Task<std::string> readiness_report(bool& ready) const;
 };
 
 namespace {
@@ -317,7 +332,7 @@ Task<void> HttpServer::Impl::serve(tcp::socket socket) {
     // (Not a ?: with a co_await in one branch: GCC 12 miscompiles that.)
     Response res;
     if (mode == Mode::admin) {
-      res = admin(req);
+      res = co_await admin(req);
     } else {
       res = co_await handle(req, *watch);
     }
@@ -455,15 +470,59 @@ std::pair<const Host::State::Service*, const OperationInfo*> HttpServer::Impl::r
   return {nullptr, nullptr};
 }
 
+namespace {
+
+// Named without a virtual call (error_code::message()): out of descriptors, a sanitizer's
+// first check of a virtual call needs a descriptor itself, and fails.
+const char* accept_exhaustion_cause(int error) noexcept {
+  switch (error) {
+    case EMFILE: return "EMFILE: the process's file descriptor limit is reached";
+    case ENFILE: return "ENFILE: the system's file descriptor limit is reached";
+    case ENOBUFS: return "ENOBUFS: out of socket buffers";
+    default: return "ENOMEM: out of kernel memory";
+  }
+}
+
+}  // namespace
+
 void HttpServer::Impl::accept() {
   acceptor->async_accept([self = shared_from_this()](const boost::system::error_code& ec, tcp::socket socket) {
     if (self->stopping.load()) return;
+    if (ec == asio::error::operation_aborted) return;
+    const char* const listener = self->mode == Mode::admin ? "admin" : "http";
+    if (ec == asio::error::no_descriptors || ec == boost::system::error_code(ENFILE, boost::system::system_category()) ||
+        ec == asio::error::no_buffer_space || ec == asio::error::no_memory) {
+      if (self->pause == std::chrono::milliseconds::zero()) {
+        self->pause = kFirstAcceptPause;
+        self->paused_since = Clock::now();
+        self->host.metrics.count_accept_paused(listener);
+        log::error("out of file descriptors: accepting paused until one is free",
+                   {{"listener", listener},
+                    {"cause", accept_exhaustion_cause(ec.value())},
+                    {"connections", self->connections.load(std::memory_order_relaxed)},
+                    {"max_connections", self->options.max_connections}});
+      } else {
+        self->pause = std::min(self->pause * 2, kMaxAcceptPause);
+      }
+      self->accept_pause->expires_after(self->pause);
+      self->accept_pause->async_wait([self](const boost::system::error_code& wait_ec) {
+        if (!wait_ec && !self->stopping.load()) self->accept();
+      });
+      return;
+    }
     if (!ec) {
+      if (self->pause != std::chrono::milliseconds::zero()) {
+        self->pause = std::chrono::milliseconds::zero();
+        log::info("accepting again", {{"listener", listener},
+                                      {"paused_ms", std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                        Clock::now() - self->paused_since)
+                                                        .count()}});
+      }
       boost::system::error_code ep_ec;
       const auto protocol = socket.local_endpoint(ep_ec).protocol();
       self->adopt(socket.release(), protocol);
     }
-    if (ec != asio::error::operation_aborted) self->accept();
+    self->accept();
   });
 }
 
@@ -478,7 +537,18 @@ void HttpServer::Impl::adopt(tcp::socket::native_handle_type fd, const tcp& prot
   auto& threads = host.io_threads;
   auto& home = *threads[next_thread.fetch_add(1) % threads.size()];
   asio::post(home.io(), [self = shared_from_this(), &home, fd, protocol] {
-    tcp::socket moved{home.io(), protocol, fd};
+    // Registering the descriptor with the thread's reactor can fail (out of memory, out
+    // of epoll watches): the connection is dropped, the thread goes on.
+    std::optional<tcp::socket> adopted;
+    try {
+      adopted.emplace(home.io(), protocol, fd);
+    } catch (const boost::system::system_error& e) {
+      ::close(fd);
+      self->connections.fetch_sub(1);
+      log::error("http connection dropped", {{"cause", e.what()}});
+      return;
+    }
+    tcp::socket moved{std::move(*adopted)};
     [](std::shared_ptr<Impl> s, tcp::socket sock, IoThread& at) -> Detached {
       // Listed on its thread while it lives: if the thread stops first, it destroys it.
       const auto frame = co_await ThisFrame{};
@@ -492,7 +562,27 @@ void HttpServer::Impl::adopt(tcp::socket::native_handle_type fd, const tcp& prot
   });
 }
 
-Response HttpServer::Impl::admin(const Request& req) const {
+// The readiness checks' report, as fresh as Readiness allows: waits (on this connection's
+// thread, on a timer, never running a check here) for the run that answers this probe, at
+// most the longest check timeout.
+Task<std::string> HttpServer::Impl::readiness_report(bool& ready) const {
+  Readiness& readiness = *host.readiness;
+  const auto wanted = readiness.want_fresh();
+  asio::steady_timer timer{IoThread::current()->io()};
+  while (readiness.completed() < wanted.run && Clock::now() < wanted.until) {
+    timer.expires_after(std::min<Clock::duration>(std::chrono::milliseconds(5), wanted.until - Clock::now()));
+    try {
+      co_await timer.async_wait(use_task);
+    } catch (const boost::system::system_error&) {
+      break;
+    }
+  }
+  auto report = readiness.report();
+  ready = report.ready;
+  co_return std::move(report.text);
+}
+
+Task<Response> HttpServer::Impl::admin(const Request& req) const {
   Response res{http::status::ok, req.version()};
   res.keep_alive(req.keep_alive());
   res.set(http::field::content_type, "text/plain; charset=utf-8");
@@ -511,8 +601,14 @@ Response HttpServer::Impl::admin(const Request& req) const {
   } else if (target == "/readyz") {
     const bool running = host.running.load(std::memory_order_acquire);
     const bool draining = host.draining.load(std::memory_order_acquire);
-    if (running && !draining) {
+    if (running && !draining && host.readiness->empty()) {
       res.body() = "ready\n";
+    } else if (running && !draining) {
+      // One line for the verdict, then one per check: which dependency is not ready, and why.
+      bool ready = false;
+      std::string checks = co_await readiness_report(ready);
+      if (!ready) res.result(http::status::service_unavailable);
+      res.body() = (ready ? "ready\n" : "not ready\n") + checks;
     } else {
       res.result(http::status::service_unavailable);
       res.body() = draining ? "draining\n" : "starting\n";
@@ -522,7 +618,7 @@ Response HttpServer::Impl::admin(const Request& req) const {
     res.body() = "not found: /metrics, /healthz, /readyz\n";
   }
   res.prepare_payload();  // for HEAD too: serve() sends the length, never the content
-  return res;
+  co_return res;
 }
 
 HttpServer::HttpServer(Host::State& host, const HttpOptions& options, Mode mode)
@@ -537,6 +633,7 @@ void HttpServer::start() {
   const auto ip = asio::ip::make_address(address, ec);
   if (ec) throw std::runtime_error("pit: cannot listen on " + impl_->options.listen + ": bad address");
   impl_->acceptor = std::make_unique<tcp::acceptor>(io);
+  impl_->accept_pause = std::make_unique<asio::steady_timer>(io);
   const tcp::endpoint endpoint{ip, port};
   impl_->acceptor->open(endpoint.protocol(), ec);
   if (!ec) impl_->acceptor->set_option(asio::socket_base::reuse_address(true), ec);
@@ -554,6 +651,8 @@ void HttpServer::stop() {
   asio::post(impl_->acceptor->get_executor(), [impl = impl_] {
     boost::system::error_code ignored;
     impl->acceptor->close(ignored);
+    // Gone now, on its thread, while its io_context lives: the Impl may outlive both.
+    impl->accept_pause.reset();
   });
 }
 
