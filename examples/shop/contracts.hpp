@@ -15,6 +15,7 @@ struct Reserve {
   int quantity = 1;
 };
 BOOST_DESCRIBE_STRUCT(Reserve, (), (sku, quantity))
+PIT_REQUIRED(Reserve, sku)
 
 struct Reservation {
   std::string reservation_id;
@@ -26,6 +27,7 @@ struct StockQuery {
   std::string sku;
 };
 BOOST_DESCRIBE_STRUCT(StockQuery, (), (sku))
+PIT_REQUIRED(StockQuery, sku)
 
 struct StockLevel {
   std::string sku;
@@ -49,6 +51,7 @@ struct PlaceOrder {
   int quantity = 1;
 };
 BOOST_DESCRIBE_STRUCT(PlaceOrder, (), (sku, quantity))
+PIT_REQUIRED(PlaceOrder, sku)
 
 struct OrderPlaced {
   std::string order_id;
@@ -73,6 +76,7 @@ struct Buy {
   int quantity = 1;
 };
 BOOST_DESCRIBE_STRUCT(Buy, (), (sku, quantity))
+PIT_REQUIRED(Buy, sku)  // `{}` is a 400 naming the field, not a purchase of sku ""
 
 struct Receipt {
   std::string order_id;

@@ -558,6 +558,10 @@ class ShopEndToEnd(ShopTestCase):
             self.assertIn("quantity", p["detail"])
         with self.subTest("body that is not an object → 400"):
             refused(self.buy("[1,2]"), 400, "invalid_argument")
+        with self.subTest("a required field missing or null → 400 naming it (PIT_REQUIRED)"):
+            for body in ({}, {"sku": None, "quantity": 1}):
+                p = refused(self.buy(body), 400, "invalid_argument")
+                self.assertIn("field 'sku': required", p["detail"])
         with self.subTest("unknown route → 404"):
             for path in ("/shop.v1.Nope/buy", "/shop.v1.Gateway/nope", "/", "/shop.v1.Gateway",
                          "/shop.v1.Inventory/reserve"):  # inventory is not served by the gateway
