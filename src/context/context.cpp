@@ -30,7 +30,8 @@ std::uint64_t splitmix(std::uint64_t& state) noexcept {
 const Context* current_context() noexcept { return tls_current; }
 void set_current_context(const Context* context) noexcept {
   tls_current = context;
-  if (tls_published != nullptr) tls_published->store(context, std::memory_order_relaxed);
+  // Release: the watch that reads the pointer (acquire) then reads the context's ids.
+  if (tls_published != nullptr) tls_published->store(context, std::memory_order_release);
 }
 
 void publish_current_context(std::atomic<const Context*>* slot) noexcept { tls_published = slot; }

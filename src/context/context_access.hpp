@@ -59,7 +59,7 @@ struct ContextAccess {
   static void set_cancel_hook(const Context& c, CancelHook hook) noexcept { c.cancel_hook_ = hook; }
 };
 
-// From now on, this thread stores every context it installs into `slot` as well (relaxed),
+// From now on, this thread stores every context it installs into `slot` as well (release),
 // so that another thread can tell which call it is running: the I/O threads' stall watch.
 // Null: stop.
 void publish_current_context(std::atomic<const Context*>* slot) noexcept;
