@@ -143,11 +143,11 @@ TEST_F(ShutdownHttp, stop_closes_the_connections_its_clients_pooled) {
     if (in.size() < length) asio::read(socket, in, asio::transfer_exactly(length - in.size()), ec);
     in.consume(in.size());
     const std::string body = R"({"remaining":7})";
+    answered = 1;  // before the reply: the client may check it as soon as the reply arrives
     asio::write(socket,
                 asio::buffer("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
                              std::to_string(body.size()) + "\r\n\r\n" + body),
                 ec);
-    answered = 1;
     char byte = 0;
     socket.read_some(asio::buffer(&byte, 1), ec);  // EOF when the client closes; else 5 s
     saw_close = ec == asio::error::eof || ec == asio::error::connection_reset;
