@@ -1,6 +1,7 @@
 #include "executors/executors.hpp"
 
 #include <stdexcept>
+#include <utility>
 
 #include "context/context_access.hpp"
 #include "pit/asio.hpp"
@@ -236,7 +237,9 @@ void block_on_impl(Task<void> task) {
   if (tls_worker_thread) tls_inline_worker = &waiter;
   // The runner returns here when it first suspends; this thread keeps its own context.
   ContextScope keep(current_context());
-  [](Task<void> t, std::shared_ptr<InlineWorker> w) -> Detached {
+  // The runner refers to the waiter without owning it: this thread keeps it alive until
+  // done, so nothing of it (the exception, above all) is released on an I/O thread.
+  [](Task<void> t, InlineWorker& w) -> Detached {
     std::exception_ptr error;
     try {
       co_await std::move(t);
@@ -247,11 +250,11 @@ void block_on_impl(Task<void> task) {
     // the call (its frames, the references they hold to it and to the exception) is torn
     // down on an I/O thread while the caller already uses the result or destroys the host.
     t = Task<void>{};
-    std::lock_guard lock(w->mutex_);
-    w->error_ = std::move(error);
-    w->done_ = true;
-    w->wake_.notify_one();  // under the lock: the waiter may return as soon as it sees done
-  }(std::move(task), waiter);
+    std::lock_guard lock(w.mutex_);
+    w.error_ = std::move(error);
+    w.done_ = true;
+    w.wake_.notify_one();  // under the lock: the waiter may return as soon as it sees done
+  }(std::move(task), *waiter);
   std::unique_lock lock(waiter->mutex_);
   for (;;) {
     waiter->wake_.wait(lock, [&] { return waiter->done_ || !waiter->jobs_.empty(); });
@@ -274,7 +277,10 @@ void block_on_impl(Task<void> task) {
     lock.lock();
   }
   tls_inline_worker = outer;
-  if (waiter->error_) std::rethrow_exception(waiter->error_);
+  // Taken out: the InlineWorker may live on in a call that still refers to it.
+  const std::exception_ptr error = std::exchange(waiter->error_, nullptr);
+  lock.unlock();
+  if (error) std::rethrow_exception(error);
 }
 
 }  // namespace pit::detail
