@@ -47,7 +47,7 @@ void IoThread::beat() {
   });
 }
 
-void IoThread::stop() {
+void IoThread::stop(bool keep_frames) {
   // Let the loop deliver what is already posted (answers to waiting callers, the ends of
   // closed connections and of cancelled operations) for a short while; timers still
   // pending after that are dropped with the loop.
@@ -65,7 +65,7 @@ void IoThread::stop() {
   io_.stop();
   if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) {
     thread_.join();
-    destroy_roots();
+    if (!keep_frames) destroy_roots();
   }
 }
 

@@ -47,9 +47,11 @@ class IoThread {
 
   void start();
   // Lets the loop run until it has nothing left to do (bounded), stops it and joins; then
-  // destroys the detached frames still listed (they could never resume). Handlers still
-  // pending are dropped with the io_context.
-  void stop();
+  // destroys the detached frames still listed (they could never resume) — unless
+  // `keep_frames`: a worker abandoned at shutdown may still return into one of them (its
+  // call's pipeline), so they are left allocated. Handlers still pending are dropped with
+  // the io_context.
+  void stop(bool keep_frames = false);
   boost::asio::io_context& io() noexcept { return io_; }
 
   // Resumes h on this thread with no call context installed around it; the awaiter that

@@ -416,7 +416,9 @@ void Host::stop() {
     while (open() > 0 && Clock::now() < closed_end) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   s.stall_watch->stop();
-  for (auto& t : s.io_threads) t->stop();
+  // An abandoned worker returns, some day, into its call's frames on these threads: they
+  // are kept (with the rest of the state, which ~Host then leaks), never destroyed under it.
+  for (auto& t : s.io_threads) t->stop(/*keep_frames=*/s.abandoned > 0);
   // 6. The idle connections this host's clients pooled are closed: their peers see it now.
   detail::close_idle_connections(s);
   log::info("stopped");
