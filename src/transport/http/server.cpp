@@ -270,14 +270,22 @@ Task<void> HttpServer::Impl::serve(tcp::socket socket) {
     boost::system::error_code ec;
     bool started = buffer.size() != 0;
     bool header_done = false;
+    std::size_t header_bytes = 0;  // what the parser took before the header section was whole
     stream.expires_after(started ? options.read_timeout : options.idle_timeout);
     for (;;) {
       if (buffer.size() != 0) {
         const auto used = parser.put(buffer.data(), ec);
         buffer.consume(used);
+        if (!header_done) header_bytes += used;
         if (ec == http::error::need_more) {
           ec = {};
         } else if (ec) {
+          break;
+        }
+        // Beast checks its header limit against what one put() sees, so a header section
+        // that arrives in several reads can pass it: the limit holds for the whole section.
+        if (!header_done && parser.is_header_done() && header_bytes > options.max_header_bytes) {
+          ec = http::error::header_limit;
           break;
         }
         if (parser.is_done()) break;
