@@ -1,6 +1,7 @@
 // The dispatch boundary: executors, exceptions caught once, faults masked by contract.
 #include <gtest/gtest.h>
 
+#include "support/admin_fixture.hpp"
 #include "support/host_fixture.hpp"
 #include "support/raw_http.hpp"
 
@@ -105,14 +106,9 @@ TEST_F(Dispatch, masked_failure_deep_inside_stays_masked_at_every_hop) {
   EXPECT_EQ(std::string(fault.what()).find(kCanary), std::string::npos);
 }
 
-class DispatchWithAdmin : public HostTest {
+class DispatchWithAdmin : public HostWithAdminTest {
  protected:
-  pit::HostOptions options() override {
-    auto o = HostTest::options();
-    o.admin.listen = "127.0.0.1:0";
-    return o;
-  }
-  long masked_total() const { return rawhttp::metric_sum(host->admin_port(), "pit_faults_masked_total"); }
+  long masked_total() const { return metric("pit_faults_masked_total"); }
 };
 
 TEST_F(DispatchWithAdmin, masked_fault_of_a_nested_call_is_logged_and_counted_once) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <thread>
 
+#include "support/admin_fixture.hpp"
 #include "support/host_fixture.hpp"
 #include "support/raw_http.hpp"
 
@@ -17,13 +18,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class Readiness : public HostTest {
+class Readiness : public HostWithAdminTest {
  protected:
-  pit::HostOptions options() override {
-    auto o = HostTest::options();
-    o.admin.listen = "127.0.0.1:0";
-    return o;
-  }
   // GET /readyz on a fresh connection: {status, body}.
   std::pair<int, std::string> readyz() {
     rawhttp::Connection c{host->admin_port()};

@@ -2,6 +2,7 @@
 // answered promptly whatever the implementation does, and the call is cancelled.
 #include <gtest/gtest.h>
 
+#include "support/admin_fixture.hpp"
 #include "support/host_fixture.hpp"
 #include "support/raw_http.hpp"
 
@@ -150,13 +151,12 @@ TEST_F(Deadlines, what_an_operation_throws_after_its_cancellation_is_not_masked_
 namespace shop {
 namespace {
 
-class StallWatch : public HostTest {
+class StallWatch : public HostWithAdminTest {
  protected:
   pit::HostOptions options() override {
-    auto o = HostTest::options();
+    auto o = HostWithAdminTest::options();
     o.io_threads = 1;
     o.io_stall_threshold = 100ms;
-    o.admin.listen = "127.0.0.1:0";
     return o;
   }
 };
@@ -175,10 +175,7 @@ TEST_F(StallWatch, a_blocked_io_thread_is_logged_once_with_the_blocking_calls_id
   ASSERT_EQ(stalls.size(), 1U) << "one episode, one line";
   EXPECT_NE(stalls[0].find(R"("correlation_id":"blocks-the-loop")"), std::string::npos) << stalls[0];
   EXPECT_NE(stalls[0].find(R"("operation":"shop.v1.Inventory/reserve")"), std::string::npos) << stalls[0];
-  rawhttp::Connection admin{host->admin_port()};
-  admin.send("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
-  const auto body = rawhttp::body_of(admin.read_response());
-  EXPECT_NE(body.find("pit_io_thread_stalls_total 1\n"), std::string::npos) << body;
+  EXPECT_EQ(metric("pit_io_thread_stalls_total"), 1);
 }
 
 TEST_F(StallWatch, a_thread_that_yields_is_never_reported) {

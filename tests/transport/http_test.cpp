@@ -6,6 +6,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
+#include "support/admin_fixture.hpp"
 #include "support/host_fixture.hpp"
 #include "support/raw_http.hpp"
 
@@ -224,14 +225,7 @@ TEST_F(Http, head_is_405_without_content_and_the_connection_stays_in_step) {
   EXPECT_EQ(status_of(second), 200) << all;
 }
 
-class WithAdmin : public HostTest {
- protected:
-  pit::HostOptions options() override {
-    auto o = HostTest::options();
-    o.admin.listen = "127.0.0.1:0";
-    return o;
-  }
-};
+class WithAdmin : public HostWithAdminTest {};
 
 TEST_F(WithAdmin, head_on_the_admin_listener_gives_the_length_without_the_content) {
   host->start();
