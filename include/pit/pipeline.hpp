@@ -89,6 +89,12 @@ class Call {
   bool reply_as_json_ = false;
   // Made in-process by a call of this host: already admitted as part of its caller.
   bool nested_ = false;
+  // What the entry point saw of the caller's credentials, for the authentication policy:
+  // the Authorization header's value, the verified client certificate's identity (SPIFFE
+  // URI SAN, else subject), and whether the connection was TLS.
+  bool secure_transport_ = false;
+  std::string credential_;
+  std::string peer_identity_;
   // Made by a sync operation, from its worker thread, which now waits for it: a sync
   // operation this call runs is run by that worker (never queued behind it).
   std::shared_ptr<detail::InlineWorker> inline_worker_;

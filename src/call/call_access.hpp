@@ -52,6 +52,13 @@ struct CallAccess {
   static bool nested(const Call& c) noexcept { return c.nested_; }
   static void set_nested(Call& c, bool nested) noexcept { c.nested_ = nested; }
 
+  static void set_credential(Call& c, std::string value) { c.credential_ = std::move(value); }
+  static const std::string& credential(const Call& c) noexcept { return c.credential_; }
+  static void set_peer_identity(Call& c, std::string id) { c.peer_identity_ = std::move(id); }
+  static const std::string& peer_identity(const Call& c) noexcept { return c.peer_identity_; }
+  static void set_secure_transport(Call& c, bool secure) noexcept { c.secure_transport_ = secure; }
+  static bool secure_transport(const Call& c) noexcept { return c.secure_transport_; }
+
   static Clock::time_point started(const Call& c) noexcept { return c.started_; }
   static void set_started(Call& c, Clock::time_point t) noexcept { c.started_ = t; }
 
