@@ -10,6 +10,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -24,6 +25,8 @@ using Clock = std::chrono::steady_clock;
 // Why a call was cancelled. The first reason wins; it never changes afterwards.
 enum class CancelReason : std::uint8_t { none = 0, deadline, caller, shutdown };
 std::string_view to_string(CancelReason reason) noexcept;
+
+class Principal;
 
 namespace detail {
 struct ContextAccess;
@@ -70,8 +73,9 @@ class Context {
     return cancel_reason_.load(std::memory_order_acquire);
   }
 
-  // Who is calling. Empty (anonymous) until the identity policies land.
-  [[nodiscard]] std::string_view principal() const noexcept { return principal_; }
+  // Who is calling (pit/identity.hpp): set at the boundary from a verified credential,
+  // inherited by nested calls; an anonymous principal (method none) when there is none.
+  [[nodiscard]] const Principal& principal() const noexcept;
   // Baggage: key/value pairs that flow to every nested call.
   [[nodiscard]] std::optional<std::string_view> baggage(std::string_view key) const noexcept;
   [[nodiscard]] const std::vector<std::pair<std::string, std::string>>& all_baggage() const noexcept {
@@ -101,25 +105,31 @@ class Context {
   std::array<char, 16> parent_span_id_{};
   Clock::time_point deadline_ = Clock::time_point::max();
   std::string correlation_id_;
-  std::string principal_;
+  std::shared_ptr<const Principal> principal_;
   std::vector<std::pair<std::string, std::string>> baggage_;
   std::string_view contract_;
   std::string_view operation_;
   std::string_view transport_ = "inproc";
   // The runtime state of the host serving the call (for pit::spawn); opaque here.
   void* host_ = nullptr;
+  // The audit log of the host that authorized the call (for pit::authorize); opaque here.
+  void* audit_ = nullptr;
 };
 
 // Gives code outside any call (a main(), a batch job, a test) the context of the calls it
 // makes from this thread, until the scope ends:
-//   pit::CallerScope scope{{.correlation_id = "job-42", .timeout = std::chrono::seconds(5)}};
-//   pit::block_on(orders->place(request));   // carries job-42 and a 5 s deadline
+//   pit::CallerScope scope{{.correlation_id = "job-42", .timeout = std::chrono::seconds(5),
+//                           .identity = pit::service_identity("nightly-job", {"orders.write"})}};
+//   pit::block_on(orders->place(request));   // carries job-42, a 5 s deadline, the job's identity
 class CallerScope {
  public:
   struct Options {
     std::string correlation_id{};               // empty: each call gets its trace id
     std::chrono::milliseconds timeout{0};       // zero: no deadline of the caller's own
     std::vector<std::pair<std::string, std::string>> baggage{};
+    // Who the calls act as (pit::service_identity): calls made with none are anonymous,
+    // and refused by every operation that is not declared anonymous.
+    std::shared_ptr<const Principal> identity{};
   };
   explicit CallerScope(Options options);
   ~CallerScope();

@@ -67,6 +67,44 @@ struct AdmissionOptions {
   std::size_t max_queue = 1000;      // calls waiting for one of those slots
 };
 
+// Who may call (docs/security.md). Operations declare their requirements in the contract;
+// this says whose bearer tokens prove a caller's identity, and how this service proves its
+// own to the services it calls.
+struct AuthOptions {
+  // The issuer (`iss`) whose JWT access tokens are accepted; empty: none is (a presented
+  // token is refused), and only in-process identities and client certificates count.
+  std::string issuer;
+  // Its signing keys: a JWKS URL (fetched at start, refreshed in the background, refetched
+  // at most once per jwks_min_refetch for an unknown key id), or a local JWKS file.
+  std::string jwks_url;
+  std::string jwks_file;
+  // Audiences (`aud`) accepted besides the name of the contract called.
+  std::vector<std::string> audiences;
+  std::chrono::milliseconds leeway{30'000};  // clock skew allowed for exp/nbf (at most 5 min)
+  std::size_t max_token_bytes = 8192;        // longer: refused before it is decoded
+  std::size_t token_cache = 10'000;          // verified tokens kept (until they expire)
+  std::chrono::milliseconds jwks_refresh{300'000};
+  std::chrono::milliseconds jwks_min_refetch{5'000};
+  // Accept bearer tokens on a listener without TLS (loopback development, or behind a
+  // TLS-terminating proxy or mesh). Logged at start. Off: such a token is refused.
+  bool plaintext_bearer = false;
+  std::string roles_claim = "roles";
+  std::vector<std::string> keep_claims;  // claims copied into pit::caller().claims
+  // This service's own client at the issuer, for calls it makes: client credentials and
+  // token exchange (RFC 8693). The secret is best given as PIT_AUTH_CLIENT_SECRET.
+  std::string token_url;
+  std::string client_id;
+  std::string client_secret;
+};
+
+// How a call to another process carries the identity of the call that makes it.
+enum class OutboundIdentity : std::uint8_t {
+  exchange,  // RFC 8693 token exchange: a token for the downstream, the caller as subject
+  forward,   // the caller's own token, only when its audience names the downstream
+  own,       // this service's own token (client credentials), whoever the caller is
+  none,      // no credential at all
+};
+
 // Settings of one contract ("shop.v1.Orders") or one operation ("shop.v1.Orders/place").
 // Unset fields fall through: operation → contract → the contract's declaration → host.
 struct OperationOptions {
@@ -84,6 +122,14 @@ struct OperationOptions {
   // deadline still bounds the call), then fail with inject_code if one is set, as if the
   // implementation had raised it — the fault contract decides whether the caller sees
   // that code or `internal`.
+  // Access (docs/security.md): scopes and roles a caller must hold in addition to what the
+  // contract declares. Configuration can only narrow: an operation the code leaves closed
+  // or open to some callers is never opened further.
+  std::vector<std::string> require_scopes;
+  std::vector<std::string> require_roles;
+  // As a client of the contract: how its calls carry the caller's identity. Unset:
+  // exchange when auth.token_url is set, else forward.
+  std::optional<OutboundIdentity> outbound_identity;
   std::optional<int> inject_percent;
   std::optional<std::chrono::milliseconds> inject_delay;
   std::optional<Code> inject_code;
@@ -116,6 +162,7 @@ struct HostOptions {
   // cancelled (reason: shutdown) and answered `unavailable`.
   std::chrono::milliseconds shutdown_grace{10'000};
   AdmissionOptions admission;
+  AuthOptions auth;
   // The master switch of the operations' inject_* settings (tests, failure drills). Off:
   // they are ignored and the pipeline has no fault_injection policy at all.
   bool fault_injection = false;

@@ -58,7 +58,7 @@ class Principal {
   std::string token_id;    // `jti`
   std::string token_hash;  // the first 16 bytes of the token's SHA-256, hex: never the token
   std::chrono::system_clock::time_point expires_at{};  // max() when it does not expire
-  std::string audience;    // the audience the token was accepted for
+  std::vector<std::string> audiences;  // the token's `aud`: the services it is meant for
 
   [[nodiscard]] bool authenticated() const noexcept { return method != AuthMethod::none; }
   [[nodiscard]] bool has_scope(std::string_view s) const noexcept;

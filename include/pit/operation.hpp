@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "pit/access.hpp"
 #include "pit/fault.hpp"
 #include "pit/task.hpp"
 
@@ -46,6 +47,25 @@ class OpSpec {
     return copy;
   }
 
+  // Who may call it (docs/security.md). Declaring nothing closes the operation to every
+  // caller. Each require() adds a condition the caller must also meet:
+  //   .require(pit::scope("orders.write"))
+  //   .require(pit::any_of(pit::scope("orders.read"), pit::role("support")))
+  [[nodiscard]] constexpr OpSpec require(const Requirement& requirement) const {
+    OpSpec copy = *this;
+    copy.requirement_ = access_ == Access::required ? requirement_.and_(requirement) : requirement;
+    copy.access_ = Access::required;
+    return copy;
+  }
+  // Open to anyone, authenticated or not: the rare operation a stranger must reach (a
+  // health-like read). `why` is printed at start and in every audit record of it.
+  [[nodiscard]] constexpr OpSpec anonymous(std::string_view why) const {
+    OpSpec copy = *this;
+    copy.access_ = Access::anonymous;
+    copy.anonymous_reason_ = why;
+    return copy;
+  }
+
   [[nodiscard]] constexpr bool declares(Code code) const noexcept {
     constexpr std::uint32_t always = (1U << static_cast<unsigned>(Code::deadline_exceeded)) |
                                      (1U << static_cast<unsigned>(Code::cancelled));
@@ -55,12 +75,18 @@ class OpSpec {
   [[nodiscard]] constexpr bool is_idempotent() const noexcept { return idempotent_; }
   // Zero: no operation-specific timeout (the host default applies).
   [[nodiscard]] constexpr std::chrono::milliseconds timeout() const noexcept { return timeout_; }
+  [[nodiscard]] constexpr Access access() const noexcept { return access_; }
+  [[nodiscard]] constexpr const Requirement& requirement() const noexcept { return requirement_; }
+  [[nodiscard]] constexpr std::string_view anonymous_reason() const noexcept { return anonymous_reason_; }
 
  private:
   static constexpr std::uint32_t bit(Code c) { return 1U << static_cast<unsigned>(c); }
   std::uint32_t declared_ = 0;
   bool idempotent_ = false;
   std::chrono::milliseconds timeout_{0};
+  Access access_ = Access::undeclared;
+  Requirement requirement_{};
+  std::string_view anonymous_reason_{};
 };
 
 namespace json {

@@ -6,6 +6,7 @@
 #include "pit/contract.hpp"
 #include "pit/fault.hpp"
 #include "pit/host.hpp"
+#include "pit/identity.hpp"
 #include "pit/log.hpp"
 #include "pit/pipeline.hpp"
 #include "pit/spawn.hpp"

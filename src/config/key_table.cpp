@@ -123,6 +123,66 @@ const std::array kSettings{
           "Calls that may wait for one of those slots (waiting counts against their deadline); beyond it a call is refused at once: unavailable, HTTP 503 with Retry-After.",
           [](HostOptions& o, const Value& v) { o.admission.max_queue = as_size(v); },
           [](const HostOptions& o) { return of_size(o.admission.max_queue); }},
+  Setting{"auth.issuer", Kind::text, 0, 0,
+          "The issuer (iss) whose bearer JWT access tokens are accepted; empty: none.",
+          [](HostOptions& o, const Value& v) { o.auth.issuer = std::get<std::string>(v); },
+          [](const HostOptions& o) { return Value{o.auth.issuer}; }},
+  Setting{"auth.jwks_url", Kind::text, 0, 0,
+          "The issuer's key set (JWKS) URL: fetched at start, refreshed in the background.",
+          [](HostOptions& o, const Value& v) { o.auth.jwks_url = std::get<std::string>(v); },
+          [](const HostOptions& o) { return Value{o.auth.jwks_url}; }},
+  Setting{"auth.jwks_file", Kind::text, 0, 0,
+          "A local JWKS file instead of a URL (development, air-gapped sites); re-read on refresh.",
+          [](HostOptions& o, const Value& v) { o.auth.jwks_file = std::get<std::string>(v); },
+          [](const HostOptions& o) { return Value{o.auth.jwks_file}; }},
+  Setting{"auth.audiences", Kind::names, 0, 0,
+          "Audiences (aud) accepted besides the called contract's name, comma-separated.",
+          [](HostOptions& o, const Value& v) { o.auth.audiences = split_names(std::get<std::string>(v)); },
+          [](const HostOptions& o) { return Value{join_names(o.auth.audiences)}; }},
+  Setting{"auth.leeway_ms", Kind::integer, 0, 300'000,
+          "Clock skew allowed when checking exp and nbf.",
+          [](HostOptions& o, const Value& v) { o.auth.leeway = as_ms(v); },
+          [](const HostOptions& o) { return of_ms(o.auth.leeway); }},
+  Setting{"auth.max_token_bytes", Kind::integer, 256, 65'536,
+          "Longest bearer token; longer: refused before it is decoded.",
+          [](HostOptions& o, const Value& v) { o.auth.max_token_bytes = as_size(v); },
+          [](const HostOptions& o) { return of_size(o.auth.max_token_bytes); }},
+  Setting{"auth.token_cache", Kind::integer, 0, 10'000'000,
+          "Verified tokens kept until they expire, so a repeated token costs no signature check; 0: none.",
+          [](HostOptions& o, const Value& v) { o.auth.token_cache = as_size(v); },
+          [](const HostOptions& o) { return of_size(o.auth.token_cache); }},
+  Setting{"auth.jwks_refresh_ms", Kind::integer, 1'000, kDayMs,
+          "How often the key set is fetched again in the background.",
+          [](HostOptions& o, const Value& v) { o.auth.jwks_refresh = as_ms(v); },
+          [](const HostOptions& o) { return of_ms(o.auth.jwks_refresh); }},
+  Setting{"auth.jwks_min_refetch_ms", Kind::integer, 0, kHourMs,
+          "Least time between two fetches caused by an unknown key id (one fetch, shared by every call that waits).",
+          [](HostOptions& o, const Value& v) { o.auth.jwks_min_refetch = as_ms(v); },
+          [](const HostOptions& o) { return of_ms(o.auth.jwks_min_refetch); }},
+  Setting{"auth.plaintext_bearer", Kind::boolean, 0, 0,
+          "Accept bearer tokens on a listener without TLS (loopback development, a TLS-terminating proxy); logged at start.",
+          [](HostOptions& o, const Value& v) { o.auth.plaintext_bearer = std::get<bool>(v); },
+          [](const HostOptions& o) { return Value{o.auth.plaintext_bearer}; }},
+  Setting{"auth.roles_claim", Kind::text, 0, 0,
+          "The claim that holds the caller's roles.",
+          [](HostOptions& o, const Value& v) { o.auth.roles_claim = std::get<std::string>(v); },
+          [](const HostOptions& o) { return Value{o.auth.roles_claim}; }},
+  Setting{"auth.keep_claims", Kind::names, 0, 0,
+          "More claims copied into pit::caller().claims, comma-separated.",
+          [](HostOptions& o, const Value& v) { o.auth.keep_claims = split_names(std::get<std::string>(v)); },
+          [](const HostOptions& o) { return Value{join_names(o.auth.keep_claims)}; }},
+  Setting{"auth.token_url", Kind::text, 0, 0,
+          "The issuer's token endpoint, for this service's own tokens and token exchange.",
+          [](HostOptions& o, const Value& v) { o.auth.token_url = std::get<std::string>(v); },
+          [](const HostOptions& o) { return Value{o.auth.token_url}; }},
+  Setting{"auth.client_id", Kind::text, 0, 0,
+          "This service's client id at the issuer.",
+          [](HostOptions& o, const Value& v) { o.auth.client_id = std::get<std::string>(v); },
+          [](const HostOptions& o) { return Value{o.auth.client_id}; }},
+  Setting{"auth.client_secret", Kind::text, 0, 0,
+          "This service's client secret (prefer the environment: PIT_AUTH_CLIENT_SECRET).",
+          [](HostOptions& o, const Value& v) { o.auth.client_secret = std::get<std::string>(v); },
+          [](const HostOptions& o) { return Value{o.auth.client_secret}; }},
   Setting{"fault_injection.enabled", Kind::boolean, 0, 0,
           "The master switch of the operations' inject_* settings (tests, failure drills); off: they are ignored.",
           [](HostOptions& o, const Value& v) { o.fault_injection = std::get<bool>(v); },
@@ -130,7 +190,7 @@ const std::array kSettings{
 };
 // clang-format on
 
-constexpr std::array<std::string_view, 6> kSections{"host", "log", "http", "admin", "admission", "fault_injection"};
+constexpr std::array<std::string_view, 7> kSections{"host", "log", "http", "admin", "admission", "auth", "fault_injection"};
 
 // clang-format off
 const std::array kOperationSettings{
@@ -152,6 +212,15 @@ const std::array kOperationSettings{
   OperationSetting{"max_queue", Kind::integer, 0, 10'000'000,
                    "calls that may wait for a slot of its max_in_flight (unset: 0, none waits).",
                    [](OperationOptions& o, const Value& v) { o.max_queue = as_size(v); }},
+  OperationSetting{"require_scopes", Kind::names, 0, 0,
+                   "scopes a caller must also hold, comma-separated: narrows the declared access, never opens it.",
+                   [](OperationOptions& o, const Value& v) { o.require_scopes = split_names(std::get<std::string>(v)); }},
+  OperationSetting{"require_roles", Kind::names, 0, 0,
+                   "roles a caller must also hold, comma-separated: narrows the declared access, never opens it.",
+                   [](OperationOptions& o, const Value& v) { o.require_roles = split_names(std::get<std::string>(v)); }},
+  OperationSetting{"outbound_identity", Kind::identity, 0, 0,
+                   "as a client of it: \"exchange\", \"forward\", \"own\" or \"none\" (unset: exchange with auth.token_url, else forward).",
+                   [](OperationOptions& o, const Value& v) { o.outbound_identity = parse_outbound_identity(std::get<std::string>(v)); }},
   OperationSetting{"inject_percent", Kind::integer, 0, 100,
                    "fault injection (with fault_injection.enabled): the share of calls that are delayed and/or failed.",
                    [](OperationOptions& o, const Value& v) { o.inject_percent = static_cast<int>(std::get<std::int64_t>(v)); }},
@@ -166,9 +235,10 @@ const std::array kOperationSettings{
 
 // Only these prefixes are configuration; other PIT_* variables (PIT_CONFIG, and the
 // scripts' PIT_E2E_*, PIT_DEMO_*, PIT_SHOP_BIN...) are not ours to judge.
-constexpr std::array<std::string_view, 6> kEnvironmentPrefixes{"PIT_HOST_",      "PIT_LOG_",
+constexpr std::array<std::string_view, 7> kEnvironmentPrefixes{"PIT_HOST_",      "PIT_LOG_",
                                                                "PIT_HTTP_",      "PIT_ADMIN_",
-                                                               "PIT_ADMISSION_", "PIT_FAULT_INJECTION_"};
+                                                               "PIT_ADMISSION_", "PIT_AUTH_",
+                                                               "PIT_FAULT_INJECTION_"};
 
 }  // namespace
 
@@ -177,6 +247,14 @@ std::span<const OperationSetting> operation_settings() { return kOperationSettin
 std::span<const std::string_view> sections() { return kSections; }
 std::span<const std::string_view> environment_prefixes() { return kEnvironmentPrefixes; }
 std::span<const std::pair<std::string_view, log::Level>> levels() { return kLevels; }
+
+std::optional<OutboundIdentity> parse_outbound_identity(std::string_view text) {
+  if (text == "exchange") return OutboundIdentity::exchange;
+  if (text == "forward") return OutboundIdentity::forward;
+  if (text == "own") return OutboundIdentity::own;
+  if (text == "none") return OutboundIdentity::none;
+  return std::nullopt;
+}
 
 std::vector<std::string> split_names(std::string_view text) {
   std::vector<std::string> names;

@@ -22,7 +22,9 @@ namespace pit::config {
 using Value = std::variant<std::int64_t, bool, std::string>;
 
 // What a key holds and how it is checked (value_check.hpp).
-enum class Kind : std::uint8_t { integer, boolean, level, listen, code, names };
+// text: any string (a path, a URL); checked by the part that uses it.
+// identity: an OutboundIdentity name.
+enum class Kind : std::uint8_t { integer, boolean, level, listen, code, names, text, identity };
 
 // A key of the [host], [log], [http], [admin], [admission] or [fault_injection] section.
 struct Setting {
@@ -55,6 +57,7 @@ std::span<const std::string_view> environment_prefixes();
 // log.level's values, in order of severity.
 std::span<const std::pair<std::string_view, log::Level>> levels();
 std::optional<log::Level> parse_level(std::string_view text);
+std::optional<OutboundIdentity> parse_outbound_identity(std::string_view text);
 
 // "a, b,c" → {"a", "b", "c"}: a comma-separated list of names (Kind::names), spaces around
 // them ignored; a trailing comma gives an empty name (refused by the check).

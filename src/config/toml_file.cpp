@@ -252,8 +252,7 @@ class FileReader {
       value = node.as_integer()->get();
     } else if (kind == Kind::boolean && node.is_boolean()) {
       value = node.as_boolean()->get();
-    } else if ((kind == Kind::level || kind == Kind::listen || kind == Kind::code || kind == Kind::names) &&
-               node.is_string()) {
+    } else if (kind != Kind::integer && kind != Kind::boolean && node.is_string()) {
       value = node.as_string()->get();
     } else {
       fail_at(source_, node.source(), key, "expected " + with_article(kind) + ", got " + node_type(node));

@@ -41,6 +41,8 @@ std::string type_name(Kind kind) {
     case Kind::listen:
     case Kind::code:
     case Kind::names:
+    case Kind::text:
+    case Kind::identity:
       return "string";
   }
   return "string";
@@ -66,6 +68,10 @@ std::string range_text(Kind kind, std::int64_t min, std::int64_t max) {
       return "a fault code: \"unavailable\", \"internal\", \"not_found\", ...";
     case Kind::names:
       return "\"name, name, ...\" (letters, digits, '_', '-', '.')";
+    case Kind::text:
+      return "any string";
+    case Kind::identity:
+      return "\"exchange\", \"forward\", \"own\", \"none\"";
   }
   return {};
 }
@@ -123,6 +129,11 @@ std::string check(Kind kind, std::int64_t min, std::int64_t max, const Value& va
         }
       }
       return {};
+    case Kind::text:
+      return {};
+    case Kind::identity:
+      if (parse_outbound_identity(std::get<std::string>(value))) return {};
+      return show(value) + " is not a way to carry identity (" + range_text(kind, min, max) + ")";
   }
   return {};
 }

@@ -127,6 +127,7 @@ CallerScope::CallerScope(Options options) : saved_(detail::current_context()) {
   detail::ContextAccess::set_correlation_id(context_, std::move(options.correlation_id));
   if (options.timeout.count() > 0) detail::ContextAccess::set_deadline(context_, Clock::now() + options.timeout);
   detail::ContextAccess::set_baggage(context_, std::move(options.baggage));
+  detail::ContextAccess::set_principal(context_, std::move(options.identity));
   detail::set_current_context(&context_);
 }
 

@@ -21,6 +21,8 @@ struct ContextAccess {
   // The host serving the call (opaque at this layer: the runtime's Host::State).
   static void set_host(Context& c, void* host) noexcept { c.host_ = host; }
   [[nodiscard]] static void* host(const Context& c) noexcept { return c.host_; }
+  static void set_audit(Context& c, void* audit) noexcept { c.audit_ = audit; }
+  [[nodiscard]] static void* audit(const Context& c) noexcept { return c.audit_; }
   // A nested call: same correlation and trace, parent span = the caller's span, the
   // caller's deadline, principal and baggage.
   static void inherit(Context& child, const Context& parent);
@@ -28,6 +30,10 @@ struct ContextAccess {
   static void set_correlation_id(Context& c, std::string id) { c.correlation_id_ = std::move(id); }
   static void set_baggage(Context& c, std::vector<std::pair<std::string, std::string>> baggage) {
     c.baggage_ = std::move(baggage);
+  }
+  static void set_principal(Context& c, std::shared_ptr<const Principal> p) noexcept { c.principal_ = std::move(p); }
+  [[nodiscard]] static const std::shared_ptr<const Principal>& principal_ptr(const Context& c) noexcept {
+    return c.principal_;
   }
   static void set_deadline(Context& c, Clock::time_point deadline) noexcept { c.deadline_ = deadline; }
   // Trace ids from the caller (already validated lowercase hex of the right length).

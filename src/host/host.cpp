@@ -18,6 +18,7 @@
 #include "observability/log_format.hpp"
 #include "pipeline/standard_order.hpp"
 #include "transport/http/client.hpp"
+#include "transport/http/fetch.hpp"
 #include "transport/http/server.hpp"
 
 namespace pit {
@@ -126,6 +127,59 @@ void report_start_failure(std::string_view what) {
   line.push_back('\n');
   std::fwrite(line.data(), 1, line.size(), stderr);
   std::fflush(stderr);
+}
+
+// Identity at start: the token verifier and its first key fetch, this service's own
+// client at the issuer, the audit log; and one line for each operation that is closed to
+// everyone or open to anyone, so neither goes unnoticed.
+void start_identity(Host::State& s) {
+  const AuthOptions& auth = s.options.auth;
+  std::size_t undeclared = 0;
+  std::vector<std::string> served;
+  for (const auto& service : s.services) {
+    served.emplace_back(service.contract->name);
+    for (const auto& op : service.contract->operations) {
+      if (op.spec.access() == Access::undeclared) {
+        ++undeclared;
+        log::warn("operation declares no access: refused to every caller",
+                  {{"operation", op.full_name},
+                   {"fix", "declare .require(pit::scope(...)) or .anonymous(\"why\") in the contract"}});
+      } else if (op.spec.access() == Access::anonymous) {
+        log::info("operation open to anonymous callers", {{"operation", op.full_name}, {"why", op.spec.anonymous_reason()}});
+      }
+    }
+  }
+  s.metrics.add_section([undeclared](std::string& out) {
+    out.append("# HELP pit_operations_without_access Served operations that declare no access (refused to every caller).\n"
+               "# TYPE pit_operations_without_access gauge\npit_operations_without_access ")
+        .append(std::to_string(undeclared))
+        .append("\n");
+  });
+  s.audit = detail::make_audit_log(s.options.audit, s.metrics);
+  if (!auth.issuer.empty() || !auth.jwks_url.empty() || !auth.jwks_file.empty()) {
+    if (auth.issuer.empty()) throw std::invalid_argument("pit: auth.jwks_url/jwks_file is set but auth.issuer is not");
+    if (auth.jwks_url.empty() == auth.jwks_file.empty()) {
+      throw std::invalid_argument("pit: auth.issuer needs its keys: exactly one of auth.jwks_url and auth.jwks_file");
+    }
+    s.authenticator = std::make_unique<detail::Authenticator>(auth, std::move(served), detail::HttpFetch{&detail::fetch},
+                                                              s.metrics);
+    s.authenticator->start(std::chrono::milliseconds(2000));
+    if (!s.authenticator->has_keys()) {
+      log::error("no signing keys from the issuer yet: calls with a token are refused 503 until they arrive",
+                 {{"issuer", auth.issuer}});
+    }
+    auto* authenticator = s.authenticator.get();
+    s.readiness->add("identity_keys", [authenticator] { return authenticator->has_keys(); }, {},
+                     std::chrono::milliseconds(100));
+  }
+  if (auth.plaintext_bearer) {
+    log::warn("bearer tokens are accepted without TLS (auth.plaintext_bearer): only on loopback or behind a TLS proxy");
+  }
+  if (!auth.token_url.empty()) {
+    s.token_client = std::make_unique<detail::identity::TokenClient>(
+        detail::identity::TokenEndpoint{auth.token_url, auth.client_id, auth.client_secret},
+        detail::HttpFetch{&detail::fetch});
+  }
 }
 
 }  // namespace
@@ -239,10 +293,12 @@ void Host::start() {
   log::configure_redaction(o.log_redaction);
   s.workers = std::make_unique<detail::WorkerPool>(o.workers, o.worker_queue);
   s.dispatcher = std::make_unique<detail::Dispatcher>(*s.workers, s.mappers);
-  s.pipeline = std::make_unique<Pipeline>(detail::standard_inbound(o, s.limiters->host(), std::move(s.user_policies)),
-                                          *s.dispatcher);
+  start_identity(s);
+  s.pipeline = std::make_unique<Pipeline>(
+      detail::standard_inbound(o, s.limiters->host(), s.authenticator.get(), s.audit.get(), std::move(s.user_policies)),
+      *s.dispatcher);
   s.http_send = std::make_unique<detail::HttpSend>(o.http);
-  s.outbound = std::make_unique<Pipeline>(detail::standard_outbound(o), *s.http_send);
+  s.outbound = std::make_unique<Pipeline>(detail::standard_outbound(o, s.token_client.get()), *s.http_send);
   const std::size_t io_threads =
       o.io_threads != 0 ? o.io_threads : std::max<std::size_t>(1, std::thread::hardware_concurrency());
   for (std::size_t i = 0; i < io_threads; ++i) {
@@ -416,6 +472,7 @@ void Host::stop() {
     while (open() > 0 && Clock::now() < closed_end) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   s.stall_watch->stop();
+  if (s.authenticator) s.authenticator->stop();
   // An abandoned worker returns, some day, into its call's frames on these threads: they
   // are kept (with the rest of the state, which ~Host then leaks), never destroyed under it.
   for (auto& t : s.io_threads) t->stop(/*keep_frames=*/s.abandoned > 0);
@@ -474,7 +531,8 @@ std::string Host::describe_pipeline() const {
   int i = 1;
   std::vector<std::unique_ptr<Policy>> user;
   for (const auto& p : state_->user_policies) user.push_back(std::make_unique<NamedPolicy>(p->name()));
-  for (const auto& p : detail::standard_inbound(state_->options, state_->limiters->host(), std::move(user))) {
+  for (const auto& p : detail::standard_inbound(state_->options, state_->limiters->host(), nullptr, nullptr,
+                                                std::move(user))) {
     out += std::to_string(i++) + ". " + std::string(p->name()) + "\n";
   }
   out += std::to_string(i) + ". dispatch\n";

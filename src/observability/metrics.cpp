@@ -107,6 +107,11 @@ void MetricsRegistry::set_gauges(Gauges gauges) {
   gauges_ = std::move(gauges);
 }
 
+void MetricsRegistry::add_section(std::function<void(std::string&)> render_section) {
+  std::lock_guard lock(mutex_);
+  sections_.push_back(std::move(render_section));
+}
+
 void MetricsRegistry::count_accept_paused(std::string_view listener) noexcept {
   accept_paused_[listener == "admin" ? 1 : 0].fetch_add(1, std::memory_order_relaxed);
 }
@@ -187,6 +192,7 @@ std::string MetricsRegistry::render() const {
     gauge("pit_admission_queue_length", "gauge", "Calls waiting for a slot of the host-wide admission limit.", std::to_string(gauges_.admission_queued()));
     gauge("pit_admission_limit", "gauge", "The host-wide limit on calls in flight.", std::to_string(gauges_.admission_limit));
   }
+  for (const auto& section : sections_) section(out);
   gauge("pit_log_lines_dropped_total", "counter", "Log lines dropped because the log sink was full.", std::to_string(log::dropped()));
   const ProcessStats p = read_process();
   gauge("process_cpu_seconds_total", "counter", "User and system CPU time spent, in seconds.", number(p.cpu_seconds));

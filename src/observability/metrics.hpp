@@ -11,6 +11,7 @@
 #include <functional>
 #include <mutex>
 #include <string>
+#include <vector>
 #include <string_view>
 
 #include "pit/fault.hpp"
@@ -61,6 +62,9 @@ class MetricsRegistry {
   // A listener ("http" or "admin") began a pause in accepting because the process was out
   // of file descriptors: one count per episode, not per refused attempt.
   void count_accept_paused(std::string_view listener) noexcept;
+  // A part that keeps metrics of its own (authentication, the audit log, TLS) appends
+  // their exposition text (HELP/TYPE lines included) to each render.
+  void add_section(std::function<void(std::string&)> render_section);
   // The Prometheus text exposition format, version 0.0.4.
   [[nodiscard]] std::string render() const;
 
@@ -68,6 +72,7 @@ class MetricsRegistry {
   mutable std::mutex mutex_;
   std::deque<OperationMetrics> operations_;
   Gauges gauges_;
+  std::vector<std::function<void(std::string&)>> sections_;
   std::array<std::atomic<std::uint64_t>, 2> accept_paused_{};  // http, admin
 };
 

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "settings/operation_settings.hpp"
+#include "pipeline/policies/access.hpp"
 #include "pipeline/policies/admission.hpp"
 #include "pipeline/policies/call_log.hpp"
 #include "pipeline/policies/correlation.hpp"
@@ -11,10 +12,12 @@
 #include "pipeline/policies/fault_injection.hpp"
 #include "pipeline/policies/fault_shaping.hpp"
 #include "pipeline/policies/metrics.hpp"
+#include "pipeline/policies/outbound_identity.hpp"
 
 namespace pit::detail {
 
 std::vector<std::unique_ptr<Policy>> standard_inbound(const HostOptions& options, Limiter* host_limiter,
+                                                      Authenticator* authenticator, AuditLog* audit,
                                                       std::vector<std::unique_ptr<Policy>> user) {
   std::vector<std::unique_ptr<Policy>> order;
   // 1. correlation — first, so every later policy and every log line has the call's ids.
@@ -32,23 +35,28 @@ std::vector<std::unique_ptr<Policy>> standard_inbound(const HostOptions& options
   // 6. admission — a slot host-wide and in the operation's own limit, or a bounded wait
   //    for one, or a refusal at once. After the deadline (above) and before everything
   //    that costs work, so an overload is shed cheaply. Left out when nothing is limited.
-  //    (Authentication and authorization go after it: floods are refused before
-  //    credentials are checked.)
   const bool operation_limits = std::any_of(options.operations.begin(), options.operations.end(),
                                             [](const auto& entry) { return entry.second.max_in_flight.has_value(); });
   if (host_limiter != nullptr || operation_limits) {
     order.push_back(std::make_unique<policies::Admission>(host_limiter));
   }
-  // 7. user policies, in the order they were added — inside every standard guarantee.
+  // 7. authentication and 8. authorization — after admission, so a flood is refused
+  //    before credentials cost CPU; inside logging, metrics and fault shaping, so refused
+  //    calls are logged, counted and shaped like any other; before the user's policies,
+  //    so no user code runs for a caller who may not call. Always there: access is closed
+  //    by default, and every decision is audited.
+  order.push_back(std::make_unique<policies::Authentication>(authenticator, audit, options.auth.plaintext_bearer));
+  order.push_back(std::make_unique<policies::Authorization>(audit));
+  // 9. user policies, in the order they were added — inside every standard guarantee.
   for (auto& p : user) order.push_back(std::move(p));
-  // 8. fault_injection — only when switched on and configured; last, so what it injects
+  // 10. fault_injection — only when switched on and configured; last, so what it injects
   //    meets every guarantee exactly as the implementation's own delays and faults do.
   if (injects_faults(options)) order.push_back(std::make_unique<policies::FaultInjection>());
   return order;
 }
 
 // The outbound order: what a call to another process goes through before it is sent.
-std::vector<std::unique_ptr<Policy>> standard_outbound(const HostOptions& options) {
+std::vector<std::unique_ptr<Policy>> standard_outbound(const HostOptions& options, identity::TokenClient* tokens) {
   std::vector<std::unique_ptr<Policy>> order;
   // 1. correlation — the call gets the client span whose id travels in traceparent.
   order.push_back(std::make_unique<policies::Correlation>());
@@ -59,6 +67,10 @@ std::vector<std::unique_ptr<Policy>> standard_outbound(const HostOptions& option
   // 3. deadline — the remote call is bounded like any other; at expiry it is abandoned and
   //    its connection is not reused. (Retry budgets and circuit breaking go after it.)
   order.push_back(std::make_unique<policies::Deadline>(options.default_timeout));
+  // 4. outbound_identity — inside the deadline, so getting a token (an exchange at the
+  //    issuer) is bounded by it too: the call carries its caller's identity onward, as
+  //    configured per downstream contract, or fails loudly.
+  order.push_back(std::make_unique<policies::OutboundIdentityPolicy>(tokens));
   return order;
 }
 

@@ -10,9 +10,17 @@ namespace pit::detail {
 // The inbound pipeline: the standard policies in their fixed order, then the user's.
 // host_limiter: the host-wide admission limiter (null: none).
 class Limiter;
+class Authenticator;
+class AuditLog;
+namespace identity {
+class TokenClient;
+}
+// authenticator: null when no issuer is configured; audit: null only in describe_pipeline().
 std::vector<std::unique_ptr<Policy>> standard_inbound(const HostOptions& options, Limiter* host_limiter,
+                                                      Authenticator* authenticator, AuditLog* audit,
                                                       std::vector<std::unique_ptr<Policy>> user);
-// The outbound pipeline of calls this host makes to other processes.
-std::vector<std::unique_ptr<Policy>> standard_outbound(const HostOptions& options);
+// The outbound pipeline of calls this host makes to other processes. tokens: this
+// service's client at the issuer (null: none configured).
+std::vector<std::unique_ptr<Policy>> standard_outbound(const HostOptions& options, identity::TokenClient* tokens);
 
 }  // namespace pit::detail

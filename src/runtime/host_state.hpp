@@ -11,6 +11,9 @@
 #include "dispatch/dispatch.hpp"
 #include "executors/executors.hpp"
 #include "executors/stall_watch.hpp"
+#include "identity/audit_log.hpp"
+#include "identity/authenticator.hpp"
+#include "identity/token_client.hpp"
 #include "runtime/readiness.hpp"
 #include "settings/operation_settings.hpp"
 #include "observability/metrics.hpp"
@@ -41,8 +44,14 @@ struct Host::State {
 
   std::unique_ptr<detail::WorkerPool> workers;
   std::unique_ptr<detail::Dispatcher> dispatcher;
-  std::unique_ptr<Pipeline> pipeline;  // inbound: every call served here
   std::unique_ptr<detail::HttpSend> http_send;
+  // Identity: the verifier of callers' tokens (null without auth.issuer), this service's
+  // client at the issuer (null without auth.token_url), and the audit log of every access
+  // decision. Declared before the pipelines, which use them, so they outlive them.
+  std::unique_ptr<detail::Authenticator> authenticator;
+  std::unique_ptr<detail::identity::TokenClient> token_client;
+  std::unique_ptr<detail::AuditLog> audit;
+  std::unique_ptr<Pipeline> pipeline;  // inbound: every call served here
   std::unique_ptr<Pipeline> outbound;  // every call this host makes to another process
   std::unique_ptr<detail::HttpServer> http_server;
   std::vector<std::unique_ptr<detail::IoThread>> io_threads;

@@ -20,6 +20,9 @@ void apply(OperationSettings& s, Limit& limit, const OperationOptions& o) {
   if (o.max_reply_bytes) s.max_reply_bytes = *o.max_reply_bytes;
   if (o.max_in_flight) limit.max_in_flight = *o.max_in_flight;
   if (o.max_queue) limit.max_queue = *o.max_queue;
+  for (const auto& scope : o.require_scopes) s.require_scopes.push_back(scope);
+  for (const auto& role : o.require_roles) s.require_roles.push_back(role);
+  if (o.outbound_identity) s.outbound_identity = *o.outbound_identity;
   if (o.inject_percent) s.inject.percent = *o.inject_percent;
   if (o.inject_delay) s.inject.delay = *o.inject_delay;
   if (o.inject_code) s.inject.code = *o.inject_code;
@@ -40,6 +43,7 @@ std::vector<OperationSettings> resolve_settings(const HostOptions& options, cons
     s.log_calls = options.log_calls;
     s.max_body_bytes = options.http.max_body_bytes;
     s.max_reply_bytes = options.http.max_reply_bytes;
+    s.outbound_identity = options.auth.token_url.empty() ? OutboundIdentity::forward : OutboundIdentity::exchange;
     Limit limit;
     if (by_contract != options.operations.end()) apply(s, limit, by_contract->second);
     if (auto by_op = options.operations.find(op.full_name); by_op != options.operations.end()) {
@@ -49,9 +53,36 @@ std::vector<OperationSettings> resolve_settings(const HostOptions& options, cons
       s.limiter = limiters(op.full_name, limit.max_in_flight, limit.max_queue);
     }
     if (!options.fault_injection || kind != "server") s.inject = {};
-    out.push_back(s);
+    s.rule = rule_text(op.spec, s.require_scopes, s.require_roles);
+    out.push_back(std::move(s));
   }
   return out;
+}
+
+std::string rule_text(const OpSpec& spec, const std::vector<std::string>& scopes, const std::vector<std::string>& roles) {
+  if (spec.access() == Access::undeclared) return "undeclared";
+  if (spec.access() == Access::anonymous) return "anonymous";
+  std::string extra;  // configuration's additions, in every alternative
+  for (const auto& scope : scopes) extra += " & scope:" + scope;
+  for (const auto& role : roles) extra += " & role:" + role;
+  const Requirement& r = spec.requirement();
+  if (r.clause_count() == 0) return "authenticated" + extra;
+  std::string text;
+  for (std::size_t i = 0; i < r.clause_count(); ++i) {
+    if (i > 0) text += " | ";
+    const auto& clause = r.clause(i);
+    for (std::size_t k = 0; k < clause.count; ++k) {
+      if (k > 0) text += " & ";
+      const auto& term = clause.terms[k];
+      switch (term.kind) {
+        case Requirement::Kind::authenticated: text += "authenticated"; break;
+        case Requirement::Kind::scope: text += "scope:" + std::string{term.name}; break;
+        case Requirement::Kind::role: text += "role:" + std::string{term.name}; break;
+      }
+    }
+    text += extra;
+  }
+  return text;
 }
 
 bool injects_faults(const HostOptions& options) {

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <functional>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -37,7 +38,18 @@ struct OperationSettings {
   OperationMetrics* metrics = nullptr;  // this host's counters for the operation and side
   Limiter* limiter = nullptr;           // the operation's own admission limit, if any
   Injection inject;                     // only while HostOptions::fault_injection is on
+  // Access: what configuration adds to the declared requirement (contract's and
+  // operation's together), and the whole rule as text for audit records and the log:
+  // "scope:orders.write & role:clerk | ...", "anonymous", "undeclared".
+  std::vector<std::string> require_scopes;
+  std::vector<std::string> require_roles;
+  std::string rule;
+  // As a client: how calls to the operation carry the identity of the call that makes them.
+  OutboundIdentity outbound_identity = OutboundIdentity::forward;
 };
+
+// The access rule of an operation as text (see OperationSettings::rule).
+std::string rule_text(const OpSpec& spec, const std::vector<std::string>& scopes, const std::vector<std::string>& roles);
 
 // One entry per operation of `contract`, in declaration order. kind: "server" for
 // operations served here, "client" for operations called on another process.

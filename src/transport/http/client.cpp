@@ -184,6 +184,10 @@ Task<Outcome> HttpSend::dispatch(Call& call) {
   http::request<http::string_body> req{http::verb::post, "/" + std::string(op.full_name), 11};
   req.set(http::field::host, target->authority);
   req.set(http::field::content_type, http_wire::kJson);
+  // Set by the outbound_identity policy: the caller's identity, carried onward.
+  if (const std::string& credential = CallAccess::credential(call); !credential.empty()) {
+    req.set(http::field::authorization, credential);
+  }
   if (http_wire::valid_request_id(context.correlation_id())) {
     req.set(http_wire::kRequestIdHeader, context.correlation_id());
   }

@@ -414,6 +414,10 @@ Task<Response> HttpServer::Impl::handle(Request& req, DisconnectWatch& watch) {
     ContextAccess::set_deadline(context, *timeout < Clock::time_point::max() - now ? now + *timeout
                                                                                    : Clock::time_point::max());
   }
+  // The credential goes to the authentication policy as it came; nothing here judges it.
+  const auto authorization = req[http::field::authorization];
+  const bool presented_credential = !authorization.empty();
+  if (presented_credential) CallAccess::set_credential(*call, std::string(authorization));
   CallAccess::set_target(*call, service->implementation);
   CallAccess::set_settings(*call, &service->settings[op->index]);
   CallAccess::set_json_request(*call, std::move(req.body()));
@@ -450,6 +454,10 @@ Task<Response> HttpServer::Impl::handle(Request& req, DisconnectWatch& watch) {
     // A refusal that is safe to retry says when (RFC 9110 Retry-After).
     if (outcome.code() == Code::unavailable && outcome.fault().has(Fault::retryable)) {
       res.set(http::field::retry_after, "1");
+    }
+    // RFC 6750: how to authenticate; "invalid_token" only when a token was presented.
+    if (outcome.code() == Code::unauthenticated) {
+      res.set(http::field::www_authenticate, presented_credential ? R"(Bearer error="invalid_token")" : "Bearer");
     }
   }
   res.set(http_wire::kRequestIdHeader, context.correlation_id());
