@@ -64,7 +64,7 @@ class Target {
   virtual pit::Task<Pong> ping(Ping) = 0;  // coroutine operation (I/O thread)
   virtual Pong ping_sync(Ping) = 0;        // sync operation (worker pool)
 };
-PIT_CONTRACT(Target, "bench.v1.Target", (ping), (ping_sync));
+PIT_CONTRACT(Target, "bench.v1.Target", (ping, pit::OpSpec{}.anonymous("bench")), (ping_sync, pit::OpSpec{}.anonymous("bench")));
 
 // The in-runtime caller.
 class Driver {
@@ -73,7 +73,7 @@ class Driver {
  protected:
   virtual pit::Task<Looped> loop(Loop) = 0;
 };
-PIT_CONTRACT(Driver, "bench.v1.Driver", (loop));
+PIT_CONTRACT(Driver, "bench.v1.Driver", (loop, pit::OpSpec{}.anonymous("bench")));
 
 // The direct baseline calls the implementation the way the dispatch boundary does: a
 // virtual call through the contract's member pointer, which (the operations being

@@ -40,7 +40,7 @@ class Echo {
  protected:
   virtual pit::Task<EchoReply> echo(EchoRequest) = 0;  // coroutine operation (I/O thread)
 };
-PIT_CONTRACT(Echo, "bench.v1.Echo", (echo));
+PIT_CONTRACT(Echo, "bench.v1.Echo", (echo, pit::OpSpec{}.anonymous("bench")));
 
 class EchoService final : public Echo {
  private:

@@ -61,10 +61,10 @@ std::vector<OperationSettings> resolve_settings(const HostOptions& options, cons
 
 std::string rule_text(const OpSpec& spec, const std::vector<std::string>& scopes, const std::vector<std::string>& roles) {
   if (spec.access() == Access::undeclared) return "undeclared";
-  if (spec.access() == Access::anonymous) return "anonymous";
   std::string extra;  // configuration's additions, in every alternative
   for (const auto& scope : scopes) extra += " & scope:" + scope;
   for (const auto& role : roles) extra += " & role:" + role;
+  if (spec.access() == Access::anonymous) return extra.empty() ? "anonymous" : "authenticated" + extra;
   const Requirement& r = spec.requirement();
   if (r.clause_count() == 0) return "authenticated" + extra;
   std::string text;

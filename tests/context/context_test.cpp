@@ -37,7 +37,7 @@ class Sleepy {
   virtual pit::Task<Napped> nap(Nap) = 0;
   virtual pit::Task<Interleaved> interleave(Interleave) = 0;
 };
-PIT_CONTRACT(Sleepy, "test.v1.Sleepy", (nap), (interleave));
+PIT_CONTRACT(Sleepy, "test.v1.Sleepy", (nap, pit::OpSpec{}.anonymous("test")), (interleave, pit::OpSpec{}.anonymous("test")));
 
 class SleepyService final : public Sleepy {
  public:

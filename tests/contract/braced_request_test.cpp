@@ -33,7 +33,7 @@ class Joiner {
  protected:
   virtual pit::Task<Joined> join(Pair) = 0;
 };
-PIT_CONTRACT(Joiner, "test.v1.Joiner", (join));
+PIT_CONTRACT(Joiner, "test.v1.Joiner", (join, pit::OpSpec{}.anonymous("test")));
 
 // Calls Joiner in the form the request names.
 class Relay {
@@ -42,7 +42,7 @@ class Relay {
  protected:
   virtual pit::Task<Joined> relay(Pair) = 0;
 };
-PIT_CONTRACT(Relay, "test.v1.Relay", (relay));
+PIT_CONTRACT(Relay, "test.v1.Relay", (relay, pit::OpSpec{}.anonymous("test")));
 
 enum Form : int { braced_return, braced_statement, braced_initializer, typed_return, named_moved };
 

@@ -194,7 +194,7 @@ class Ledger {
  protected:
   virtual Stock total(Count) = 0;
 };
-PIT_CONTRACT(Ledger, "test.v1.Ledger", (total, pit::OpSpec{}.raises(pit::Code::unavailable)));
+PIT_CONTRACT(Ledger, "test.v1.Ledger", (total, pit::OpSpec{}.anonymous("test").raises(pit::Code::unavailable)));
 
 class LedgerService final : public Ledger {
  public:

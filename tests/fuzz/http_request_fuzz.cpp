@@ -84,9 +84,9 @@ class Store {
   virtual Stock count(Lookup) = 0;             // sync: worker pool
 };
 PIT_CONTRACT(Store, "fuzz.v1.Store",
-             (place, pit::OpSpec{}.raises(pit::Code::invalid_argument, pit::Code::not_found)
+             (place, pit::OpSpec{}.anonymous("test").raises(pit::Code::invalid_argument, pit::Code::not_found)
                          .timeout(std::chrono::milliseconds(500))),
-             (count, pit::OpSpec{}.idempotent()));
+             (count, pit::OpSpec{}.anonymous("test").idempotent()));
 
 class StoreService final : public Store {
   pit::Task<Placed> place(Order order) override {

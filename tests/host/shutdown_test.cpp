@@ -31,7 +31,7 @@ class Lot {
  protected:
   virtual pit::Task<Ticket> park(Ticket) = 0;
 };
-PIT_CONTRACT(Lot, "test.v1.Lot", (park));
+PIT_CONTRACT(Lot, "test.v1.Lot", (park, pit::OpSpec{}.anonymous("test")));
 
 }  // namespace parking
 

@@ -29,7 +29,7 @@ class Jobs {
   virtual pit::Task<Started> start(Job) = 0;   // coroutine operation
   virtual Started start_sync(Job) = 0;          // sync operation
 };
-PIT_CONTRACT(Jobs, "test.v1.Jobs", (start), (start_sync));
+PIT_CONTRACT(Jobs, "test.v1.Jobs", (start, pit::OpSpec{}.anonymous("test")), (start_sync, pit::OpSpec{}.anonymous("test")));
 
 struct Seen {
   std::atomic<int> finished{0};

@@ -25,7 +25,7 @@ class Hang {
  protected:
   virtual Slept hang(Sleep) = 0;
 };
-PIT_CONTRACT(Hang, "test.v1.Hang", (hang, pit::OpSpec{}.timeout(std::chrono::minutes(5))));
+PIT_CONTRACT(Hang, "test.v1.Hang", (hang, pit::OpSpec{}.anonymous("test").timeout(std::chrono::minutes(5))));
 
 class HangService final : public Hang {
   Slept hang(Sleep s) override {

@@ -60,8 +60,8 @@ class Inventory {
   virtual Stock count(Count) = 0;                     // sync operation (worker pool)
 };
 PIT_CONTRACT(Inventory, "shop.v1.Inventory",
-             (reserve, pit::OpSpec{}.raises(pit::Code::not_found, pit::Code::resource_exhausted)),
-             (count, pit::OpSpec{}.idempotent()));
+             (reserve, pit::OpSpec{}.anonymous("test").raises(pit::Code::not_found, pit::Code::resource_exhausted)),
+             (count, pit::OpSpec{}.anonymous("test").idempotent()));
 
 class Orders {
  public:
@@ -70,7 +70,7 @@ class Orders {
   virtual pit::Task<OrderPlaced> place(PlaceOrder) = 0;
 };
 PIT_CONTRACT(Orders, "shop.v1.Orders",
-             (place, pit::OpSpec{}.raises(pit::Code::invalid_argument, pit::Code::not_found)
+             (place, pit::OpSpec{}.anonymous("test").raises(pit::Code::invalid_argument, pit::Code::not_found)
                          .timeout(std::chrono::seconds(2))));
 
 }  // namespace shop

@@ -147,6 +147,11 @@ Task<Outcome> Authorization::handle(Call& call, Next next) {
       // Closed by default: no configuration opens it.
       co_return refuse(audit_, call, who.authenticated() ? denied() : unauthenticated(), "undeclared", rule, &who);
     case Access::anonymous:
+      // Configuration may narrow even an open operation (never the other way round).
+      if (settings != nullptr && (!settings->require_scopes.empty() || !settings->require_roles.empty())) {
+        if (!who.authenticated()) co_return refuse(audit_, call, unauthenticated(), "no_credential", rule, &who);
+        if (!meets_configured(who, settings)) co_return refuse(audit_, call, denied(), "requirement_not_met", rule, &who);
+      }
       break;
     case Access::required:
       if (!who.authenticated()) co_return refuse(audit_, call, unauthenticated(), "no_credential", rule, &who);
@@ -155,8 +160,8 @@ Task<Outcome> Authorization::handle(Call& call, Next next) {
       }
       break;
   }
-  if (!record(audit_, context, true, spec.access() == Access::anonymous ? "anonymous_operation" : "allowed", rule,
-              &who)) {
+  const bool open = spec.access() == Access::anonymous && !who.authenticated();
+  if (!record(audit_, context, true, open ? "anonymous_operation" : "allowed", rule, &who)) {
     co_return audit_behind();
   }
   co_return co_await next(call);
