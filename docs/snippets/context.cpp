@@ -58,7 +58,7 @@ class Inventory {
   virtual pit::Task<Reserved> reserve(Reserve) = 0;
   virtual Stock count(Count) = 0;
 };
-PIT_CONTRACT(Inventory, "shop.v1.Inventory", (reserve, pit::OpSpec{}.timeout(100ms)), (count));
+PIT_CONTRACT(Inventory, "shop.v1.Inventory", (reserve, pit::OpSpec{}.anonymous("guide example").timeout(100ms)), (count, pit::OpSpec{}.anonymous("guide example")));
 
 class Orders {
  public:
@@ -66,7 +66,7 @@ class Orders {
  protected:
   virtual pit::Task<OrderPlaced> place(PlaceOrder) = 0;
 };
-PIT_CONTRACT(Orders, "shop.v1.Orders", (place));
+PIT_CONTRACT(Orders, "shop.v1.Orders", (place, pit::OpSpec{}.anonymous("guide example")));
 
 class InventoryService final : public Inventory {
  private:

@@ -50,9 +50,10 @@ class Inventory {
 };
 PIT_CONTRACT(Inventory, "shop.v1.Inventory",
              (reserve, pit::OpSpec{}
+                           .require(pit::scope("inventory.reserve"))  // who may call it
                            .raises(pit::Code::not_found, pit::Code::resource_exhausted)
                            .timeout(std::chrono::seconds(2))),
-             (count, pit::OpSpec{}.idempotent()));
+             (count, pit::OpSpec{}.require(pit::any_of(pit::scope("inventory.read"), pit::role("clerk"))).idempotent()));
 
 }  // namespace shop
 // [/contract]
@@ -75,7 +76,8 @@ class Orders {
  protected:
   virtual pit::Task<OrderPlaced> place(PlaceOrder) = 0;
 };
-PIT_CONTRACT(Orders, "shop.v1.Orders", (place, pit::OpSpec{}.raises(pit::Code::not_found)));
+PIT_CONTRACT(Orders, "shop.v1.Orders",
+             (place, pit::OpSpec{}.require(pit::scope("orders.place")).raises(pit::Code::not_found)));
 
 // [implementation]
 class InventoryService final : public Inventory {
@@ -125,6 +127,9 @@ TEST(ContractsGuide, serve_then_call_through_the_proxy) {
   host.serve<shop::Orders, shop::OrdersService>(host.client<shop::Inventory>());
   host.start();
 
+  // Code outside any call acts under an explicit identity, checked like any caller's.
+  pit::CallerScope as_guide{{.identity = pit::service_identity(
+                                 "contracts-guide", {"inventory.read", "inventory.reserve", "orders.place"})}};
   pit::Ref<shop::Inventory> inventory = host.client<shop::Inventory>();
   shop::Stock stock = inventory->count({"apple"});  // sync operation: the proxy blocks
 
@@ -141,6 +146,7 @@ TEST(ContractsGuide, proxy_is_neither_the_implementation_nor_a_contract_object) 
   pit::Host host{quiet()};
   host.serve<shop::Inventory, shop::InventoryService>();
   host.start();
+  pit::CallerScope as_guide{{.identity = pit::service_identity("contracts-guide", {"inventory.read"})}};
   auto inventory = host.client<shop::Inventory>();
   static_assert(std::is_same_v<decltype(inventory), pit::Ref<shop::Inventory>>);
   // A Ref holds a proxy of pit's own: nothing converts it to the contract or to an
@@ -158,6 +164,7 @@ TEST(ContractsGuide, declared_fault_reaches_the_caller) {
   pit::Host host{quiet()};
   host.serve<shop::Inventory, shop::InventoryService>();
   host.start();
+  pit::CallerScope as_guide{{.identity = pit::service_identity("contracts-guide", {"inventory.reserve"})}};
   auto inventory = host.client<shop::Inventory>();
   try {
     shop::Reserve request{"pear", 1};

@@ -49,9 +49,9 @@ class Warehouse {
   virtual Report legacy_report(ReportRequest) = 0;  // never looks: the caller is answered anyway
 };
 PIT_CONTRACT(Warehouse, "shop.v1.Warehouse",
-             (lookup, pit::OpSpec{}.timeout(std::chrono::milliseconds(500))),
-             (report, pit::OpSpec{}.timeout(std::chrono::seconds(5))),
-             (legacy_report));  // no timeout of its own: the host default (10 s) applies
+             (lookup, pit::OpSpec{}.anonymous("guide example").timeout(std::chrono::milliseconds(500))),
+             (report, pit::OpSpec{}.anonymous("guide example").timeout(std::chrono::seconds(5))),
+             (legacy_report, pit::OpSpec{}.anonymous("guide example")));  // no timeout of its own: the host default (10 s) applies
 // [/contract]
 
 // What the tests observe of the implementation.

@@ -44,7 +44,7 @@ class Inventory {
   virtual pit::Task<Reserved> reserve(Reserve) = 0;
 };
 PIT_CONTRACT(Inventory, "shop.v1.Inventory",
-             (reserve, pit::OpSpec{}.raises(pit::Code::not_found, pit::Code::resource_exhausted,
+             (reserve, pit::OpSpec{}.anonymous("guide example").raises(pit::Code::not_found, pit::Code::resource_exhausted,
                                             pit::Code::unavailable)));
 // [/fault-contract]
 
@@ -55,7 +55,7 @@ class Orders {
   virtual pit::Task<OrderPlaced> place(PlaceOrder) = 0;
 };
 // place declares not_found but not resource_exhausted.
-PIT_CONTRACT(Orders, "shop.v1.Orders", (place, pit::OpSpec{}.raises(pit::Code::not_found)));
+PIT_CONTRACT(Orders, "shop.v1.Orders", (place, pit::OpSpec{}.anonymous("guide example").raises(pit::Code::not_found)));
 
 // An exception type of some library the implementation uses.
 struct StockDbError : std::runtime_error {

@@ -32,7 +32,7 @@ class Inventory {
  protected:
   virtual pit::Task<Reserved> reserve(Reserve) = 0;
 };
-PIT_CONTRACT(Inventory, "shop.v1.Inventory", (reserve, pit::OpSpec{}.raises(pit::Code::not_found)));
+PIT_CONTRACT(Inventory, "shop.v1.Inventory", (reserve, pit::OpSpec{}.anonymous("guide example").raises(pit::Code::not_found)));
 
 class InventoryService final : public Inventory {
  public:

@@ -34,7 +34,7 @@ class Warehouse {
  protected:
   virtual pit::Task<Stock> lookup(Lookup) = 0;
 };
-PIT_CONTRACT(Warehouse, "shop.v1.Warehouse", (lookup, pit::OpSpec{}.raises(pit::Code::not_found)));
+PIT_CONTRACT(Warehouse, "shop.v1.Warehouse", (lookup, pit::OpSpec{}.anonymous("guide example").raises(pit::Code::not_found)));
 
 class WarehouseService final : public Warehouse {
   pit::Task<Stock> lookup(Lookup request) override {

@@ -43,8 +43,13 @@ class Inventory {
   virtual StockLevel stock(StockQuery) = 0;              // sync: runs on the worker pool
 };
 PIT_CONTRACT(Inventory, "shop.v1.Inventory",
-             (reserve, pit::OpSpec{}.raises(pit::Code::not_found, pit::Code::resource_exhausted)),
-             (stock, pit::OpSpec{}.idempotent().raises(pit::Code::not_found)));
+             (reserve, pit::OpSpec{}
+                           .require(pit::scope("inventory.reserve"))
+                           .raises(pit::Code::not_found, pit::Code::resource_exhausted)),
+             (stock, pit::OpSpec{}
+                         .require(pit::any_of(pit::scope("inventory.read"), pit::role("support")))
+                         .idempotent()
+                         .raises(pit::Code::not_found)));
 
 struct PlaceOrder {
   std::string sku;
@@ -67,6 +72,7 @@ class Orders {
 };
 PIT_CONTRACT(Orders, "shop.v1.Orders",
              (place, pit::OpSpec{}
+                         .require(pit::scope("orders.place"))
                          .raises(pit::Code::invalid_argument, pit::Code::not_found,
                                  pit::Code::resource_exhausted)
                          .timeout(std::chrono::seconds(2))));
@@ -93,7 +99,8 @@ class Gateway {
   virtual pit::Task<Receipt> buy(Buy) = 0;
 };
 PIT_CONTRACT(Gateway, "shop.v1.Gateway",
-             (buy, pit::OpSpec{}.raises(pit::Code::invalid_argument, pit::Code::not_found,
-                                        pit::Code::resource_exhausted)));
+             (buy, pit::OpSpec{}
+                       .require(pit::scope("shop.buy"))
+                       .raises(pit::Code::invalid_argument, pit::Code::not_found, pit::Code::resource_exhausted)));
 
 }  // namespace shop::v1

@@ -12,7 +12,10 @@ namespace {
 template <class F>
 void show(const char* what, const std::string& correlation_id, F&& call) {
   std::cout << "\n=== " << what << "  (correlation id " << correlation_id << ")\n" << std::flush;
-  pit::CallerScope scope{{.correlation_id = correlation_id, .timeout = std::chrono::milliseconds(300)}};
+  // Code outside any call acts under an explicit identity: checked like any caller.
+  pit::CallerScope scope{{.correlation_id = correlation_id,
+                          .timeout = std::chrono::milliseconds(300),
+                          .identity = pit::service_identity("inproc-demo", {"orders.place", "inventory.reserve"})}};
   try {
     auto placed = call();
     std::cout << "caller got: ok  order_id=" << placed.order_id
