@@ -29,7 +29,10 @@ class Notes {
   virtual pit::Task<NoteId> add(AddNote) = 0;
   virtual Note get(NoteId) = 0;
 };
-PIT_CONTRACT(Notes, "notes.v1.Notes", (add, pit::OpSpec{}.raises(pit::Code::invalid_argument)),
-             (get, pit::OpSpec{}.raises(pit::Code::not_found).idempotent()));
+// A scratchpad on loopback with no identity provider: open to anyone, and saying why
+// (a real service declares .require(pit::scope(...)); docs/security.md).
+PIT_CONTRACT(Notes, "notes.v1.Notes",
+             (add, pit::OpSpec{}.anonymous("local scratchpad example").raises(pit::Code::invalid_argument)),
+             (get, pit::OpSpec{}.anonymous("local scratchpad example").raises(pit::Code::not_found).idempotent()));
 
 }  // namespace notes::v1
