@@ -147,9 +147,11 @@ TEST(PipelineGuideOrder, describe_pipeline_prints_the_order_every_call_takes) {
             "4. fault_shaping\n"
             "5. deadline\n"
             "6. admission\n"
-            "7. audit\n"
-            "8. require_tenant\n"
-            "9. dispatch\n");
+            "7. authentication\n"
+            "8. authorization\n"
+            "9. audit\n"
+            "10. require_tenant\n"
+            "11. dispatch\n");
   // [/describe]
   EXPECT_EQ(before_start, host.describe_pipeline());
   host.stop();

@@ -68,7 +68,7 @@ TEST_F(PipelineTest, policy_sees_the_outcome_as_a_value_not_an_exception) {
 TEST_F(PipelineTest, standard_order_is_fixed_and_printable) {
   host->use("audit", [](pit::Call& call, pit::Next next) { return next(call); });
   const std::string expected =
-      "1. correlation\n2. call_log\n3. metrics\n4. fault_shaping\n5. deadline\n6. admission\n7. audit\n8. dispatch\n";
+      "1. correlation\n2. call_log\n3. metrics\n4. fault_shaping\n5. deadline\n6. admission\n7. authentication\n8. authorization\n9. audit\n10. dispatch\n";
   EXPECT_EQ(host->describe_pipeline(), expected);
   host->start();
   EXPECT_EQ(host->describe_pipeline(), expected);
