@@ -70,7 +70,7 @@ std::vector<std::unique_ptr<Policy>> standard_outbound(const HostOptions& option
   // 4. outbound_identity — inside the deadline, so getting a token (an exchange at the
   //    issuer) is bounded by it too: the call carries its caller's identity onward, as
   //    configured per downstream contract, or fails loudly.
-  order.push_back(std::make_unique<policies::OutboundIdentityPolicy>(tokens));
+  order.push_back(std::make_unique<policies::OutboundIdentityPolicy>(tokens, options.auth.audiences));
   return order;
 }
 

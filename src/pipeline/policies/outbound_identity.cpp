@@ -26,17 +26,21 @@ Fault no_identity(std::string why) {
 
 std::string audience_of(std::string_view contract) { return "urn:pit:" + std::string{contract}; }
 
-bool meant_for(const Principal& who, std::string_view contract) {
+bool meant_for(const Principal& who, std::string_view contract, const std::vector<std::string>& shared) {
   for (const auto& aud : who.audiences) {
     if (aud == contract || aud == audience_of(contract)) return true;
+    for (const auto& s : shared) {
+      if (aud == s) return true;
+    }
   }
   return false;
 }
 
 }  // namespace
 
-OutboundIdentityPolicy::OutboundIdentityPolicy(detail::identity::TokenClient* tokens)
-    : tokens_(tokens), offload_(tokens != nullptr ? std::make_unique<detail::Offload>(2) : nullptr) {}
+OutboundIdentityPolicy::OutboundIdentityPolicy(detail::identity::TokenClient* tokens,
+                                               std::vector<std::string> shared_audiences)
+    : tokens_(tokens), shared_audiences_(std::move(shared_audiences)), offload_(tokens != nullptr ? std::make_unique<detail::Offload>(2) : nullptr) {}
 
 OutboundIdentityPolicy::~OutboundIdentityPolicy() = default;
 
@@ -55,7 +59,7 @@ Task<Outcome> OutboundIdentityPolicy::handle(Call& call, Next next) {
       co_return no_identity("outbound_identity = forward, but the caller (" + std::string{to_string(who.method)} +
                             " " + who.subject + ") has no token to forward; use exchange or own");
     }
-    if (!meant_for(who, contract)) {
+    if (!meant_for(who, contract, shared_audiences_)) {
       co_return no_identity("outbound_identity = forward, but the caller's token is not meant for " +
                             std::string{contract} + " (its aud); use exchange");
     }

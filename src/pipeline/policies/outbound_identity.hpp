@@ -7,7 +7,9 @@
 #pragma once
 
 #include <memory>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "pit/pipeline.hpp"
 
@@ -23,13 +25,16 @@ namespace pit::policies {
 class OutboundIdentityPolicy final : public Policy {
  public:
   // tokens: this service's client at the issuer; null when auth.token_url is not set.
-  explicit OutboundIdentityPolicy(detail::identity::TokenClient* tokens);
+  // shared_audiences: auth.audiences — audiences of the whole system (an API's URI) that a
+  // forwarded token may name instead of the downstream contract.
+  OutboundIdentityPolicy(detail::identity::TokenClient* tokens, std::vector<std::string> shared_audiences);
   ~OutboundIdentityPolicy() override;
   [[nodiscard]] std::string_view name() const noexcept override { return "outbound_identity"; }
   Task<Outcome> handle(Call& call, Next next) override;
 
  private:
   detail::identity::TokenClient* tokens_;
+  std::vector<std::string> shared_audiences_;
   std::unique_ptr<detail::Offload> offload_;  // token fetches wait here, not on an I/O thread
 };
 
