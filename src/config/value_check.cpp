@@ -41,6 +41,8 @@ std::string type_name(Kind kind) {
     case Kind::listen:
     case Kind::code:
     case Kind::names:
+    case Kind::path:
+    case Kind::when_behind:
       return "string";
   }
   return "string";
@@ -66,6 +68,10 @@ std::string range_text(Kind kind, std::int64_t min, std::int64_t max) {
       return "a fault code: \"unavailable\", \"internal\", \"not_found\", ...";
     case Kind::names:
       return "\"name, name, ...\" (letters, digits, '_', '-', '.')";
+    case Kind::path:
+      return "a file name, or \"-\" (standard output)";
+    case Kind::when_behind:
+      return "\"wait\", \"drop\"";
   }
   return {};
 }
@@ -123,6 +129,14 @@ std::string check(Kind kind, std::int64_t min, std::int64_t max, const Value& va
         }
       }
       return {};
+    case Kind::path:
+      if (!std::get<std::string>(value).empty()) return {};
+      return "\"\" is not a file name (\"-\": standard output)";
+    case Kind::when_behind: {
+      const auto& mode = std::get<std::string>(value);
+      if (mode == "wait" || mode == "drop") return {};
+      return show(value) + " is not \"wait\" or \"drop\"";
+    }
   }
   return {};
 }
