@@ -21,6 +21,8 @@ using std::chrono::milliseconds;
 
 constexpr milliseconds kFirstRetry{10};
 constexpr milliseconds kLastRetry{1000};
+constexpr milliseconds kPoll{1};
+constexpr milliseconds kPollFor{50};
 
 void append_number(std::string& out, std::uint64_t n) {
   char buffer[24];
@@ -286,16 +288,30 @@ void AuditLog::Shared::run() {
   std::unique_lock lock(mutex);
   for (;;) {
     if (batch.empty()) {
-      writer_idle = true;
-      work.wait(lock, [this] { return stopping || !queue.empty() || gap_count > 0; });
-      writer_idle = false;
+      // While records keep coming the writer polls (every kPoll), so record() need not wake
+      // it (a system call on the call path); idle for kPollFor, it sleeps until woken.
+      const auto idle_since = Clock::now();
+      const auto has_work = [this] { return stopping || !queue.empty() || gap_count > 0; };
+      while (!has_work()) {
+        if (Clock::now() - idle_since < kPollFor) {
+          work.wait_for(lock, kPoll);
+        } else {
+          writer_idle = true;
+          work.wait(lock, has_work);
+          writer_idle = false;
+        }
+      }
       if (queue.empty() && gap_count == 0) break;  // stopping, and everything is written
     }
     // Writing resumes: the gap comes after every queued record (records accepted after a
     // drop queue the gap first), so the sequence numbers stay in order.
     queue_gap();
-    for (auto& e : queue) batch.push_back(std::move(e));
-    queue.clear();
+    if (batch.empty()) {
+      batch.swap(queue);  // the common case: the lock is held for a swap, not a copy
+    } else {
+      for (auto& e : queue) batch.push_back(std::move(e));
+      queue.clear();
+    }
     lock.unlock();
     for (std::size_t i = lines.size(); i < batch.size(); ++i) {
       if (batch[i].seq == 0) {
@@ -407,7 +423,8 @@ bool AuditLog::record(const AuditRecord& record) {
   ++s.depth;
   ++s.accepted;
   s.counters->queue_depth.store(static_cast<std::int64_t>(s.depth), std::memory_order_relaxed);
-  // Only an idle writer needs waking; a busy one takes the queue when its write is done.
+  // Only a sleeping writer needs waking; a busy one takes the queue when its write is done,
+  // a polling one within kPoll.
   if (s.writer_idle) s.work.notify_one();
   return true;
 }
