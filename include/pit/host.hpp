@@ -22,6 +22,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "pit/audit.hpp"
 #include "pit/contract.hpp"
 #include "pit/fault.hpp"
 #include "pit/log.hpp"
@@ -163,6 +164,9 @@ struct HostOptions {
   std::chrono::milliseconds shutdown_grace{10'000};
   AdmissionOptions admission;
   AuthOptions auth;
+  // Where the record of every authorization decision goes, and what happens when that
+  // sink falls behind or cannot write (pit/audit.hpp).
+  AuditOptions audit;
   // The master switch of the operations' inject_* settings (tests, failure drills). Off:
   // they are ignored and the pipeline has no fault_injection policy at all.
   bool fault_injection = false;

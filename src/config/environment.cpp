@@ -147,6 +147,8 @@ void apply_environment(const std::map<std::string, std::string>& variables, Host
       case Kind::names:
       case Kind::text:
       case Kind::identity:
+      case Kind::path:
+      case Kind::when_behind:
         value = text;
         break;
     }

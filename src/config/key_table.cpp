@@ -183,6 +183,26 @@ const std::array kSettings{
           "This service's client secret (prefer the environment: PIT_AUTH_CLIENT_SECRET).",
           [](HostOptions& o, const Value& v) { o.auth.client_secret = std::get<std::string>(v); },
           [](const HostOptions& o) { return Value{o.auth.client_secret}; }},
+  Setting{"audit.path", Kind::path, 0, 0,
+          "The JSON-lines file every authorization decision is appended to; \"-\": standard output.",
+          [](HostOptions& o, const Value& v) { o.audit.path = std::get<std::string>(v); },
+          [](const HostOptions& o) { return Value{o.audit.path}; }},
+  Setting{"audit.when_behind", Kind::when_behind, 0, 0,
+          "When the audit queue is full: wait (up to audit.max_wait_ms, then refuse the call: unavailable, 503) or drop (count it and write a gap record).",
+          [](HostOptions& o, const Value& v) {
+            o.audit.when_behind = std::get<std::string>(v) == "drop" ? AuditOptions::WhenBehind::drop : AuditOptions::WhenBehind::wait;
+          },
+          [](const HostOptions& o) {
+            return Value{std::string{o.audit.when_behind == AuditOptions::WhenBehind::drop ? "drop" : "wait"}};
+          }},
+  Setting{"audit.max_wait_ms", Kind::integer, 0, 60'000,
+          "When behind in wait mode: how long a call waits for room in the audit queue before it is refused.",
+          [](HostOptions& o, const Value& v) { o.audit.max_wait = as_ms(v); },
+          [](const HostOptions& o) { return of_ms(o.audit.max_wait); }},
+  Setting{"audit.queue", Kind::integer, 1, 10'000'000,
+          "Audit records formatted and not yet written, at most (kept while the sink cannot write).",
+          [](HostOptions& o, const Value& v) { o.audit.queue = as_size(v); },
+          [](const HostOptions& o) { return of_size(o.audit.queue); }},
   Setting{"fault_injection.enabled", Kind::boolean, 0, 0,
           "The master switch of the operations' inject_* settings (tests, failure drills); off: they are ignored.",
           [](HostOptions& o, const Value& v) { o.fault_injection = std::get<bool>(v); },
@@ -190,7 +210,8 @@ const std::array kSettings{
 };
 // clang-format on
 
-constexpr std::array<std::string_view, 7> kSections{"host", "log", "http", "admin", "admission", "auth", "fault_injection"};
+constexpr std::array<std::string_view, 8> kSections{"host",      "log",  "http",  "admin",
+                                                   "admission", "auth", "audit", "fault_injection"};
 
 // clang-format off
 const std::array kOperationSettings{
@@ -235,9 +256,10 @@ const std::array kOperationSettings{
 
 // Only these prefixes are configuration; other PIT_* variables (PIT_CONFIG, and the
 // scripts' PIT_E2E_*, PIT_DEMO_*, PIT_SHOP_BIN...) are not ours to judge.
-constexpr std::array<std::string_view, 7> kEnvironmentPrefixes{"PIT_HOST_",      "PIT_LOG_",
+constexpr std::array<std::string_view, 8> kEnvironmentPrefixes{"PIT_HOST_",      "PIT_LOG_",
                                                                "PIT_HTTP_",      "PIT_ADMIN_",
                                                                "PIT_ADMISSION_", "PIT_AUTH_",
+                                                               "PIT_AUDIT_",
                                                                "PIT_FAULT_INJECTION_"};
 
 }  // namespace

@@ -22,11 +22,12 @@ namespace pit::config {
 using Value = std::variant<std::int64_t, bool, std::string>;
 
 // What a key holds and how it is checked (value_check.hpp).
-// text: any string (a path, a URL); checked by the part that uses it.
-// identity: an OutboundIdentity name.
-enum class Kind : std::uint8_t { integer, boolean, level, listen, code, names, text, identity };
+// text: any string (a URL, a name); checked by the part that uses it.
+// identity: an OutboundIdentity name. path: any file name; when_behind: "wait" or "drop"
+// (audit.when_behind).
+enum class Kind : std::uint8_t { integer, boolean, level, listen, code, names, text, identity, path, when_behind };
 
-// A key of the [host], [log], [http], [admin], [admission] or [fault_injection] section.
+// A key of the [host], [log], [http], [admin], [admission], [fault_injection] or [audit] section.
 struct Setting {
   std::string_view name;  // "section.key"
   Kind kind;

@@ -43,6 +43,8 @@ std::string type_name(Kind kind) {
     case Kind::names:
     case Kind::text:
     case Kind::identity:
+    case Kind::path:
+    case Kind::when_behind:
       return "string";
   }
   return "string";
@@ -72,6 +74,10 @@ std::string range_text(Kind kind, std::int64_t min, std::int64_t max) {
       return "any string";
     case Kind::identity:
       return "\"exchange\", \"forward\", \"own\", \"none\"";
+    case Kind::path:
+      return "a file name, or \"-\" (standard output)";
+    case Kind::when_behind:
+      return "\"wait\", \"drop\"";
   }
   return {};
 }
@@ -134,6 +140,14 @@ std::string check(Kind kind, std::int64_t min, std::int64_t max, const Value& va
     case Kind::identity:
       if (parse_outbound_identity(std::get<std::string>(value))) return {};
       return show(value) + " is not a way to carry identity (" + range_text(kind, min, max) + ")";
+    case Kind::path:
+      if (!std::get<std::string>(value).empty()) return {};
+      return "\"\" is not a file name (\"-\": standard output)";
+    case Kind::when_behind: {
+      const auto& mode = std::get<std::string>(value);
+      if (mode == "wait" || mode == "drop") return {};
+      return show(value) + " is not \"wait\" or \"drop\"";
+    }
   }
   return {};
 }

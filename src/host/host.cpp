@@ -62,6 +62,7 @@ void validate(const HostOptions& o) {
   if (o.admission.max_in_flight > 10'000'000 || o.admission.max_queue > 10'000'000) {
     throw std::invalid_argument("pit: admission max_in_flight and max_queue must be at most 10000000");
   }
+  detail::AuditLog::validate(o.audit);
 }
 
 // Stands in for a user policy when the pipeline is described before it is built.
@@ -155,7 +156,6 @@ void start_identity(Host::State& s) {
         .append(std::to_string(undeclared))
         .append("\n");
   });
-  s.audit = detail::make_audit_log(s.options.audit, s.metrics);
   if (!auth.issuer.empty() || !auth.jwks_url.empty() || !auth.jwks_file.empty()) {
     if (auth.issuer.empty()) throw std::invalid_argument("pit: auth.jwks_url/jwks_file is set but auth.issuer is not");
     if (auth.jwks_url.empty() == auth.jwks_file.empty()) {
@@ -291,6 +291,14 @@ void Host::start() {
   }
   log::configure(o.log_sink, o.log_level);
   log::configure_redaction(o.log_redaction);
+  if (!s.audit) {
+    // Its writer thread starts now; the file is opened with the first record, so a host
+    // that never decides anything leaves no file behind.
+    s.audit = std::make_unique<detail::AuditLog>(o.audit, &s.metrics.audit);
+  }
+  // An audit log that cannot write makes the host not ready: calls would be refused (wait
+  // mode) or their records dropped (drop mode) as soon as its queue fills.
+  s.readiness->add_condition("audit log", [audit = s.audit.get()] { return audit->why_unhealthy(); });
   s.workers = std::make_unique<detail::WorkerPool>(o.workers, o.worker_queue);
   s.dispatcher = std::make_unique<detail::Dispatcher>(*s.workers, s.mappers);
   start_identity(s);
@@ -362,6 +370,7 @@ void Host::start() {
     for (auto& t : s.io_threads) t->stop();
     s.io_threads.clear();
     s.workers->stop();
+    s.audit->stop(Clock::now());
     throw;
   }
   s.started = true;
@@ -454,8 +463,11 @@ void Host::stop() {
                 {"correlation_id", stuck.correlation_id}});
     ++s.abandoned;
   }
+  // 5. Every decision made so far is on record: the audit log writes what it holds, in
+  //    what is left of the grace period (at least a second); what it cannot is logged.
+  s.audit->stop(std::max(grace_end, Clock::now() + std::chrono::seconds(1)));
   if (s.admin_server) s.admin_server->stop();
-  // 5. Every connection still open (idle keep-alive, admin) is closed: its pending read
+  // 6. Every connection still open (idle keep-alive, admin) is closed: its pending read
   //    completes with operation_aborted and its coroutine ends on its thread, which still
   //    runs. Nothing of a connection is left for the threads to drop when they stop.
   {
@@ -476,7 +488,7 @@ void Host::stop() {
   // An abandoned worker returns, some day, into its call's frames on these threads: they
   // are kept (with the rest of the state, which ~Host then leaks), never destroyed under it.
   for (auto& t : s.io_threads) t->stop(/*keep_frames=*/s.abandoned > 0);
-  // 6. The idle connections this host's clients pooled are closed: their peers see it now.
+  // 7. The idle connections this host's clients pooled are closed: their peers see it now.
   detail::close_idle_connections(s);
   log::info("stopped");
   log::flush();

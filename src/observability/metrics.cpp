@@ -193,6 +193,12 @@ std::string MetricsRegistry::render() const {
     gauge("pit_admission_limit", "gauge", "The host-wide limit on calls in flight.", std::to_string(gauges_.admission_limit));
   }
   for (const auto& section : sections_) section(out);
+  header(out, "pit_audit_records_total", "counter", "Audit records written, by decision.");
+  out.append("pit_audit_records_total{decision=\"allow\"} ").append(std::to_string(audit.records[1].load(std::memory_order_relaxed))).append("\n");
+  out.append("pit_audit_records_total{decision=\"deny\"} ").append(std::to_string(audit.records[0].load(std::memory_order_relaxed))).append("\n");
+  gauge("pit_audit_dropped_total", "counter", "Audit records dropped because the audit queue was full (audit.when_behind = drop); a gap record marks each run.", std::to_string(audit.dropped.load(std::memory_order_relaxed)));
+  gauge("pit_audit_write_failures_total", "counter", "Writes of the audit sink that failed (each is retried; /readyz is 503 meanwhile).", std::to_string(audit.write_failures.load(std::memory_order_relaxed)));
+  gauge("pit_audit_queue_depth", "gauge", "Audit records formatted and not yet written.", std::to_string(audit.queue_depth.load(std::memory_order_relaxed)));
   gauge("pit_log_lines_dropped_total", "counter", "Log lines dropped because the log sink was full.", std::to_string(log::dropped()));
   const ProcessStats p = read_process();
   gauge("process_cpu_seconds_total", "counter", "User and system CPU time spent, in seconds.", number(p.cpu_seconds));

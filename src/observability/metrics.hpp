@@ -53,8 +53,20 @@ struct Gauges {
   std::size_t admission_limit = 0;
 };
 
+// The audit log's numbers (identity/audit_log.hpp counts them; rendered always, so a
+// dashboard's query exists before the first decision).
+struct AuditCounters {
+  std::array<std::atomic<std::uint64_t>, 2> records{};  // written to the sink: deny, allow
+  std::atomic<std::uint64_t> dropped{0};                 // when_behind = drop, queue full
+  std::atomic<std::uint64_t> write_failures{0};          // sink writes that failed
+  std::atomic<std::int64_t> queue_depth{0};              // formatted, not yet written
+};
+
 class MetricsRegistry {
  public:
+  // Written by the host's audit log.
+  AuditCounters audit;
+
   // The metrics of one operation as served ("server") or called remotely ("client"),
   // created on first use; the reference stays valid for the registry's lifetime.
   OperationMetrics& operation(std::string_view contract, std::string_view operation, std::string_view kind);

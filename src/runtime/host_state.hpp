@@ -58,6 +58,9 @@ struct Host::State {
   std::unique_ptr<detail::StallWatch> stall_watch;  // watches io_threads while they run
 
   detail::MetricsRegistry metrics;
+  // One record per authorization decision (made at start, from options.audit; declared
+  // after `metrics`, whose counters it writes, so it is destroyed first).
+  std::unique_ptr<detail::AuditLog> audit;
   std::unique_ptr<detail::Limiters> limiters;  // admission control, made with the options
   std::unique_ptr<detail::HttpServer> admin_server;
   // What /readyz asks about the service's dependencies (Host::readiness_check).

@@ -94,6 +94,16 @@ void Readiness::add(std::string name, SyncCheck sync, AsyncCheck async, std::chr
   checks_.push_back(std::move(check));
 }
 
+void Readiness::add_condition(std::string name, Condition why_not) {
+  for (auto& [n, c] : conditions_) {
+    if (n == name) {
+      c = std::move(why_not);
+      return;
+    }
+  }
+  conditions_.emplace_back(std::move(name), std::move(why_not));
+}
+
 void Readiness::start(std::function<IoThread&()> io_thread) {
   if (checks_.empty() || thread_.joinable()) return;
   io_thread_ = std::move(io_thread);
@@ -161,6 +171,13 @@ Readiness::Report Readiness::report() const {
     }
     if (line != "ok") r.ready = false;
     r.text += c->name + ": " + line + "\n";
+  }
+  for (const auto& [name, why_not] : conditions_) {
+    std::string why = why_not();
+    if (why.empty()) continue;
+    std::replace(why.begin(), why.end(), '\n', ' ');
+    r.ready = false;
+    r.text += name + ": " + why + "\n";
   }
   return r;
 }

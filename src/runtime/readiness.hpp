@@ -43,7 +43,16 @@ class Readiness : public std::enable_shared_from_this<Readiness> {
   // Before start only. Exactly one of sync, async is set. Throws std::invalid_argument
   // for an empty, duplicate or multi-line name, or a timeout outside 1 ms..60 s.
   void add(std::string name, SyncCheck sync, AsyncCheck async, std::chrono::milliseconds timeout);
+  // No checks to run (conditions need no run: report() reads them).
   [[nodiscard]] bool empty() const noexcept { return checks_.empty(); }
+
+  // A condition of the runtime itself, e.g. "the audit log can write": `why_not` returns
+  // why it is not ready, empty when it is. Unlike a check it is read at every report(),
+  // on the reporting thread (an I/O thread), so it must be cheap and never block; it is
+  // listed only while it fails. Before start only; a second one of the same name replaces
+  // the first.
+  using Condition = std::function<std::string()>;
+  void add_condition(std::string name, Condition why_not);
 
   // Starts the checking thread (if there are checks): `io_thread` picks the I/O thread a
   // coroutine check runs on. The first run starts at once. The thread, and each coroutine
@@ -87,6 +96,7 @@ class Readiness : public std::enable_shared_from_this<Readiness> {
   std::pair<bool, std::string> run(Check& check);
 
   std::vector<std::unique_ptr<Check>> checks_;  // fixed at start
+  std::vector<std::pair<std::string, Condition>> conditions_;  // fixed at start
   std::function<IoThread&()> io_thread_;
 
   mutable std::mutex mutex_;

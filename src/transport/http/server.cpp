@@ -617,12 +617,18 @@ Task<Response> HttpServer::Impl::admin(const Request& req) const {
   } else if (target == "/readyz") {
     const bool running = host.running.load(std::memory_order_acquire);
     const bool draining = host.draining.load(std::memory_order_acquire);
-    if (running && !draining && host.readiness->empty()) {
-      res.body() = "ready\n";
-    } else if (running && !draining) {
-      // One line for the verdict, then one per check: which dependency is not ready, and why.
+    if (running && !draining) {
+      // One line for the verdict, then one per check (and per failing condition of the
+      // runtime, such as an audit log that cannot write): what is not ready, and why.
       bool ready = false;
-      std::string checks = co_await readiness_report(ready);
+      std::string checks;
+      if (host.readiness->empty()) {
+        auto report = host.readiness->report();  // conditions only: nothing to run
+        ready = report.ready;
+        checks = std::move(report.text);
+      } else {
+        checks = co_await readiness_report(ready);
+      }
       if (!ready) res.result(http::status::service_unavailable);
       res.body() = (ready ? "ready\n" : "not ready\n") + checks;
     } else {
