@@ -203,7 +203,8 @@ std::optional<Rejected> read_claims(json::Node claims, const VerifyOptions& opti
   p.expires_at = system_clock::time_point{seconds{*exp}};
 
   // sub: required (RFC 9068); the rest optional but typed.
-  if (const json::Node sub = claims.find("sub"); !sub.present()) {
+  // An empty subject is no subject: `owner == caller().subject` must never match "nobody".
+  if (const json::Node sub = claims.find("sub"); !sub.present() || (is(sub, Kind::string) && sub.as_string().empty())) {
     return reject(Reject::missing_claim, "no sub");
   } else if (!is(sub, Kind::string)) {
     return reject(Reject::malformed, "claim sub is not a string");

@@ -446,6 +446,8 @@ TEST(JwtHostile, required_claims_missing_are_refused) {
                           Reject::missing_claim));
   EXPECT_TRUE(refused_for(check(ed().sign(header("EdDSA", "ed-1"), R"({"iss":"https://id.example","aud":"inventory","exp":1800000600})")),
                           Reject::missing_claim));
+  EXPECT_TRUE(refused_for(check(ed().sign(header("EdDSA", "ed-1"), R"({"iss":"https://id.example","sub":"","aud":"inventory","exp":1800000600})")),
+                          Reject::missing_claim));
   EXPECT_TRUE(refused_for(check(ed().sign(header("EdDSA", "ed-1"), claims({}, R"("exp":"1800000600")"))), Reject::malformed));
   EXPECT_TRUE(refused_for(check(token(ed(), R"("client_id":7)")), Reject::malformed));
 }
