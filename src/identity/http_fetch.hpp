@@ -15,8 +15,8 @@ namespace pit::detail {
 
 struct FetchRequest {
   std::string method = "GET";
-  std::string url;           // http://host[:port][/path][?query]
-  std::string body;          // sent when not empty, with content_type
+  std::string url;   // http://host[:port][/path][?query]
+  std::string body;  // sent when not empty, with content_type
   std::string content_type;
   std::vector<std::pair<std::string, std::string>> headers;
   std::chrono::milliseconds timeout{2000};  // the whole exchange: connect, send, the reply
@@ -24,7 +24,7 @@ struct FetchRequest {
 };
 
 struct FetchResult {
-  int status = 0;     // the HTTP status, when there was an answer
+  int status = 0;  // the HTTP status, when there was an answer
   std::string body;
   std::string error;  // not empty: there was no (usable) HTTP answer; status is 0
   std::optional<std::chrono::seconds> retry_after;  // the reply's Retry-After in seconds, if any

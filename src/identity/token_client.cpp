@@ -1,8 +1,8 @@
 #include "identity/token_client.hpp"
 
+#include <algorithm>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
-#include <algorithm>
 #include <cctype>
 #include <utility>
 
@@ -96,7 +96,8 @@ std::string describe_refusal(int status, std::string_view body) {
   if (ec || !v.is_object()) return what;
   const auto& o = v.get_object();
   if (const auto* e = string_member(o, "error")) what += " " + std::string(e->subview().substr(0, 64));
-  if (const auto* d = string_member(o, "error_description")) what += ": " + std::string(d->subview().substr(0, 200));
+  if (const auto* d = string_member(o, "error_description"))
+    what += ": " + std::string(d->subview().substr(0, 200));
   return what;
 }
 
@@ -114,11 +115,14 @@ std::string read_issued(std::string_view body, Issued& out) {
   const auto* token = string_member(o, "access_token");
   if (!token || token->empty()) return "the token endpoint's reply has no access_token";
   const auto* type = string_member(o, "token_type");
-  if (!type || !equals_nocase(type->subview(), "Bearer")) return "the token endpoint issued a token that is not a Bearer token";
+  if (!type || !equals_nocase(type->subview(), "Bearer"))
+    return "the token endpoint issued a token that is not a Bearer token";
   if (const auto* expires = o.if_contains("expires_in")) {
     const auto* n = expires->if_int64();
     const auto* u = expires->if_uint64();
-    const std::int64_t seconds = n ? *n : u ? static_cast<std::int64_t>(std::min<std::uint64_t>(*u, INT64_MAX)) : -1;
+    const std::int64_t seconds = n   ? *n
+                                 : u ? static_cast<std::int64_t>(std::min<std::uint64_t>(*u, INT64_MAX))
+                                     : -1;
     if (seconds < 0) return "the token endpoint's reply has an invalid expires_in";
     out.lifetime = std::chrono::seconds(std::min<std::int64_t>(seconds, 365LL * 24 * 3600));
   }
@@ -150,7 +154,8 @@ struct TokenClient::Answer {
 
 TokenClient::TokenClient(TokenEndpoint endpoint, HttpFetch fetch, TokenClientOptions options)
     : endpoint_(std::move(endpoint)), fetch_(std::move(fetch)), options_(std::move(options)) {
-  authorization_ = "Basic " + base64(form_encode(endpoint_.client_id) + ":" + form_encode(endpoint_.client_secret));
+  authorization_ =
+      "Basic " + base64(form_encode(endpoint_.client_id) + ":" + form_encode(endpoint_.client_secret));
   if (options_.max_entries == 0) options_.max_entries = 1;
 }
 
@@ -174,7 +179,8 @@ Result TokenClient::own_token(std::string_view audience, std::string_view scope)
   return get(std::move(key), form);
 }
 
-Result TokenClient::exchange(std::string_view subject_token, std::string_view audience, std::string_view scope) {
+Result TokenClient::exchange(std::string_view subject_token, std::string_view audience,
+                             std::string_view scope) {
   if (subject_token.empty()) return {{}, "there is no subject token to exchange", false};
   std::string key = "exchange:";
   add_key_part(key, audience);
@@ -205,7 +211,8 @@ Result TokenClient::get(std::string key, const std::string& form) {
     const bool valid = !entry->token.empty() && t < entry->expires_at;
     // A token due for refresh is still good until it expires: while another caller
     // refreshes it, or after a refresh failed, callers take it rather than wait or fail.
-    if (valid && (t < entry->refresh_at || entry->fetching || t < entry->error_until)) return {entry->token, {}, false};
+    if (valid && (t < entry->refresh_at || entry->fetching || t < entry->error_until))
+      return {entry->token, {}, false};
     if (entry->fetching) {
       fetched_.wait(lock);
       continue;
@@ -254,7 +261,8 @@ void TokenClient::make_room_locked(Clock::time_point now) {
   while (cache_.size() >= options_.max_entries) {
     auto oldest = cache_.end();
     for (auto it = cache_.begin(); it != cache_.end(); ++it) {
-      if (!it->second->fetching && (oldest == cache_.end() || it->second->last_used < oldest->second->last_used)) {
+      if (!it->second->fetching &&
+          (oldest == cache_.end() || it->second->last_used < oldest->second->last_used)) {
         oldest = it;
       }
     }
@@ -278,7 +286,8 @@ TokenClient::Answer TokenClient::request(const std::string& form) const {
   } catch (const std::exception& e) {
     return {{{}, std::string("the token request failed: ") + e.what(), true}, {}, {}};
   }
-  if (!reply.error.empty()) return {{{}, "the token endpoint cannot be reached: " + reply.error, true}, {}, {}};
+  if (!reply.error.empty())
+    return {{{}, "the token endpoint cannot be reached: " + reply.error, true}, {}, {}};
   if (reply.status != 200) {
     const bool retryable = reply.status >= 500 || reply.status == 429 || reply.status == 408;
     return {{{}, describe_refusal(reply.status, reply.body), retryable}, {}, reply.retry_after};
@@ -313,7 +322,8 @@ std::optional<ProviderMetadata> discover(std::string_view issuer, const HttpFetc
   ProviderMetadata m;
   m.issuer = std::string(iss->subview());
   m.jwks_uri = std::string(jwks->subview());
-  if (const auto* token = string_member(o, "token_endpoint")) m.token_endpoint = std::string(token->subview());
+  if (const auto* token = string_member(o, "token_endpoint"))
+    m.token_endpoint = std::string(token->subview());
   return m;
 }
 

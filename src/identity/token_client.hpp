@@ -40,11 +40,11 @@ struct Result {
 };
 
 struct TokenClientOptions {
-  std::size_t max_entries = 1024;                      // cached tokens and failures, all keys
-  std::chrono::milliseconds failure_backoff{1000};     // how long a failure is answered from the cache
-  std::chrono::milliseconds max_retry_after{10000};    // a provider's Retry-After counts up to this
-  std::chrono::milliseconds request_timeout{2000};     // each token request
-  std::chrono::seconds max_refresh_margin{60};         // refresh min(this, 10% of the lifetime) early
+  std::size_t max_entries = 1024;                    // cached tokens and failures, all keys
+  std::chrono::milliseconds failure_backoff{1000};   // how long a failure is answered from the cache
+  std::chrono::milliseconds max_retry_after{10000};  // a provider's Retry-After counts up to this
+  std::chrono::milliseconds request_timeout{2000};   // each token request
+  std::chrono::seconds max_refresh_margin{60};       // refresh min(this, 10% of the lifetime) early
   std::function<std::chrono::steady_clock::time_point()> clock;  // tests; default steady_clock::now
 };
 
@@ -95,8 +95,9 @@ struct ProviderMetadata {
   std::string token_endpoint;  // may be empty (a provider that issues no tokens to clients)
   std::string jwks_uri;
 };
-[[nodiscard]] std::optional<ProviderMetadata> discover(std::string_view issuer, const HttpFetch& fetch,
-                                                       std::chrono::milliseconds timeout = std::chrono::milliseconds(2000));
+[[nodiscard]] std::optional<ProviderMetadata> discover(
+    std::string_view issuer, const HttpFetch& fetch,
+    std::chrono::milliseconds timeout = std::chrono::milliseconds(2000));
 [[nodiscard]] std::optional<std::string> discover_jwks_uri(std::string_view issuer, const HttpFetch& fetch);
 
 }  // namespace pit::detail::identity

@@ -6,9 +6,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <string>
@@ -36,7 +36,11 @@ struct ScriptedEndpoint {
   std::mutex mutex;
   std::vector<FetchRequest> requests;
   std::function<FetchResult(const FetchRequest&, int n)> answer = [](const FetchRequest&, int n) {
-    return FetchResult{200, R"({"access_token":"tok-)" + std::to_string(n) + R"(","token_type":"Bearer","expires_in":100})", {}, {}};
+    return FetchResult{
+        200,
+        R"({"access_token":"tok-)" + std::to_string(n) + R"(","token_type":"Bearer","expires_in":100})",
+        {},
+        {}};
   };
 
   HttpFetch fetch() {
@@ -87,7 +91,9 @@ TEST(TokenClient, OwnTokenRequestsClientCredentialsForTheAudienceWithBasicAuth) 
   EXPECT_EQ(sent.method, "POST");
   EXPECT_EQ(sent.url, "http://idp.test/token");
   EXPECT_EQ(sent.content_type, "application/x-www-form-urlencoded");
-  EXPECT_EQ(sent.body, "grant_type=client_credentials&resource=urn%3Apit%3Ashop.v1.Orders&scope=orders.place%20orders.read");
+  EXPECT_EQ(
+      sent.body,
+      "grant_type=client_credentials&resource=urn%3Apit%3Ashop.v1.Orders&scope=orders.place%20orders.read");
   // RFC 6749 2.3.1: Basic over the form-encoded id and secret: base64("svc%3Aa%20b:p%25ss%26word%3D").
   ASSERT_EQ(sent.headers.at(0).first, "Authorization");
   EXPECT_EQ(sent.headers.at(0).second, "Basic c3ZjJTNBYSUyMGI6cCUyNXNzJTI2d29yZCUzRA==");
@@ -119,7 +125,11 @@ TEST(TokenClient, RefreshesTenPercentOfTheLifetimeBeforeExpiry) {
 TEST(TokenClient, ShortLivedTokenIsRefreshedEarlyToo) {
   ScriptedEndpoint idp;
   idp.answer = [](const FetchRequest&, int n) {
-    return FetchResult{200, R"({"access_token":"t)" + std::to_string(n) + R"(","token_type":"Bearer","expires_in":2})", {}, {}};
+    return FetchResult{
+        200,
+        R"({"access_token":"t)" + std::to_string(n) + R"(","token_type":"Bearer","expires_in":2})",
+        {},
+        {}};
   };
   FakeClock clock;
   TokenClient client(endpoint(), idp.fetch(), with_clock(clock));
@@ -133,7 +143,11 @@ TEST(TokenClient, ShortLivedTokenIsRefreshedEarlyToo) {
 TEST(TokenClient, RefreshesAtMostAMinuteEarly) {
   ScriptedEndpoint idp;
   idp.answer = [](const FetchRequest&, int n) {
-    return FetchResult{200, R"({"access_token":"t)" + std::to_string(n) + R"(","token_type":"bearer","expires_in":3600})", {}, {}};
+    return FetchResult{
+        200,
+        R"({"access_token":"t)" + std::to_string(n) + R"(","token_type":"bearer","expires_in":3600})",
+        {},
+        {}};
   };
   FakeClock clock;
   TokenClient client(endpoint(), idp.fetch(), with_clock(clock));
@@ -147,7 +161,8 @@ TEST(TokenClient, RefreshesAtMostAMinuteEarly) {
 TEST(TokenClient, TokenWithoutExpiresInIsNotCached) {
   ScriptedEndpoint idp;
   idp.answer = [](const FetchRequest&, int n) {
-    return FetchResult{200, R"({"access_token":"t)" + std::to_string(n) + R"(","token_type":"Bearer"})", {}, {}};
+    return FetchResult{
+        200, R"({"access_token":"t)" + std::to_string(n) + R"(","token_type":"Bearer"})", {}, {}};
   };
   TokenClient client(endpoint(), idp.fetch());
   EXPECT_EQ(client.own_token("urn:a", "").access_token, "t1");
@@ -162,7 +177,11 @@ TEST(TokenClient, ConcurrentCallersForOneKeyShareOneRequest) {
   idp.answer = [&](const FetchRequest&, int n) {
     std::unique_lock lock(m);
     cv.wait(lock, [&] { return release; });
-    return FetchResult{200, R"({"access_token":"tok-)" + std::to_string(n) + R"(","token_type":"Bearer","expires_in":100})", {}, {}};
+    return FetchResult{
+        200,
+        R"({"access_token":"tok-)" + std::to_string(n) + R"(","token_type":"Bearer","expires_in":100})",
+        {},
+        {}};
   };
   TokenClient client(endpoint(), idp.fetch());
   std::vector<std::thread> callers;
@@ -186,7 +205,8 @@ TEST(TokenClient, StillValidTokenIsUsedWhenItsRefreshFails) {
   ScriptedEndpoint idp;
   FakeClock clock;
   idp.answer = [](const FetchRequest&, int n) {
-    if (n == 1) return FetchResult{200, R"({"access_token":"tok-1","token_type":"Bearer","expires_in":100})", {}, {}};
+    if (n == 1)
+      return FetchResult{200, R"({"access_token":"tok-1","token_type":"Bearer","expires_in":100})", {}, {}};
     return FetchResult{0, {}, "connecting to idp.test:80: Connection refused", {}};
   };
   TokenClient client(endpoint(), idp.fetch(), with_clock(clock));
@@ -240,7 +260,8 @@ TEST(TokenClient, RetryAfterLengthensTheBackoffUpToItsCap) {
 TEST(TokenClient, RefusalsAreNotRetryableAndNameNoSecret) {
   ScriptedEndpoint idp;
   idp.answer = [](const FetchRequest&, int) {
-    return FetchResult{401, R"({"error":"invalid_client","error_description":"client authentication failed"})", {}, {}};
+    return FetchResult{
+        401, R"({"error":"invalid_client","error_description":"client authentication failed"})", {}, {}};
   };
   TokenClient client(endpoint(), idp.fetch());
   const auto r = client.exchange("subject.jwt.token", "urn:a", "");
@@ -252,13 +273,16 @@ TEST(TokenClient, RefusalsAreNotRetryableAndNameNoSecret) {
 
 TEST(TokenClient, UnusableRepliesAreErrors) {
   const std::pair<FetchResult, std::string> cases[] = {
-      {{0, {}, "no reply within 2000 ms", {}}, "the token endpoint cannot be reached: no reply within 2000 ms"},
+      {{0, {}, "no reply within 2000 ms", {}},
+       "the token endpoint cannot be reached: no reply within 2000 ms"},
       {{200, "<html>", {}, {}}, "the token endpoint's reply is not a JSON object"},
       {{200, R"({"token_type":"Bearer"})", {}, {}}, "the token endpoint's reply has no access_token"},
-      {{200, R"({"access_token":"","token_type":"Bearer"})", {}, {}}, "the token endpoint's reply has no access_token"},
+      {{200, R"({"access_token":"","token_type":"Bearer"})", {}, {}},
+       "the token endpoint's reply has no access_token"},
       {{200, R"({"access_token":"x","token_type":"DPoP"})", {}, {}},
        "the token endpoint issued a token that is not a Bearer token"},
-      {{200, R"({"access_token":"x"})", {}, {}}, "the token endpoint issued a token that is not a Bearer token"},
+      {{200, R"({"access_token":"x"})", {}, {}},
+       "the token endpoint issued a token that is not a Bearer token"},
       {{200, R"({"access_token":"x","token_type":"Bearer","expires_in":-5})", {}, {}},
        "the token endpoint's reply has an invalid expires_in"},
       {{200, R"({"access_token":"x","token_type":"Bearer","expires_in":"60"})", {}, {}},
@@ -284,8 +308,10 @@ TEST(TokenClient, ExchangeSendsTheSubjectTokenAndIsCachedPerSubject) {
             "&resource=urn%3Apit%3Ashop.v1.Orders&scope=orders.place");
   EXPECT_EQ(client.exchange("alice.token", "urn:pit:shop.v1.Orders", "orders.place").access_token, "tok-1");
   EXPECT_EQ(client.exchange("bob.token", "urn:pit:shop.v1.Orders", "orders.place").access_token, "tok-2");
-  EXPECT_EQ(client.exchange("alice.token", "urn:pit:shop.v1.Inventory", "orders.place").access_token, "tok-3");
-  EXPECT_EQ(client.own_token("urn:pit:shop.v1.Orders", "orders.place").access_token, "tok-4");  // never an exchanged one
+  EXPECT_EQ(client.exchange("alice.token", "urn:pit:shop.v1.Inventory", "orders.place").access_token,
+            "tok-3");
+  EXPECT_EQ(client.own_token("urn:pit:shop.v1.Orders", "orders.place").access_token,
+            "tok-4");  // never an exchanged one
   EXPECT_EQ(idp.count(), 4);
   EXPECT_EQ(client.exchange("", "urn:a", "").error, "there is no subject token to exchange");
   EXPECT_EQ(idp.count(), 4);
@@ -307,7 +333,11 @@ TEST(TokenClient, CacheIsBounded) {
 TEST(TokenClient, DiscoveryReadsTheProviderMetadataOfThatIssuerOnly) {
   ScriptedEndpoint idp;
   idp.answer = [](const FetchRequest&, int) {
-    return FetchResult{200, R"({"issuer":"http://idp.test","jwks_uri":"http://idp.test/jwks","token_endpoint":"http://idp.test/token"})", {}, {}};
+    return FetchResult{
+        200,
+        R"({"issuer":"http://idp.test","jwks_uri":"http://idp.test/jwks","token_endpoint":"http://idp.test/token"})",
+        {},
+        {}};
   };
   const auto m = discover("http://idp.test", idp.fetch());
   EXPECT_EQ(idp.last().url, "http://idp.test/.well-known/openid-configuration");
@@ -392,7 +422,8 @@ TEST_F(TokenClientWithProvider, ExpiringTokenIsFetchedAnew) {
   const auto first = orders.own_token("urn:pit:shop.v1.Inventory", "inventory.reserve");  // ttl 2 s
   ASSERT_EQ(first.error, "");
   std::this_thread::sleep_for(1500ms);
-  EXPECT_EQ(orders.own_token("urn:pit:shop.v1.Inventory", "inventory.reserve").access_token, first.access_token);
+  EXPECT_EQ(orders.own_token("urn:pit:shop.v1.Inventory", "inventory.reserve").access_token,
+            first.access_token);
   std::this_thread::sleep_for(400ms);  // 1.9 s: past the refresh point (2 s - 10%)
   const auto second = orders.own_token("urn:pit:shop.v1.Inventory", "inventory.reserve");
   ASSERT_EQ(second.error, "");
@@ -449,7 +480,8 @@ TEST_F(TokenClientWithProvider, ProviderDownIsARetryableError) {
   idp_->stop();
   const auto r = gateway.own_token("urn:pit:shop.v1.Orders", "orders.place");
   EXPECT_EQ(r.access_token, "");
-  EXPECT_EQ(r.error.rfind("the token endpoint cannot be reached: connecting to 127.0.0.1:", 0), 0u) << r.error;
+  EXPECT_EQ(r.error.rfind("the token endpoint cannot be reached: connecting to 127.0.0.1:", 0), 0u)
+      << r.error;
   EXPECT_TRUE(r.retryable);
 }
 

@@ -87,10 +87,13 @@ class IdentityProvider {
   }
 
   // The test-only controls (tests/idp/README.md): the body of the answer, "" on failure.
-  std::string rotate(bool drop_old = false) { return control("POST", drop_old ? "/__test/rotate?drop_old=1" : "/__test/rotate"); }
+  std::string rotate(bool drop_old = false) {
+    return control("POST", drop_old ? "/__test/rotate?drop_old=1" : "/__test/rotate");
+  }
   std::string stats() { return control("GET", "/__test/stats"); }
   std::string fail_next(int count, int status = 503) {
-    return control("POST", "/__test/fail?status=" + std::to_string(status) + "&count=" + std::to_string(count));
+    return control("POST",
+                   "/__test/fail?status=" + std::to_string(status) + "&count=" + std::to_string(count));
   }
   // A number from stats(), e.g. "token_requests" or "jwks_fetches"; -1 if absent.
   long stat(const std::string& name) {
@@ -140,7 +143,8 @@ class IdentityProvider {
     std::string line;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
     while (line.find('\n') == std::string::npos) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
       pollfd p{out[0], POLLIN, 0};
       if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
       char buf[256];

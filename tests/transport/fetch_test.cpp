@@ -4,10 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
-#include <atomic>
 #include <chrono>
 #include <functional>
 #include <mutex>
@@ -40,7 +40,9 @@ class TinyServer {
     thread_.join();
   }
   unsigned short port() const { return acceptor_.local_endpoint().port(); }
-  std::string url(const std::string& path = "/") const { return "http://127.0.0.1:" + std::to_string(port()) + path; }
+  std::string url(const std::string& path = "/") const {
+    return "http://127.0.0.1:" + std::to_string(port()) + path;
+  }
   std::string last_request() {
     std::lock_guard lock(mutex_);
     return last_request_;
@@ -94,9 +96,10 @@ class TinyServer {
   std::thread thread_;
 };
 
-std::string reply(const std::string& status_line, const std::string& body, const std::string& extra_headers = "") {
-  return "HTTP/1.1 " + status_line + "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" + extra_headers +
-         "\r\n" + body;
+std::string reply(const std::string& status_line, const std::string& body,
+                  const std::string& extra_headers = "") {
+  return "HTTP/1.1 " + status_line + "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" +
+         extra_headers + "\r\n" + body;
 }
 
 FetchRequest get(std::string url) {
@@ -106,14 +109,16 @@ FetchRequest get(std::string url) {
 }
 
 TEST(Fetch, ReturnsStatusAndBodyOfAReply) {
-  TinyServer server([](tcp::socket& s, const std::string&) { TinyServer::send(s, reply("200 OK", R"({"a":1})")); });
+  TinyServer server(
+      [](tcp::socket& s, const std::string&) { TinyServer::send(s, reply("200 OK", R"({"a":1})")); });
   const auto r = fetch(get(server.url("/.well-known/openid-configuration")));
   EXPECT_EQ(r.error, "");
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, R"({"a":1})");
   EXPECT_FALSE(r.retry_after.has_value());
   EXPECT_EQ(server.last_request().rfind("GET /.well-known/openid-configuration HTTP/1.1\r\n", 0), 0u);
-  EXPECT_NE(server.last_request().find("Host: 127.0.0.1:" + std::to_string(server.port()) + "\r\n"), std::string::npos);
+  EXPECT_NE(server.last_request().find("Host: 127.0.0.1:" + std::to_string(server.port()) + "\r\n"),
+            std::string::npos);
 }
 
 TEST(Fetch, AnErrorStatusIsAnAnswerWithItsRetryAfter) {
@@ -158,7 +163,8 @@ TEST(Fetch, PostSendsBodyContentTypeAndHeaders) {
 
 TEST(Fetch, ChunkedReplyIsReadWhole) {
   TinyServer server([](tcp::socket& s, const std::string&) {
-    TinyServer::send(s, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n");
+    TinyServer::send(s,
+                     "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n");
   });
   const auto r = fetch(get(server.url()));
   EXPECT_EQ(r.error, "");
@@ -166,7 +172,9 @@ TEST(Fetch, ChunkedReplyIsReadWhole) {
 }
 
 TEST(Fetch, ReplyLargerThanTheCapIsAnError) {
-  TinyServer server([](tcp::socket& s, const std::string&) { TinyServer::send(s, reply("200 OK", std::string(2000, 'x'))); });
+  TinyServer server([](tcp::socket& s, const std::string&) {
+    TinyServer::send(s, reply("200 OK", std::string(2000, 'x')));
+  });
   auto req = get(server.url());
   req.max_reply_bytes = 1000;
   const auto r = fetch(req);
@@ -190,7 +198,8 @@ TEST(Fetch, EndlessChunkedReplyStopsAtTheCap) {
 
 TEST(Fetch, HeaderLargerThanTheCapIsAnError) {
   TinyServer server([](tcp::socket& s, const std::string&) {
-    TinyServer::send(s, reply("200 OK", "", "X-Big: " + std::string(pit::detail::kFetchMaxHeaderBytes, 'h') + "\r\n"));
+    TinyServer::send(
+        s, reply("200 OK", "", "X-Big: " + std::string(pit::detail::kFetchMaxHeaderBytes, 'h') + "\r\n"));
   });
   const auto r = fetch(get(server.url()));
   EXPECT_EQ(r.status, 0);
@@ -253,7 +262,8 @@ TEST(Fetch, NothingListeningIsAnErrorAtOnce) {
 }
 
 TEST(Fetch, HostNamesAreResolved) {
-  TinyServer server([](tcp::socket& s, const std::string&) { TinyServer::send(s, reply("204 No Content", "")); });
+  TinyServer server(
+      [](tcp::socket& s, const std::string&) { TinyServer::send(s, reply("204 No Content", "")); });
   const auto r = fetch(get("http://localhost:" + std::to_string(server.port()) + "/x"));
   EXPECT_EQ(r.error, "");
   EXPECT_EQ(r.status, 204);

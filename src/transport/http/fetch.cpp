@@ -1,11 +1,11 @@
 #include "transport/http/fetch.hpp"
 
+#include <algorithm>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
-#include <algorithm>
 #include <cctype>
 #include <string_view>
 
@@ -19,7 +19,7 @@ namespace http = boost::beast::http;
 using tcp = asio::ip::tcp;
 
 struct Url {
-  std::string host;       // without brackets
+  std::string host;  // without brackets
   std::string port;
   std::string authority;  // the Host header
   std::string target;     // path and query, at least "/"
@@ -61,7 +61,8 @@ std::string parse_url(std::string_view text, Url& url) {
     return "the URL has an invalid port";
   }
   for (const char c : target) {
-    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) return "the URL's path has a space or control character";
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f)
+      return "the URL's path has a space or control character";
   }
   url.host = std::string(host);
   url.port = std::string(port);
@@ -78,7 +79,8 @@ bool header_value_ok(std::string_view v) {
 std::optional<std::chrono::seconds> parse_retry_after(std::string_view v) {
   while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
   while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
-  if (v.empty() || v.size() > 9 || v.find_first_not_of("0123456789") != std::string_view::npos) return std::nullopt;
+  if (v.empty() || v.size() > 9 || v.find_first_not_of("0123456789") != std::string_view::npos)
+    return std::nullopt;
   return std::chrono::seconds(std::stol(std::string(v)));
 }
 
@@ -87,7 +89,8 @@ std::string describe_read_error(const boost::system::error_code& ec, std::size_t
   if (ec == http::error::header_limit) {
     return "the reply's header is larger than " + std::to_string(kFetchMaxHeaderBytes) + " bytes";
   }
-  if (ec == http::error::end_of_stream || ec == asio::error::eof) return "the server closed the connection without a reply";
+  if (ec == http::error::end_of_stream || ec == asio::error::eof)
+    return "the server closed the connection without a reply";
   return "reading the reply: " + ec.message();
 }
 
@@ -174,7 +177,8 @@ FetchResult fetch(const FetchRequest& request) {
   const auto address = asio::ip::make_address(url.host, numeric_error);
   if (!numeric_error) {
     on_resolve({}, tcp::resolver::results_type::create(
-                       tcp::endpoint(address, static_cast<unsigned short>(std::stoul(url.port))), url.host, url.port));
+                       tcp::endpoint(address, static_cast<unsigned short>(std::stoul(url.port))), url.host,
+                       url.port));
   } else {
     resolver.async_resolve(url.host, url.port, on_resolve);
   }
