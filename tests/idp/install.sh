@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs the test identity provider's npm packages (tests/idp/node_modules) exactly as
+# package-lock.json pins them (`npm ci`). Does nothing, and needs no network, when
+# node_modules already holds what this lockfile pins (a stamp with the lockfile's hash).
+# Run by scripts/test and by the CTest fixture idp_install.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+stamp="$here/node_modules/.pit-lockfile-sha256"
+want=$(sha256sum "$here/package-lock.json" | cut -d' ' -f1)
+if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then exit 0; fi
+command -v npm >/dev/null || { echo "tests/idp: npm is missing (scripts/deps.sh installs it)" >&2; exit 1; }
+echo "tests/idp: npm ci (package-lock.json changed or node_modules missing)" >&2
+(cd "$here" && npm ci --no-audit --no-fund --prefer-offline --loglevel=error)
+echo "$want" > "$stamp"
