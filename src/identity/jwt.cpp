@@ -180,7 +180,7 @@ std::optional<Rejected> read_claims(json::Node claims, const VerifyOptions& opti
   if (matched == audiences.end()) {
     return reject(Reject::wrong_audience, audiences.empty() ? "aud is empty" : "aud " + quoted(audiences.front()));
   }
-  p.audience = *matched;
+  p.audiences = std::move(audiences);  // all of them: the caller checks which service it is meant for
 
   // exp, nbf, iat with the leeway; exp is required (RFC 9068 section 2.2).
   const std::int64_t leeway = std::clamp<std::int64_t>(options.leeway.count(), 0, std::int64_t{1} << 32);

@@ -45,12 +45,12 @@ struct Host::State {
   std::unique_ptr<detail::WorkerPool> workers;
   std::unique_ptr<detail::Dispatcher> dispatcher;
   std::unique_ptr<detail::HttpSend> http_send;
-  // Identity: the verifier of callers' tokens (null without auth.issuer), this service's
-  // client at the issuer (null without auth.token_url), and the audit log of every access
-  // decision. Declared before the pipelines, which use them, so they outlive them.
+  // Identity: the verifier of callers' tokens (null without auth.issuer) and this service's
+  // client at the issuer (null without auth.token_url). Declared before the pipelines,
+  // whose policies use them (the outbound one waits for its token fetches when destroyed),
+  // so they outlive them.
   std::unique_ptr<detail::Authenticator> authenticator;
   std::unique_ptr<detail::identity::TokenClient> token_client;
-  std::unique_ptr<detail::AuditLog> audit;
   std::unique_ptr<Pipeline> pipeline;  // inbound: every call served here
   std::unique_ptr<Pipeline> outbound;  // every call this host makes to another process
   std::unique_ptr<detail::HttpServer> http_server;

@@ -93,7 +93,7 @@ Task<Outcome> Authentication::handle(Call& call, Next next) {
     }
     std::string token = credential.substr(kBearer.size());
     if (!CallAccess::secure_transport(call) && context.transport() != "inproc" && !plaintext_bearer_) {
-      presented.token_hash = identity::token_hash(token);
+      presented.token_hash = detail::identity::token_hash(token);
       co_return refuse(audit_, call, unauthenticated(), "bearer_over_plaintext", rule_of(call), &presented);
     }
     if (authenticator_ != nullptr) who = authenticator_->cached(token);
@@ -105,7 +105,7 @@ Task<Outcome> Authentication::handle(Call& call, Next next) {
         result = co_await authenticator_->authenticate(token, context.contract(), CallAccess::home(call));
       }
       if (result.principal == nullptr) {
-        presented.token_hash = identity::token_hash(token);
+        presented.token_hash = detail::identity::token_hash(token);
         if (result.unavailable) {
           co_return refuse(audit_, call,
                            Fault{Code::unavailable, "the credentials cannot be checked now"}
