@@ -117,7 +117,7 @@ class IdpSmoke(unittest.TestCase):
         # orders authenticates with client_secret_post (the helper sends basic): by hand.
         import requests
 
-        r = requests.post(self.idp.token_endpoint, timeout=5, data={
+        r = requests.post(self.idp.token_endpoint, timeout=20, data={
             "grant_type": TOKEN_EXCHANGE, "subject_token": hop1["access_token"], "resource": INVENTORY,
             "client_id": "orders", "client_secret": "orders-secret"})
         self.assertEqual(r.status_code, 200, r.text)
@@ -159,7 +159,7 @@ class IdpSmoke(unittest.TestCase):
         import requests
 
         self.idp.fail_next(count=1, status=503)
-        r = requests.post(self.idp.token_endpoint, auth=("gateway", "gateway-secret"), timeout=5,
+        r = requests.post(self.idp.token_endpoint, auth=("gateway", "gateway-secret"), timeout=20,
                           data={"grant_type": "client_credentials", "resource": ORDERS})
         self.assertEqual(r.status_code, 503)
         self.assertEqual(r.headers["retry-after"], "1")
@@ -176,7 +176,7 @@ class IdpSmoke(unittest.TestCase):
         idp = Idp(CONFIG, log_dir=LOG_ROOT).start()
         started = time.monotonic()
         self.assertEqual(idp.stop(), 0)
-        self.assertLess(time.monotonic() - started, 4)
+        self.assertLess(time.monotonic() - started, 10)
 
 
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"

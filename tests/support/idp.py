@@ -26,6 +26,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from children import CHILDREN, die_with_parent  # noqa: E402
 
 IDP_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "idp")
+# Generous: a loaded machine's node may take seconds over its first requests.
+HTTP_TIMEOUT_S = 20
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
 ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
 
@@ -55,7 +57,7 @@ def decode(token):
 
 
 class Idp:
-    def __init__(self, config, log_dir=None, port=0, ready_timeout_s=20.0):
+    def __init__(self, config, log_dir=None, port=0, ready_timeout_s=30.0):
         self.config = config
         self.log_dir = log_dir
         self.port = port
@@ -105,13 +107,13 @@ class Idp:
         return self
 
     def stop(self):
-        """SIGTERM, then SIGKILL after 5 s. Returns the exit code."""
+        """SIGTERM, then SIGKILL after 10 s. Returns the exit code."""
         code = None
         if self.proc is not None:
             if self.proc.poll() is None:
                 self.proc.terminate()
                 try:
-                    self.proc.wait(timeout=5)
+                    self.proc.wait(timeout=10)
                 except subprocess.TimeoutExpired:
                     self.proc.kill()
                     self.proc.wait()
@@ -132,7 +134,7 @@ class Idp:
 
     # What a relying party reads.
     def discovery(self):
-        return requests.get(self.issuer + "/.well-known/openid-configuration", timeout=5).json()
+        return requests.get(self.issuer + "/.well-known/openid-configuration", timeout=HTTP_TIMEOUT_S).json()
 
     @property
     def token_endpoint(self):
@@ -143,7 +145,7 @@ class Idp:
         return self.issuer + "/jwks"
 
     def jwks(self):
-        return requests.get(self.jwks_uri, timeout=5).json()
+        return requests.get(self.jwks_uri, timeout=HTTP_TIMEOUT_S).json()
 
     # Tokens.
     def token_response(self, client_id, secret, resource, scope=None):
@@ -168,7 +170,7 @@ class Idp:
         return self.exchange_response(client_id, secret, subject_token, resource, scope)["access_token"]
 
     def _post_token(self, client_id, secret, form):
-        r = requests.post(self.token_endpoint, data=form, auth=(client_id, secret), timeout=5)
+        r = requests.post(self.token_endpoint, data=form, auth=(client_id, secret), timeout=HTTP_TIMEOUT_S)
         body = r.json() if r.headers.get("content-type", "").startswith("application/json") else r.text
         if r.status_code != 200:
             raise IdpError(r.status_code, body)
@@ -179,12 +181,12 @@ class Idp:
         """A new signing key, used from now on; the JWKS keeps the old keys unless drop_old.
         Returns {"kid": new kid, "kids": every kid in the JWKS}."""
         url = self.issuer + "/__test/rotate" + ("?drop_old=1" if drop_old else "")
-        return requests.post(url, timeout=10).json()
+        return requests.post(url, timeout=HTTP_TIMEOUT_S).json()
 
     def stats(self):
         """{"jwks_fetches": N, "token_requests": N, "kids": [...]}."""
-        return requests.get(self.issuer + "/__test/stats", timeout=5).json()
+        return requests.get(self.issuer + "/__test/stats", timeout=HTTP_TIMEOUT_S).json()
 
     def fail_next(self, count=1, status=503):
         """The next `count` token requests are answered `status` (503/429 with Retry-After: 1)."""
-        requests.post(self.issuer + "/__test/fail", params={"status": status, "count": count}, timeout=5)
+        requests.post(self.issuer + "/__test/fail", params={"status": status, "count": count}, timeout=HTTP_TIMEOUT_S)
