@@ -11,6 +11,7 @@
 #include <boost/json/serialize.hpp>
 #include <condition_variable>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -295,6 +296,21 @@ TEST(TokenClient, UnusableRepliesAreErrors) {
     TokenClient client(endpoint(), idp.fetch());
     EXPECT_EQ(client.own_token("urn:a", "").error, error) << reply.body;
   }
+}
+
+TEST(TokenClient, ThrowingFetchIsARetryableErrorAndLeavesNoKeyStuck) {
+  ScriptedEndpoint idp;
+  FakeClock clock;
+  idp.answer = [](const FetchRequest&, int n) {
+    if (n == 1) throw std::runtime_error("out of sockets");
+    return FetchResult{200, R"({"access_token":"tok","token_type":"Bearer","expires_in":100})", {}, {}};
+  };
+  TokenClient client(endpoint(), idp.fetch(), with_clock(clock));
+  const auto r = client.own_token("urn:a", "");
+  EXPECT_EQ(r.error, "the token request failed: out of sockets");
+  EXPECT_TRUE(r.retryable);
+  clock.advance(2s);
+  EXPECT_EQ(client.own_token("urn:a", "").access_token, "tok");
 }
 
 TEST(TokenClient, ExchangeSendsTheSubjectTokenAndIsCachedPerSubject) {
