@@ -285,6 +285,8 @@ TokenClient::Answer TokenClient::request(const std::string& form) const {
     reply = fetch_(req);
   } catch (const std::exception& e) {
     return {{{}, std::string("the token request failed: ") + e.what(), true}, {}, {}};
+  } catch (...) {  // whatever the injected fetch throws, the entry must not stay "fetching"
+    return {{{}, "the token request failed", true}, {}, {}};
   }
   if (!reply.error.empty())
     return {{{}, "the token endpoint cannot be reached: " + reply.error, true}, {}, {}};
@@ -308,7 +310,7 @@ std::optional<ProviderMetadata> discover(std::string_view issuer, const HttpFetc
   FetchResult reply;
   try {
     reply = fetch(req);
-  } catch (const std::exception&) {
+  } catch (...) {
     return std::nullopt;
   }
   if (!reply.error.empty() || reply.status != 200) return std::nullopt;

@@ -10,7 +10,7 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from children import run_tests  # noqa: E402
-from idp import Idp, IdpError, decode  # noqa: E402
+from idp import Idp, IdpError, decode, http_json, node_binary  # noqa: E402
 
 ORDERS = "urn:pit:shop.v1.Orders"
 INVENTORY = "urn:pit:shop.v1.Inventory"
@@ -115,13 +115,11 @@ class IdpSmoke(unittest.TestCase):
         self.assertEqual(claims["exp"] - claims["iat"], 120)  # the resource's lifetime
 
         # orders authenticates with client_secret_post (the helper sends basic): by hand.
-        import requests
-
-        r = requests.post(self.idp.token_endpoint, timeout=5, data={
+        status, _, body = http_json("POST", self.idp.token_endpoint, {
             "grant_type": TOKEN_EXCHANGE, "subject_token": hop1["access_token"], "resource": INVENTORY,
             "client_id": "orders", "client_secret": "orders-secret"})
-        self.assertEqual(r.status_code, 200, r.text)
-        _, claims2 = decode(r.json()["access_token"])
+        self.assertEqual(status, 200, body)
+        _, claims2 = decode(body["access_token"])
         self.assertEqual(claims2["sub"], "alice-app")
         self.assertEqual(claims2["aud"], INVENTORY)
         self.assertNotIn("scope", claims2)  # orders.place is not an inventory scope
@@ -156,13 +154,12 @@ class IdpSmoke(unittest.TestCase):
             idp.stop()
 
     def test_injected_failure_answers_503_with_retry_after_then_recovers(self):
-        import requests
-
         self.idp.fail_next(count=1, status=503)
-        r = requests.post(self.idp.token_endpoint, auth=("gateway", "gateway-secret"), timeout=5,
-                          data={"grant_type": "client_credentials", "resource": ORDERS})
-        self.assertEqual(r.status_code, 503)
-        self.assertEqual(r.headers["retry-after"], "1")
+        status, headers, _ = http_json("POST", self.idp.token_endpoint,
+                                       {"grant_type": "client_credentials", "resource": ORDERS},
+                                       ("gateway", "gateway-secret"))
+        self.assertEqual(status, 503)
+        self.assertEqual(headers["retry-after"], "1")
         self.assertTrue(self.idp.token("gateway", "gateway-secret", ORDERS))
 
     def test_es256_and_eddsa_keys(self):
@@ -176,11 +173,14 @@ class IdpSmoke(unittest.TestCase):
         idp = Idp(CONFIG, log_dir=LOG_ROOT).start()
         started = time.monotonic()
         self.assertEqual(idp.stop(), 0)
-        self.assertLess(time.monotonic() - started, 4)
+        self.assertLess(time.monotonic() - started, 10)
 
 
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
 LOG_ROOT = tempfile.mkdtemp(prefix="pit-idp-smoke-")
 
 if __name__ == "__main__":
+    if not node_binary():
+        print("node is not installed: skipped (scripts/deps.sh installs it)", file=sys.stderr)
+        sys.exit(77)  # CTest's SKIP_RETURN_CODE
     sys.exit(run_tests(sys.argv[1:], LOG_ROOT))

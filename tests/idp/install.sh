@@ -2,8 +2,13 @@
 # Installs the test identity provider's npm packages (tests/idp/node_modules) exactly as
 # package-lock.json pins them (`npm ci`). Does nothing, and needs no network, when
 # node_modules already holds what this lockfile pins (a stamp with the lockfile's hash).
-# Run by scripts/test and by the CTest fixture idp_install.
+# Run by scripts/test and by the CTest fixture idp_install. Exit 77 (CTest: skipped) when
+# node is not installed at all: the tests that need the provider skip too.
 set -euo pipefail
+if [[ -z "${PIT_NODE:-}" ]] && ! command -v node >/dev/null; then
+  echo "tests/idp: node is not installed, the identity provider tests are skipped (scripts/deps.sh installs it)" >&2
+  exit 77
+fi
 here=$(cd "$(dirname "$0")" && pwd)
 stamp="$here/node_modules/.pit-lockfile-sha256"
 want=$(sha256sum "$here/package-lock.json" | cut -d' ' -f1)

@@ -7,7 +7,7 @@ resources a test defines (tests/idp/README.md has the configuration format).
         onward = idp.exchange("orders", "orders-secret", token, "urn:pit:shop.v1.Inventory")
         header, claims = decode(onward)
 
-Needs node (>= 20.19) and tests/idp/node_modules (tests/idp/install.sh; scripts/test and the
+Only Python's standard library. Needs node (>= 20.19) and tests/idp/node_modules (tests/idp/install.sh; scripts/test and the
 CTest fixture idp_install run it)."""
 
 import base64
@@ -19,13 +19,16 @@ import subprocess
 import sys
 import tempfile
 import time
-
-import requests
+import urllib.error
+import urllib.parse
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from children import CHILDREN, die_with_parent  # noqa: E402
 
 IDP_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "idp")
+# Generous: a loaded machine's node may take seconds over its first requests.
+HTTP_TIMEOUT_S = 20
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
 ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
 
@@ -37,6 +40,32 @@ class IdpError(Exception):
         super().__init__("identity provider answered %d: %s" % (status, body))
         self.status = status
         self.body = body
+
+
+def http(method, url, form=None, auth=None):
+    """(status, headers, body) of one request; a form is sent urlencoded, auth as Basic
+    (the form-encoded id and secret, RFC 6749 2.3.1). Error statuses are answers too."""
+    data = urllib.parse.urlencode(form).encode() if form is not None else (b"" if method == "POST" else None)
+    req = urllib.request.Request(url, data=data, method=method)
+    if form is not None:
+        req.add_header("Content-Type", "application/x-www-form-urlencoded")
+    if auth:
+        pair = "%s:%s" % (urllib.parse.quote(auth[0], safe=""), urllib.parse.quote(auth[1], safe=""))
+        req.add_header("Authorization", "Basic " + base64.b64encode(pair.encode()).decode())
+    try:
+        with urllib.request.urlopen(req, timeout=HTTP_TIMEOUT_S) as r:
+            return r.status, r.headers, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, e.read()
+
+
+def http_json(method, url, form=None, auth=None):
+    """(status, headers, the body as JSON, or as text when it is not JSON)."""
+    status, headers, body = http(method, url, form, auth)
+    try:
+        return status, headers, json.loads(body)
+    except ValueError:
+        return status, headers, body.decode(errors="replace")
 
 
 def node_binary():
@@ -55,7 +84,7 @@ def decode(token):
 
 
 class Idp:
-    def __init__(self, config, log_dir=None, port=0, ready_timeout_s=20.0):
+    def __init__(self, config, log_dir=None, port=0, ready_timeout_s=30.0):
         self.config = config
         self.log_dir = log_dir
         self.port = port
@@ -105,13 +134,13 @@ class Idp:
         return self
 
     def stop(self):
-        """SIGTERM, then SIGKILL after 5 s. Returns the exit code."""
+        """SIGTERM, then SIGKILL after 10 s. Returns the exit code."""
         code = None
         if self.proc is not None:
             if self.proc.poll() is None:
                 self.proc.terminate()
                 try:
-                    self.proc.wait(timeout=5)
+                    self.proc.wait(timeout=10)
                 except subprocess.TimeoutExpired:
                     self.proc.kill()
                     self.proc.wait()
@@ -132,7 +161,7 @@ class Idp:
 
     # What a relying party reads.
     def discovery(self):
-        return requests.get(self.issuer + "/.well-known/openid-configuration", timeout=5).json()
+        return http_json("GET", self.issuer + "/.well-known/openid-configuration")[2]
 
     @property
     def token_endpoint(self):
@@ -143,7 +172,7 @@ class Idp:
         return self.issuer + "/jwks"
 
     def jwks(self):
-        return requests.get(self.jwks_uri, timeout=5).json()
+        return http_json("GET", self.jwks_uri)[2]
 
     # Tokens.
     def token_response(self, client_id, secret, resource, scope=None):
@@ -168,10 +197,9 @@ class Idp:
         return self.exchange_response(client_id, secret, subject_token, resource, scope)["access_token"]
 
     def _post_token(self, client_id, secret, form):
-        r = requests.post(self.token_endpoint, data=form, auth=(client_id, secret), timeout=5)
-        body = r.json() if r.headers.get("content-type", "").startswith("application/json") else r.text
-        if r.status_code != 200:
-            raise IdpError(r.status_code, body)
+        status, _, body = http_json("POST", self.token_endpoint, form, (client_id, secret))
+        if status != 200:
+            raise IdpError(status, body)
         return body
 
     # The test-only controls.
@@ -179,12 +207,12 @@ class Idp:
         """A new signing key, used from now on; the JWKS keeps the old keys unless drop_old.
         Returns {"kid": new kid, "kids": every kid in the JWKS}."""
         url = self.issuer + "/__test/rotate" + ("?drop_old=1" if drop_old else "")
-        return requests.post(url, timeout=10).json()
+        return http_json("POST", url)[2]
 
     def stats(self):
         """{"jwks_fetches": N, "token_requests": N, "kids": [...]}."""
-        return requests.get(self.issuer + "/__test/stats", timeout=5).json()
+        return http_json("GET", self.issuer + "/__test/stats")[2]
 
     def fail_next(self, count=1, status=503):
         """The next `count` token requests are answered `status` (503/429 with Retry-After: 1)."""
-        requests.post(self.issuer + "/__test/fail", params={"status": status, "count": count}, timeout=5)
+        http("POST", self.issuer + "/__test/fail?" + urllib.parse.urlencode({"status": status, "count": count}))

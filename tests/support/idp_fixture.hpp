@@ -68,12 +68,12 @@ class IdentityProvider {
   [[nodiscard]] std::string token_endpoint() const { return issuer() + "/token"; }
   [[nodiscard]] std::string jwks_uri() const { return issuer() + "/jwks"; }
 
-  // SIGTERM, then SIGKILL after 5 s; returns the exit status (waitpid's), or -1 if not running.
+  // SIGTERM, then SIGKILL after 10 s; returns the exit status (waitpid's), or -1 if not running.
   int stop() {
     if (pid_ <= 0) return -1;
     ::kill(pid_, SIGTERM);
     int status = 0;
-    for (int i = 0; i < 500; ++i) {
+    for (int i = 0; i < 1000; ++i) {
       if (::waitpid(pid_, &status, WNOHANG) == pid_) {
         pid_ = -1;
         return status;
@@ -141,7 +141,7 @@ class IdentityProvider {
     ::close(out[1]);
     // The first stdout line: "listening 127.0.0.1:PORT".
     std::string line;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     while (line.find('\n') == std::string::npos) {
       const auto left =
           std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
@@ -167,7 +167,7 @@ class IdentityProvider {
     pit::detail::FetchRequest req;
     req.method = method;
     req.url = issuer() + path;
-    req.timeout = std::chrono::seconds(10);
+    req.timeout = std::chrono::seconds(20);
     const auto r = pit::detail::fetch(req);
     return r.status == 200 ? r.body : std::string();
   }
