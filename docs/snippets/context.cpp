@@ -239,7 +239,7 @@ TEST(ContextGuideOutside, outside_any_call_there_is_no_call_context) {
   EXPECT_FALSE(here.in_call());
   EXPECT_TRUE(here.trace_id().empty());
   EXPECT_EQ(here.deadline(), pit::Clock::time_point::max());
-  EXPECT_TRUE(here.principal().empty());  // anonymous until the identity policies land
+  EXPECT_FALSE(here.principal().authenticated());  // anonymous: no CallerScope identity here
   // [/outside]
 }
 

@@ -137,9 +137,10 @@ std::variant<Verified, Rejected> checked_verify(std::string_view token, std::str
   const auto& p = std::get<Verified>(result).principal;
   if (p == nullptr) fail("accepted without a principal", input);
   if (p->issuer != f.options.issuer) fail("accepted another issuer", input, p->issuer);
-  if (p->audience != f.options.audiences[0] && p->audience != f.options.audiences[1]) {
-    fail("accepted another audience", input, p->audience);
-  }
+  const bool ours = std::any_of(p->audiences.begin(), p->audiences.end(), [&](const std::string& a) {
+    return a == f.options.audiences[0] || a == f.options.audiences[1];
+  });
+  if (!ours) fail("accepted another audience", input, p->audiences.empty() ? std::string{} : p->audiences[0]);
   if (p->expires_at + f.options.leeway <= kNow) fail("accepted an expired token", input);
   if (p->subject.empty()) fail("accepted without a subject", input);
   if (p->actors.size() > kMaxActorDepth) fail("more actors than the bound", input);

@@ -148,13 +148,13 @@ class Access : public ::testing::Test {
 
 TEST_F(Access, an_operation_that_declares_nothing_refuses_an_anonymous_caller_unauthenticated) {
   start();
-  EXPECT_EQ(code_of([&] { vault->sealed({"x"}); }), pit::Code::unauthenticated);
+  EXPECT_EQ(code_of([&] { pit::block_on(vault->sealed({"x"})); }), pit::Code::unauthenticated);
 }
 
 TEST_F(Access, an_operation_that_declares_nothing_refuses_every_identity_permission_denied) {
   start();
   pit::CallerScope scope{{.identity = as({"vault.read", "vault.write", "vault.relay"}, {"auditor", "owner", "admin"})}};
-  EXPECT_EQ(code_of([&] { vault->sealed({"x"}); }), pit::Code::permission_denied);
+  EXPECT_EQ(code_of([&] { pit::block_on(vault->sealed({"x"})); }), pit::Code::permission_denied);
   ASSERT_EQ(audit->with(R"("operation":"sealed")").size(), 1U);
   EXPECT_NE(audit->with(R"("operation":"sealed")")[0].find("undeclared"), std::string::npos);
 }
@@ -181,23 +181,23 @@ TEST_F(AccessNarrowed, configuration_adds_requirements_to_a_declared_operation) 
   start();
   {
     pit::CallerScope scope{{.identity = as({"vault.read"})}};
-    EXPECT_EQ(code_of([&] { vault->read({"x"}); }), pit::Code::permission_denied);
+    EXPECT_EQ(code_of([&] { pit::block_on(vault->read({"x"})); }), pit::Code::permission_denied);
   }
   pit::CallerScope scope{{.identity = as({"vault.read", "vault.extra"})}};
-  EXPECT_EQ(code_of([&] { vault->read({"x"}); }), pit::Code::ok);
+  EXPECT_EQ(code_of([&] { pit::block_on(vault->read({"x"})); }), pit::Code::ok);
 }
 
 TEST_F(AccessNarrowed, configuration_never_opens_an_operation_the_code_leaves_closed) {
   start();
   pit::CallerScope scope{{.identity = as({"vault.read", "vault.extra"}, {"prober"})}};
-  EXPECT_EQ(code_of([&] { vault->sealed({"x"}); }), pit::Code::permission_denied);
+  EXPECT_EQ(code_of([&] { pit::block_on(vault->sealed({"x"})); }), pit::Code::permission_denied);
 }
 
 TEST_F(AccessNarrowed, configuration_can_close_an_anonymous_operation_to_strangers) {
   start();
-  EXPECT_EQ(code_of([&] { vault->open({"x"}); }), pit::Code::unauthenticated);
+  EXPECT_EQ(code_of([&] { pit::block_on(vault->open({"x"})); }), pit::Code::unauthenticated);
   pit::CallerScope scope{{.identity = as({}, {"prober"})}};
-  EXPECT_EQ(code_of([&] { vault->open({"x"}); }), pit::Code::ok);
+  EXPECT_EQ(code_of([&] { pit::block_on(vault->open({"x"})); }), pit::Code::ok);
 }
 
 TEST(AccessConfig, there_is_no_configuration_key_that_opens_an_operation) {
@@ -228,15 +228,15 @@ TEST_F(Access, any_of_admits_either_alternative) {
   start();
   {
     pit::CallerScope scope{{.identity = as({}, {"auditor"})}};
-    EXPECT_EQ(code_of([&] { vault->read({"x"}); }), pit::Code::ok);
+    EXPECT_EQ(code_of([&] { pit::block_on(vault->read({"x"})); }), pit::Code::ok);
   }
   pit::CallerScope scope{{.identity = as({"vault.read"})}};
-  EXPECT_EQ(code_of([&] { vault->read({"x"}); }), pit::Code::ok);
+  EXPECT_EQ(code_of([&] { pit::block_on(vault->read({"x"})); }), pit::Code::ok);
 }
 
 TEST_F(Access, an_anonymous_operation_is_open_to_strangers) {
   start();
-  const Seen s = vault->open({"x"});
+  const Seen s = pit::block_on(vault->open({"x"}));
   EXPECT_EQ(s.method, "none");
   EXPECT_EQ(audit->with("anonymous_operation").size(), 1U);
 }
@@ -245,10 +245,10 @@ TEST_F(Access, a_nested_in_process_call_is_checked_against_the_callees_declarati
   start();
   {
     pit::CallerScope scope{{.identity = as({"vault.relay"})}};
-    EXPECT_EQ(code_of([&] { vault->relay({"x"}); }), pit::Code::permission_denied);
+    EXPECT_EQ(code_of([&] { pit::block_on(vault->relay({"x"})); }), pit::Code::permission_denied);
   }
   pit::CallerScope scope{{.identity = as({"vault.relay", "vault.write"})}};
-  EXPECT_EQ(vault->relay({"x"}).subject, "tester");  // the callee saw the same caller
+  EXPECT_EQ(pit::block_on(vault->relay({"x"})).subject, "tester");  // the callee saw the same caller
   EXPECT_EQ(audit->with(R"("operation":"write")").size(), 2U);
 }
 
@@ -266,10 +266,10 @@ TEST_F(Access, authorize_inside_an_operation_refuses_and_is_audited_with_its_res
   start();
   {
     pit::CallerScope scope{{.identity = as({})}};
-    EXPECT_EQ(code_of([&] { vault->inspect({"7"}); }), pit::Code::permission_denied);
+    EXPECT_EQ(code_of([&] { pit::block_on(vault->inspect({"7"})); }), pit::Code::permission_denied);
   }
   pit::CallerScope scope{{.identity = as({}, {"owner"})}};
-  EXPECT_EQ(vault->inspect({"7"}).subject, "tester");
+  EXPECT_EQ(pit::block_on(vault->inspect({"7"})).subject, "tester");
   const auto records = audit->with(R"("resource":"item 7")");
   ASSERT_EQ(records.size(), 2U);
   EXPECT_NE(records[0].find(R"("decision":"deny")"), std::string::npos);
@@ -281,7 +281,7 @@ TEST_F(Access, every_decision_leaves_one_audit_record_with_the_callers_ids) {
   {
     pit::CallerScope scope{{.correlation_id = "job-77", .identity = as({"vault.write"})}};
     (void)vault->write({"x"});
-    EXPECT_EQ(code_of([&] { vault->sealed({"x"}); }), pit::Code::permission_denied);
+    EXPECT_EQ(code_of([&] { pit::block_on(vault->sealed({"x"})); }), pit::Code::permission_denied);
   }
   const auto records = audit->with("job-77");
   ASSERT_EQ(records.size(), 2U);

@@ -178,7 +178,7 @@ TEST(JwtVerify, principal_carries_the_claims) {
   EXPECT_EQ(p.token_id, "t-1");
   EXPECT_EQ(p.token_hash, token_hash(t));
   EXPECT_EQ(p.expires_at, system_clock::time_point{seconds{1800000600}});
-  EXPECT_EQ(p.audience, kAudience);
+  EXPECT_EQ(p.audiences, (std::vector<std::string>{std::string{kAudience}}));
   EXPECT_EQ(p.method, pit::AuthMethod::bearer);
   EXPECT_TRUE(p.actors.empty());
   ASSERT_EQ(p.claims.size(), 2U);
@@ -197,7 +197,7 @@ TEST(JwtVerify, client_id_falls_back_to_azp_and_roles_may_be_one_string) {
   const pit::Principal p = accepted(check(t, o));
   EXPECT_EQ(p.client_id, "cli");
   EXPECT_EQ(p.roles, (std::vector<std::string>{"a", "b"}));
-  EXPECT_EQ(p.audience, "inventory");  // the audience of ours the token names
+  EXPECT_EQ(p.audiences, (std::vector<std::string>{"x", "inventory"}));  // all of them, ours among them
   EXPECT_TRUE(p.scopes.empty());
   EXPECT_TRUE(p.token_id.empty());
 }
