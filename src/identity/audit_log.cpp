@@ -1,5 +1,7 @@
 #include "identity/audit_log.hpp"
 
+#include <boost/asio/steady_timer.hpp>
+#include <boost/system/system_error.hpp>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,6 +13,8 @@
 #include <system_error>
 
 #include "contract/json_escape.hpp"
+#include "executors/executors.hpp"
+#include "pit/asio.hpp"
 #include "pit/identity.hpp"
 #include "pit/log.hpp"
 
@@ -278,8 +282,41 @@ struct AuditLog::Shared {
     counters->queue_depth.store(static_cast<std::int64_t>(depth), std::memory_order_relaxed);
   }
 
+  enum class Offer : std::uint8_t { accepted, full, stopped };
+  // Queues the line (or, in drop mode with no room, drops it into the gap); in wait mode
+  // with no room, waits for room until `wait_until` (a time past: no wait).
+  Offer offer(std::string& body, bool allowed, Clock::time_point wait_until);
+
   void run();
 };
+
+AuditLog::Shared::Offer AuditLog::Shared::offer(std::string& body, bool allowed, Clock::time_point wait_until) {
+  std::unique_lock lock(mutex);
+  if (depth >= options.queue && !stopping) {
+    if (options.when_behind == AuditOptions::WhenBehind::drop) {
+      // Dropped, never silently: its number is reported by the gap record.
+      if (gap_count == 0) gap_from = next_seq;
+      ++gap_count;
+      ++next_seq;
+      counters->dropped.fetch_add(1, std::memory_order_relaxed);
+      return Offer::accepted;
+    }
+    if (wait_until > Clock::now()) {
+      room.wait_until(lock, wait_until, [this] { return depth < options.queue || stopping; });
+    }
+    if (depth >= options.queue && !stopping) return Offer::full;
+  }
+  if (stopping) return Offer::stopped;
+  queue_gap();
+  queue.push_back({next_seq++, allowed, std::move(body)});
+  ++depth;
+  ++accepted;
+  counters->queue_depth.store(static_cast<std::int64_t>(depth), std::memory_order_relaxed);
+  // Only a sleeping writer needs waking; a busy one takes the queue when its write is done,
+  // a polling one within kPoll.
+  if (writer_idle) work.notify_one();
+  return Offer::accepted;
+}
 
 void AuditLog::Shared::run() {
   std::vector<Entry> batch;
@@ -403,30 +440,32 @@ bool AuditLog::record(const AuditRecord& record) {
   Shared& s = *shared_;
   if (s.stopped.load(std::memory_order_acquire)) return false;
   std::string body = format_body(record);
-  std::unique_lock lock(s.mutex);
-  if (s.depth >= s.options.queue && !s.stopping) {
-    if (s.options.when_behind == AuditOptions::WhenBehind::drop) {
-      // Dropped, never silently: its number is reported by the gap record.
-      if (s.gap_count == 0) s.gap_from = s.next_seq;
-      ++s.gap_count;
-      ++s.next_seq;
-      s.counters->dropped.fetch_add(1, std::memory_order_relaxed);
-      return true;
+  return s.offer(body, record.allowed, Clock::now() + s.options.max_wait) == Shared::Offer::accepted;
+}
+
+Task<bool> AuditLog::record_async(const AuditRecord& record) {
+  // Everything of `record` is read before the first suspension.
+  std::shared_ptr<Shared> s = shared_;
+  if (s->stopped.load(std::memory_order_acquire)) co_return false;
+  std::string body = format_body(record);
+  const bool allowed = record.allowed;
+  const auto until = Clock::now() + s->options.max_wait;
+  IoThread* const here = IoThread::current();
+  for (;;) {
+    // Off an I/O thread, waiting blocks (as record() does); on one, it never does.
+    const auto wait_until = here == nullptr ? until : Clock::time_point{};
+    const Shared::Offer offer = s->offer(body, allowed, wait_until);
+    if (offer == Shared::Offer::accepted) co_return true;
+    if (offer == Shared::Offer::stopped || here == nullptr) co_return false;
+    const auto now = Clock::now();
+    if (now >= until) co_return false;
+    boost::asio::steady_timer timer{here->io(), std::min<Clock::duration>(until - now, kRoomPoll)};
+    try {
+      co_await timer.async_wait(use_task);
+    } catch (const boost::system::system_error&) {
+      co_return false;  // the call was cancelled while it waited
     }
-    const auto until = Clock::now() + s.options.max_wait;
-    s.room.wait_until(lock, until, [&s] { return s.depth < s.options.queue || s.stopping; });
-    if (s.depth >= s.options.queue) return false;
   }
-  if (s.stopping) return false;
-  s.queue_gap();
-  s.queue.push_back({s.next_seq++, record.allowed, std::move(body)});
-  ++s.depth;
-  ++s.accepted;
-  s.counters->queue_depth.store(static_cast<std::int64_t>(s.depth), std::memory_order_relaxed);
-  // Only a sleeping writer needs waking; a busy one takes the queue when its write is done,
-  // a polling one within kPoll.
-  if (s.writer_idle) s.work.notify_one();
-  return true;
 }
 
 bool AuditLog::healthy() const noexcept { return shared_->healthy.load(std::memory_order_acquire); }

@@ -27,6 +27,7 @@
 
 #include "observability/metrics.hpp"
 #include "pit/audit.hpp"
+#include "pit/task.hpp"
 
 namespace pit::detail {
 
@@ -48,7 +49,15 @@ class AuditLog {
   // Queues one record. False: not accepted (wait mode and no room within max_wait, or
   // stopped): the caller refuses its call `unavailable`. Drop mode never returns false
   // while running: a record that does not fit is dropped and counted.
+  // Blocks the calling thread while it waits for room: for threads that may block (a
+  // worker running a sync operation, a test), not for an I/O thread.
   [[nodiscard]] bool record(const AuditRecord& record);
+  // The same for a coroutine on an I/O thread (the authorization policy): it waits for
+  // room on a timer (polling every kRoomPoll), so the thread goes on serving other calls;
+  // a cancelled call stops waiting (false). Off an I/O thread it blocks like record().
+  // `record` need only live until the first suspension (the line is formatted before it).
+  static constexpr std::chrono::milliseconds kRoomPoll{2};
+  [[nodiscard]] Task<bool> record_async(const AuditRecord& record);
 
   [[nodiscard]] bool healthy() const noexcept;
   // Empty while healthy; else the last write error ("cannot write audit.jsonl: No space

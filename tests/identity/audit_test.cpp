@@ -561,6 +561,87 @@ TEST_F(AuditHost, records_the_sink_cannot_take_by_the_end_of_the_grace_period_ar
   EXPECT_EQ(lost.size(), 1U);
 }
 
+// One I/O thread, a queue of one, a long max_wait: a record that waits for room must leave
+// the thread free to serve other calls.
+class AuditHostOneIoThread : public AuditHost {
+ protected:
+  pit::HostOptions options() override {
+    auto o = AuditHost::options();
+    o.io_threads = 1;
+    o.audit.queue = 1;
+    o.audit.max_wait = 5000ms;
+    return o;
+  }
+};
+
+TEST_F(AuditHostOneIoThread, record_async_waits_for_room_without_blocking_its_io_thread) {
+  std::atomic<bool> waiting{false};
+  std::atomic<bool> recorded{false};
+  host->use("audit", [&](pit::Call& call, pit::Next next) -> pit::Task<pit::Outcome> {
+    if (call.operation().name == "reserve") {
+      pit::AuditRecord r = decision();
+      r.operation = call.operation().name;
+      waiting = true;
+      const bool ok = co_await audit().record_async(r);
+      recorded = true;
+      if (!ok) co_return pit::Fault::unavailable("audit behind").from(pit::Fault::Origin::runtime);
+    }
+    co_return co_await next(call);
+  });
+  host->start();
+  sink->block(true);
+  ASSERT_TRUE(audit().record(decision()));  // in the sink, which hangs: the queue is full
+  ASSERT_TRUE(sink->attempted(1));
+  std::atomic<bool> reserved{false};
+  std::thread caller([&] {
+    try {
+      (void)pit::block_on(inventory->reserve({"apple", 1}));
+      reserved = true;
+    } catch (const pit::Fault&) {
+    }
+  });
+  while (!waiting) std::this_thread::sleep_for(1ms);
+  std::this_thread::sleep_for(20ms);
+  // The one I/O thread serves another call while the reserve waits for room.
+  (void)inventory->count({"apple"});
+  EXPECT_FALSE(recorded.load()) << "the record's wait blocked the I/O thread";
+  sink->block(false);
+  caller.join();
+  EXPECT_TRUE(reserved.load());
+  ASSERT_TRUE(audit().flush(in(5000ms)));
+  const auto lines = sink->lines();
+  ASSERT_EQ(lines.size(), 2U);
+  EXPECT_EQ(json::parse(lines[1]).as_object().at("operation").as_string(), "reserve");
+}
+
+class AuditHostShortWait : public AuditHostOneIoThread {
+ protected:
+  pit::HostOptions options() override {
+    auto o = AuditHostOneIoThread::options();
+    o.audit.max_wait = 100ms;
+    return o;
+  }
+};
+
+TEST_F(AuditHostShortWait, record_async_refuses_after_max_wait_and_the_call_with_it) {
+  host->use("audit", [&](pit::Call& call, pit::Next next) -> pit::Task<pit::Outcome> {
+    pit::AuditRecord r = decision();
+    if (!co_await audit().record_async(r)) {
+      co_return pit::Fault::unavailable("audit behind").from(pit::Fault::Origin::runtime);
+    }
+    co_return co_await next(call);
+  });
+  host->start();
+  sink->block(true);
+  ASSERT_TRUE(audit().record(decision()));  // in the sink, which hangs: the queue is full
+  ASSERT_TRUE(sink->attempted(1));
+  const auto before = std::chrono::steady_clock::now();
+  const auto fault = fault_of([&] { (void)inventory->count({"apple"}); });
+  EXPECT_EQ(fault.code(), pit::Code::unavailable);
+  EXPECT_GE(std::chrono::steady_clock::now() - before, 100ms);  // it waited for room first
+  sink->block(false);
+}
+
 TEST_F(AuditHost, a_host_without_an_audit_path_or_sink_does_not_start) {
   auto o = options();
   o.audit.sink = nullptr;
