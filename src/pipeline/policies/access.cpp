@@ -31,11 +31,8 @@ Fault audit_behind() {
   return Fault{Code::unavailable, "the audit log cannot keep up"}.with(Fault::retryable).from(Fault::Origin::runtime);
 }
 
-// Records one decision; false when the audit log refused it (wait mode, full for longer
-// than its max wait): the call is then refused, never let through unrecorded.
-bool record(detail::AuditLog* audit, const Context& context, bool allowed, std::string_view reason,
-            std::string_view rule, const Principal* who, std::string_view resource = {}) {
-  if (audit == nullptr) return true;
+AuditRecord make_record(const Context& context, bool allowed, std::string_view reason, std::string_view rule,
+                        const Principal* who, std::string_view resource = {}) {
   AuditRecord r;
   r.time = std::chrono::system_clock::now();
   r.allowed = allowed;
@@ -47,14 +44,24 @@ bool record(detail::AuditLog* audit, const Context& context, bool allowed, std::
   r.principal = who;
   r.correlation_id = context.correlation_id();
   r.trace_id = context.trace_id();
-  return audit->record(r);
+  return r;
 }
 
-Outcome refuse(detail::AuditLog* audit, const Call& call, Fault fault, std::string_view reason, std::string_view rule,
-               const Principal* who) {
+// Records one decision; false when the audit log refused it (wait mode, full for longer
+// than its max wait): the call is then refused, never let through unrecorded. On an I/O
+// thread the wait suspends the call instead of blocking the thread.
+Task<bool> record(detail::AuditLog* audit, const Context& context, bool allowed, std::string_view reason,
+                  std::string_view rule, const Principal* who) {
+  if (audit == nullptr) co_return true;
+  const AuditRecord r = make_record(context, allowed, reason, rule, who);
+  co_return co_await audit->record_async(r);
+}
+
+Task<Outcome> refuse(detail::AuditLog* audit, const Call& call, Fault fault, std::string_view reason,
+                     std::string_view rule, const Principal* who) {
   log::info("call refused", {{"reason", reason}, {"rule", rule}, {"code", to_string(fault.code())}});
-  if (!record(audit, call.context(), false, reason, rule, who)) return audit_behind();
-  return fault;
+  if (!co_await record(audit, call.context(), false, reason, rule, who)) co_return audit_behind();
+  co_return fault;
 }
 
 std::string_view rule_of(const Call& call) {
@@ -89,12 +96,12 @@ Task<Outcome> Authentication::handle(Call& call, Next next) {
                         });
     Principal presented;  // for the audit record of a refusal: the token's hash, never the token
     if (!bearer) {
-      co_return refuse(audit_, call, unauthenticated(), "unsupported_credential", rule_of(call), &presented);
+      co_return co_await refuse(audit_, call, unauthenticated(), "unsupported_credential", rule_of(call), &presented);
     }
     std::string token = credential.substr(kBearer.size());
     if (!CallAccess::secure_transport(call) && context.transport() != "inproc" && !plaintext_bearer_) {
       presented.token_hash = detail::identity::token_hash(token);
-      co_return refuse(audit_, call, unauthenticated(), "bearer_over_plaintext", rule_of(call), &presented);
+      co_return co_await refuse(audit_, call, unauthenticated(), "bearer_over_plaintext", rule_of(call), &presented);
     }
     if (authenticator_ != nullptr) who = authenticator_->cached(token);
     if (who == nullptr || !authenticator_->audience_accepted(*who, context.contract())) {
@@ -107,13 +114,12 @@ Task<Outcome> Authentication::handle(Call& call, Next next) {
       if (result.principal == nullptr) {
         presented.token_hash = detail::identity::token_hash(token);
         if (result.unavailable) {
-          co_return refuse(audit_, call,
-                           Fault{Code::unavailable, "the credentials cannot be checked now"}
-                               .with(Fault::retryable)
-                               .from(Fault::Origin::runtime),
-                           result.reason, rule_of(call), &presented);
+          // No key set to be had: never open; the caller may retry once the keys are back.
+          Fault later = Fault::unavailable("the credentials cannot be checked now");
+          later.with(Fault::retryable).from(Fault::Origin::runtime);
+          co_return co_await refuse(audit_, call, std::move(later), result.reason, rule_of(call), &presented);
         }
-        co_return refuse(audit_, call, unauthenticated(), result.reason, rule_of(call), &presented);
+        co_return co_await refuse(audit_, call, unauthenticated(), result.reason, rule_of(call), &presented);
       }
       who = std::move(result.principal);
     }
@@ -145,23 +151,23 @@ Task<Outcome> Authorization::handle(Call& call, Next next) {
   switch (spec.access()) {
     case Access::undeclared:
       // Closed by default: no configuration opens it.
-      co_return refuse(audit_, call, who.authenticated() ? denied() : unauthenticated(), "undeclared", rule, &who);
+      co_return co_await refuse(audit_, call, who.authenticated() ? denied() : unauthenticated(), "undeclared", rule, &who);
     case Access::anonymous:
       // Configuration may narrow even an open operation (never the other way round).
       if (settings != nullptr && (!settings->require_scopes.empty() || !settings->require_roles.empty())) {
-        if (!who.authenticated()) co_return refuse(audit_, call, unauthenticated(), "no_credential", rule, &who);
-        if (!meets_configured(who, settings)) co_return refuse(audit_, call, denied(), "requirement_not_met", rule, &who);
+        if (!who.authenticated()) co_return co_await refuse(audit_, call, unauthenticated(), "no_credential", rule, &who);
+        if (!meets_configured(who, settings)) co_return co_await refuse(audit_, call, denied(), "requirement_not_met", rule, &who);
       }
       break;
     case Access::required:
-      if (!who.authenticated()) co_return refuse(audit_, call, unauthenticated(), "no_credential", rule, &who);
+      if (!who.authenticated()) co_return co_await refuse(audit_, call, unauthenticated(), "no_credential", rule, &who);
       if (!who.satisfies(spec.requirement()) || !meets_configured(who, settings)) {
-        co_return refuse(audit_, call, denied(), "requirement_not_met", rule, &who);
+        co_return co_await refuse(audit_, call, denied(), "requirement_not_met", rule, &who);
       }
       break;
   }
   const bool open = spec.access() == Access::anonymous && !who.authenticated();
-  if (!record(audit_, context, true, open ? "anonymous_operation" : "allowed", rule, &who)) {
+  if (!co_await record(audit_, context, true, open ? "anonymous_operation" : "allowed", rule, &who)) {
     co_return audit_behind();
   }
   co_return co_await next(call);
@@ -178,7 +184,8 @@ void authorize(const Requirement& requirement, std::string_view resource) {
   const bool allowed = who.satisfies(requirement);
   const std::string rule = detail::rule_text(OpSpec{}.require(requirement), {}, {});
   const std::string_view reason = allowed ? "allowed" : (who.authenticated() ? "requirement_not_met" : "no_credential");
-  const bool recorded = policies::record(audit, context, allowed, reason, rule, &who, resource);
+  // In user code, maybe on an I/O thread: a full queue blocks it for at most audit.max_wait_ms.
+  const bool recorded = audit == nullptr || audit->record(policies::make_record(context, allowed, reason, rule, &who, resource));
   if (!recorded) throw policies::audit_behind();
   if (!allowed) {
     log::info("access refused", {{"reason", reason}, {"rule", rule}, {"resource", resource}});
