@@ -5,7 +5,9 @@
 #include <openssl/evp.h>
 
 #include <array>
+#include <atomic>
 #include <chrono>
+#include <thread>
 #include <string>
 #include <variant>
 
@@ -251,6 +253,25 @@ TEST(JwtVerify, numeric_dates_far_out_of_range_do_not_overflow) {
   EXPECT_TRUE(refused_for(check(ed().sign(header("EdDSA", "ed-1"), claims({}, R"("exp":-9223372036854775808)"))),
                           Reject::expired));
   EXPECT_TRUE(refused_for(check(ed().sign(header("EdDSA", "ed-1"), claims({}, R"("exp":-1e300)"))), Reject::expired));
+}
+
+TEST(JwtVerify, one_key_set_serves_many_threads) {
+  // A KeySet is shared by every I/O thread: verifications at once, all four algorithms,
+  // accepted and refused, each with its own answer (TSan checks the sharing in CI).
+  const std::array<std::string, 5> tokens{token(rsa()), token(ps()), token(ec()), token(ed()), token(stranger())};
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 40; ++i) {
+        const std::size_t k = static_cast<std::size_t>(i + t) % tokens.size();
+        const bool ok = std::holds_alternative<Verified>(verify(tokens[k], keys(), options(), kNow));
+        if (ok != (k != 4)) wrong.fetch_add(1);
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(wrong.load(), 0);
 }
 
 // ---- hostile tokens: the algorithm -----------------------------------------------------
