@@ -2,7 +2,9 @@
 // and each hostile token of issue 10 refused for its own reason. The key sets come from
 // DevSigner, whose private keys sign the forged tokens too.
 #include <gtest/gtest.h>
+#include <openssl/bio.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 
 #include <array>
 #include <atomic>
@@ -145,6 +147,25 @@ std::string hmac_sha256(std::string_view key, std::string_view data) {
                       reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac.data(), mac.size(), &size),
             nullptr);
   return std::string{reinterpret_cast<const char*>(mac.data()), size};
+}
+
+// The public key as PEM (SubjectPublicKeyInfo), as an attacker would download it.
+std::string public_pem(const DevSigner& s) {
+  const std::string private_pem = s.private_pem();
+  BIO* in = BIO_new_mem_buf(private_pem.data(), static_cast<int>(private_pem.size()));
+  EVP_PKEY* key = PEM_read_bio_PrivateKey(in, nullptr, nullptr, nullptr);
+  BIO* out = BIO_new(BIO_s_mem());
+  std::string pem;
+  if (key != nullptr && PEM_write_bio_PUBKEY(out, key) == 1) {
+    char* data = nullptr;
+    const long size = BIO_get_mem_data(out, &data);
+    pem.assign(data, static_cast<std::size_t>(size));
+  }
+  EVP_PKEY_free(key);
+  BIO_free(in);
+  BIO_free(out);
+  EXPECT_NE(pem.find("BEGIN PUBLIC KEY"), std::string::npos);
+  return pem;
 }
 
 // ---- accepted tokens ------------------------------------------------------------------
@@ -291,7 +312,7 @@ TEST(JwtHostile, hs256_signed_with_the_rsa_public_key_is_refused) {
   // The classic confusion: a verifier that took the header's word would HMAC with the
   // public key's bytes as the secret, which the attacker knows too.
   const std::string signing_input = base64url_encode(header("HS256", "rsa-1")) + "." + base64url_encode(claims());
-  for (const std::string& secret : {rsa().jwks(), keys_of(rsa())}) {
+  for (const std::string& secret : {public_pem(rsa()), rsa().jwks(), keys_of(rsa())}) {
     const std::string t = signing_input + "." + base64url_encode(hmac_sha256(secret, signing_input));
     EXPECT_TRUE(refused_for(check(t), Reject::bad_algorithm));
   }
