@@ -7,6 +7,9 @@
 // typ) → the key of its kid, whose algorithm must be the header's → the signature → only
 // then the claims (strict JSON; iss, aud, exp/nbf/iat, sub), so that nothing an attacker
 // did not get signed is ever read past its header.
+//
+// Principal::expires_at is the token's exp, clamped to at least a year before the end of
+// system_clock, so that adding a leeway or a margin to it cannot overflow.
 #pragma once
 
 #include <chrono>

@@ -141,7 +141,11 @@ std::variant<Verified, Rejected> checked_verify(std::string_view token, std::str
     return a == f.options.audiences[0] || a == f.options.audiences[1];
   });
   if (!ours) fail("accepted another audience", input, p->audiences.empty() ? std::string{} : p->audiences[0]);
-  if (p->expires_at + f.options.leeway <= kNow) fail("accepted an expired token", input);
+  if (p->expires_at <= kNow - f.options.leeway) fail("accepted an expired token", input);
+  // Callers add margins to it: it must stay a year from the clock's end.
+  if (p->expires_at > std::chrono::system_clock::time_point::max() - std::chrono::hours{24 * 365}) {
+    fail("expires_at too close to the end of the clock", input);
+  }
   if (p->subject.empty()) fail("accepted without a subject", input);
   if (p->actors.size() > kMaxActorDepth) fail("more actors than the bound", input);
   if (p->method != pit::AuthMethod::bearer) fail("not a bearer principal", input);

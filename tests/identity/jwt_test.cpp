@@ -2,10 +2,14 @@
 // and each hostile token of issue 10 refused for its own reason. The key sets come from
 // DevSigner, whose private keys sign the forged tokens too.
 #include <gtest/gtest.h>
+#include <openssl/bio.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 
 #include <array>
+#include <atomic>
 #include <chrono>
+#include <thread>
 #include <string>
 #include <variant>
 
@@ -145,6 +149,25 @@ std::string hmac_sha256(std::string_view key, std::string_view data) {
   return std::string{reinterpret_cast<const char*>(mac.data()), size};
 }
 
+// The public key as PEM (SubjectPublicKeyInfo), as an attacker would download it.
+std::string public_pem(const DevSigner& s) {
+  const std::string private_pem = s.private_pem();
+  BIO* in = BIO_new_mem_buf(private_pem.data(), static_cast<int>(private_pem.size()));
+  EVP_PKEY* key = PEM_read_bio_PrivateKey(in, nullptr, nullptr, nullptr);
+  BIO* out = BIO_new(BIO_s_mem());
+  std::string pem;
+  if (key != nullptr && PEM_write_bio_PUBKEY(out, key) == 1) {
+    char* data = nullptr;
+    const long size = BIO_get_mem_data(out, &data);
+    pem.assign(data, static_cast<std::size_t>(size));
+  }
+  EVP_PKEY_free(key);
+  BIO_free(in);
+  BIO_free(out);
+  EXPECT_NE(pem.find("BEGIN PUBLIC KEY"), std::string::npos);
+  return pem;
+}
+
 // ---- accepted tokens ------------------------------------------------------------------
 
 TEST(JwtVerify, rs256_token_is_accepted) { EXPECT_EQ(accepted(check(token(rsa()))).subject, "alice"); }
@@ -244,11 +267,32 @@ TEST(JwtVerify, token_without_kid_uses_the_only_key_of_a_set) {
 TEST(JwtVerify, numeric_dates_far_out_of_range_do_not_overflow) {
   const pit::Principal p = accepted(check(ed().sign(header("EdDSA", "ed-1"), claims({}, R"("exp":1e300)"))));
   EXPECT_GT(p.expires_at, kNow + std::chrono::hours{24 * 365 * 100});
+  // A year before the clock's end at most: callers add a leeway or a margin to it.
+  EXPECT_LE(p.expires_at, system_clock::time_point::max() - std::chrono::hours{24 * 365});
   EXPECT_EQ(accepted(check(ed().sign(header("EdDSA", "ed-1"), claims({}, R"("exp":18446744073709551615)")))).subject,
             "alice");
   EXPECT_TRUE(refused_for(check(ed().sign(header("EdDSA", "ed-1"), claims({}, R"("exp":-9223372036854775808)"))),
                           Reject::expired));
   EXPECT_TRUE(refused_for(check(ed().sign(header("EdDSA", "ed-1"), claims({}, R"("exp":-1e300)"))), Reject::expired));
+}
+
+TEST(JwtVerify, one_key_set_serves_many_threads) {
+  // A KeySet is shared by every I/O thread: verifications at once, all four algorithms,
+  // accepted and refused, each with its own answer (TSan checks the sharing in CI).
+  const std::array<std::string, 5> tokens{token(rsa()), token(ps()), token(ec()), token(ed()), token(stranger())};
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 40; ++i) {
+        const std::size_t k = static_cast<std::size_t>(i + t) % tokens.size();
+        const bool ok = std::holds_alternative<Verified>(verify(tokens[k], keys(), options(), kNow));
+        if (ok != (k != 4)) wrong.fetch_add(1);
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(wrong.load(), 0);
 }
 
 // ---- hostile tokens: the algorithm -----------------------------------------------------
@@ -268,7 +312,7 @@ TEST(JwtHostile, hs256_signed_with_the_rsa_public_key_is_refused) {
   // The classic confusion: a verifier that took the header's word would HMAC with the
   // public key's bytes as the secret, which the attacker knows too.
   const std::string signing_input = base64url_encode(header("HS256", "rsa-1")) + "." + base64url_encode(claims());
-  for (const std::string& secret : {rsa().jwks(), keys_of(rsa())}) {
+  for (const std::string& secret : {public_pem(rsa()), rsa().jwks(), keys_of(rsa())}) {
     const std::string t = signing_input + "." + base64url_encode(hmac_sha256(secret, signing_input));
     EXPECT_TRUE(refused_for(check(t), Reject::bad_algorithm));
   }
