@@ -205,7 +205,7 @@ Authenticator::Result Authenticator::check(const std::string& token, std::string
   return {std::move(principal), {}, false};
 }
 
-Task<Authenticator::Result> Authenticator::authenticate(std::string token, std::string_view contract,
+Task<Authenticator::Result> Authenticator::authenticate(const std::string& token, std::string_view contract,
                                                         IoThread* home) {
   if (options_.issuer.empty()) co_return Result{nullptr, "invalid_token:no_issuer_configured", false};
   if (auto hit = cached(token)) {
@@ -221,7 +221,9 @@ Task<Authenticator::Result> Authenticator::authenticate(std::string token, std::
   // No key set yet, or a key id it does not have (a rotation): one shared, rate-limited
   // refetch, waited for off the I/O thread's back.
   if (home != nullptr) {
-    co_await ResumeOn{home, [this](std::function<void()> done) { refetch(std::move(done)); }};
+    // Named, not a temporary inside the co_await (GCC 12 miscompiles those).
+    ResumeOn refetched{home, [this](std::function<void()> done) { refetch(std::move(done)); }};
+    co_await refetched;
   }
   keys = keys_.load();
   if (keys == nullptr) co_return Result{nullptr, "keys_unavailable", true};

@@ -54,7 +54,8 @@ class Authenticator {
   // Verifies the token; waits (suspended, on `home`) for a refetch of the key set when it
   // names an unknown key or no key set was ever had. `contract`: the audience it must name
   // (or one of auth.audiences).
-  Task<Result> authenticate(std::string token, std::string_view contract, IoThread* home);
+  // `token` must outlive the task (the caller's frame holds it).
+  Task<Result> authenticate(const std::string& token, std::string_view contract, IoThread* home);
 
   // Whether a verified token is meant for `contract`: its aud names the contract (or
   // urn:pit:<contract>) or one of auth.audiences.

@@ -57,11 +57,20 @@ Task<bool> record(detail::AuditLog* audit, const Context& context, bool allowed,
   co_return co_await audit->record_async(r);
 }
 
-Task<Outcome> refuse(detail::AuditLog* audit, const Call& call, Fault fault, std::string_view reason,
+// The refusal for `code` (unauthenticated, permission_denied, or unavailable when the
+// keys cannot be had). Takes the code, not a Fault: no temporary with a destructor is
+// passed into the coroutine from a co_await expression (GCC 12, docs/contracts.md).
+Task<Outcome> refuse(detail::AuditLog* audit, const Call& call, Code code, std::string_view reason,
                      std::string_view rule, const Principal* who) {
-  log::info("call refused", {{"reason", reason}, {"rule", rule}, {"code", to_string(fault.code())}});
+  log::info("call refused", {{"reason", reason}, {"rule", rule}, {"code", to_string(code)}});
   if (!co_await record(audit, call.context(), false, reason, rule, who)) co_return audit_behind();
-  co_return fault;
+  if (code == Code::unavailable) {
+    // No key set to be had: never open; the caller may retry once the keys are back.
+    Fault later = Fault::unavailable("the credentials cannot be checked now");
+    later.with(Fault::retryable).from(Fault::Origin::runtime);
+    co_return later;
+  }
+  co_return code == Code::permission_denied ? denied() : unauthenticated();
 }
 
 std::string_view rule_of(const Call& call) {
@@ -96,12 +105,12 @@ Task<Outcome> Authentication::handle(Call& call, Next next) {
                         });
     Principal presented;  // for the audit record of a refusal: the token's hash, never the token
     if (!bearer) {
-      co_return co_await refuse(audit_, call, unauthenticated(), "unsupported_credential", rule_of(call), &presented);
+      co_return co_await refuse(audit_, call, Code::unauthenticated, "unsupported_credential", rule_of(call), &presented);
     }
     std::string token = credential.substr(kBearer.size());
     if (!CallAccess::secure_transport(call) && context.transport() != "inproc" && !plaintext_bearer_) {
       presented.token_hash = detail::identity::token_hash(token);
-      co_return co_await refuse(audit_, call, unauthenticated(), "bearer_over_plaintext", rule_of(call), &presented);
+      co_return co_await refuse(audit_, call, Code::unauthenticated, "bearer_over_plaintext", rule_of(call), &presented);
     }
     if (authenticator_ != nullptr) who = authenticator_->cached(token);
     if (who == nullptr || !authenticator_->audience_accepted(*who, context.contract())) {
@@ -114,12 +123,9 @@ Task<Outcome> Authentication::handle(Call& call, Next next) {
       if (result.principal == nullptr) {
         presented.token_hash = detail::identity::token_hash(token);
         if (result.unavailable) {
-          // No key set to be had: never open; the caller may retry once the keys are back.
-          Fault later = Fault::unavailable("the credentials cannot be checked now");
-          later.with(Fault::retryable).from(Fault::Origin::runtime);
-          co_return co_await refuse(audit_, call, std::move(later), result.reason, rule_of(call), &presented);
+          co_return co_await refuse(audit_, call, Code::unavailable, result.reason, rule_of(call), &presented);
         }
-        co_return co_await refuse(audit_, call, unauthenticated(), result.reason, rule_of(call), &presented);
+        co_return co_await refuse(audit_, call, Code::unauthenticated, result.reason, rule_of(call), &presented);
       }
       who = std::move(result.principal);
     }
@@ -151,18 +157,18 @@ Task<Outcome> Authorization::handle(Call& call, Next next) {
   switch (spec.access()) {
     case Access::undeclared:
       // Closed by default: no configuration opens it.
-      co_return co_await refuse(audit_, call, who.authenticated() ? denied() : unauthenticated(), "undeclared", rule, &who);
+      co_return co_await refuse(audit_, call, who.authenticated() ? Code::permission_denied : Code::unauthenticated, "undeclared", rule, &who);
     case Access::anonymous:
       // Configuration may narrow even an open operation (never the other way round).
       if (settings != nullptr && (!settings->require_scopes.empty() || !settings->require_roles.empty())) {
-        if (!who.authenticated()) co_return co_await refuse(audit_, call, unauthenticated(), "no_credential", rule, &who);
-        if (!meets_configured(who, settings)) co_return co_await refuse(audit_, call, denied(), "requirement_not_met", rule, &who);
+        if (!who.authenticated()) co_return co_await refuse(audit_, call, Code::unauthenticated, "no_credential", rule, &who);
+        if (!meets_configured(who, settings)) co_return co_await refuse(audit_, call, Code::permission_denied, "requirement_not_met", rule, &who);
       }
       break;
     case Access::required:
-      if (!who.authenticated()) co_return co_await refuse(audit_, call, unauthenticated(), "no_credential", rule, &who);
+      if (!who.authenticated()) co_return co_await refuse(audit_, call, Code::unauthenticated, "no_credential", rule, &who);
       if (!who.satisfies(spec.requirement()) || !meets_configured(who, settings)) {
-        co_return co_await refuse(audit_, call, denied(), "requirement_not_met", rule, &who);
+        co_return co_await refuse(audit_, call, Code::permission_denied, "requirement_not_met", rule, &who);
       }
       break;
   }

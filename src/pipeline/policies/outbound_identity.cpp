@@ -84,13 +84,15 @@ Task<Outcome> OutboundIdentityPolicy::handle(Call& call, Next next) {
   fetch->audience = audience_of(contract);
   if (exchange) fetch->subject_token = *token;
   detail::identity::TokenClient* tokens = tokens_;
-  co_await detail::ResumeOn{CallAccess::home(call), [&](std::function<void()> done) {
-                              offload_->post([tokens, exchange, fetch, done = std::move(done)] {
-                                fetch->got = exchange ? tokens->exchange(fetch->subject_token, fetch->audience, {})
-                                                      : tokens->own_token(fetch->audience, {});
-                                done();
-                              });
-                            }};
+  // Named, not a temporary inside the co_await (GCC 12 miscompiles those).
+  detail::ResumeOn fetched{CallAccess::home(call), [&](std::function<void()> done) {
+                             offload_->post([tokens, exchange, fetch, done = std::move(done)] {
+                               fetch->got = exchange ? tokens->exchange(fetch->subject_token, fetch->audience, {})
+                                                     : tokens->own_token(fetch->audience, {});
+                               done();
+                             });
+                           }};
+  co_await fetched;
   const detail::identity::Result& got = fetch->got;
   if (!got.error.empty()) {
     if (got.retryable) {
