@@ -145,6 +145,8 @@ void apply_environment(const std::map<std::string, std::string>& variables, Host
       case Kind::listen:
       case Kind::code:
       case Kind::names:
+      case Kind::path:
+      case Kind::client_auth:
         value = text;
         break;
     }

@@ -22,7 +22,7 @@ namespace pit::config {
 using Value = std::variant<std::int64_t, bool, std::string>;
 
 // What a key holds and how it is checked (value_check.hpp).
-enum class Kind : std::uint8_t { integer, boolean, level, listen, code, names };
+enum class Kind : std::uint8_t { integer, boolean, level, listen, code, names, path, client_auth };
 
 // A key of the [host], [log], [http], [admin], [admission] or [fault_injection] section.
 struct Setting {
@@ -55,6 +55,10 @@ std::span<const std::string_view> environment_prefixes();
 // log.level's values, in order of severity.
 std::span<const std::pair<std::string_view, log::Level>> levels();
 std::optional<log::Level> parse_level(std::string_view text);
+
+// http.tls_client_auth's values.
+std::span<const std::pair<std::string_view, HttpOptions::ClientAuth>> client_auth_modes();
+std::optional<HttpOptions::ClientAuth> parse_client_auth(std::string_view text);
 
 // "a, b,c" → {"a", "b", "c"}: a comma-separated list of names (Kind::names), spaces around
 // them ignored; a trailing comma gives an empty name (refused by the check).

@@ -252,7 +252,8 @@ class FileReader {
       value = node.as_integer()->get();
     } else if (kind == Kind::boolean && node.is_boolean()) {
       value = node.as_boolean()->get();
-    } else if ((kind == Kind::level || kind == Kind::listen || kind == Kind::code || kind == Kind::names) &&
+    } else if ((kind == Kind::level || kind == Kind::listen || kind == Kind::code || kind == Kind::names ||
+                kind == Kind::path || kind == Kind::client_auth) &&
                node.is_string()) {
       value = node.as_string()->get();
     } else {

@@ -41,6 +41,8 @@ std::string type_name(Kind kind) {
     case Kind::listen:
     case Kind::code:
     case Kind::names:
+    case Kind::path:
+    case Kind::client_auth:
       return "string";
   }
   return "string";
@@ -66,6 +68,14 @@ std::string range_text(Kind kind, std::int64_t min, std::int64_t max) {
       return "a fault code: \"unavailable\", \"internal\", \"not_found\", ...";
     case Kind::names:
       return "\"name, name, ...\" (letters, digits, '_', '-', '.')";
+    case Kind::path:
+      return "a file path or \"\"";
+    case Kind::client_auth: {
+      std::string text;
+      for (const auto& [name, mode] : client_auth_modes())
+        text += (text.empty() ? "\"" : ", \"") + std::string{name} + "\"";
+      return text;
+    }
   }
   return {};
 }
@@ -123,6 +133,14 @@ std::string check(Kind kind, std::int64_t min, std::int64_t max, const Value& va
         }
       }
       return {};
+    case Kind::path:
+      // Whether the file exists and holds what it should is checked at start, where a
+      // missing file names the key and the reason.
+      if (std::get<std::string>(value).find('\0') == std::string::npos) return {};
+      return show(value) + " is not a file path";
+    case Kind::client_auth:
+      if (parse_client_auth(std::get<std::string>(value))) return {};
+      return show(value) + " is not a client certificate mode (" + range_text(kind, min, max) + ")";
   }
   return {};
 }
