@@ -249,7 +249,9 @@ Task<Outcome> HttpSend::dispatch(Call& call) {
           // The server must prove the name of the URL (SNI sent for a DNS name); the
           // handshake is bounded like a read, and by the call's deadline.
           stream->tls.emplace(stream->tcp, *target->tls);
-          tls::expect_server_name(stream->tls->native_handle(), target->host);
+          if (!tls::expect_server_name(stream->tls->native_handle(), target->host)) {
+            co_return untrusted(*target, asio::error::invalid_argument);
+          }
           handshaking = true;
           stream->tcp.expires_after(options_.read_timeout);
           co_await stream->tls->async_handshake(asio::ssl::stream_base::client, use_task);

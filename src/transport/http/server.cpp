@@ -295,7 +295,8 @@ Task<void> HttpServer::Impl::serve(tcp::socket socket) {
       co_await tls->async_handshake(asio::ssl::stream_base::server, use_task);
       handshake_done = true;
     } catch (const boost::system::system_error& e) {
-      handshake_failed(e.code(), stream.socket());
+      // Aborted: closed by close_connections() at shutdown, not the client's failure.
+      if (e.code() != asio::error::operation_aborted) handshake_failed(e.code(), stream.socket());
     }
     if (!handshake_done) {
       boost::system::error_code ignored;

@@ -49,7 +49,8 @@ int select_http11(SSL* /*ssl*/, const unsigned char** out, unsigned char* out_le
   throw std::runtime_error(what);
 }
 
-std::shared_ptr<SslContext> with_defaults(SslContext::method method) {
+// `setup`: for a client, whose errors are std::invalid_argument (kept until the start).
+std::shared_ptr<SslContext> with_defaults(SslContext::method method, bool setup) {
   auto context = std::make_shared<SslContext>(method);
   SSL_CTX* ctx = context->native_handle();
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
@@ -57,7 +58,7 @@ std::shared_ptr<SslContext> with_defaults(SslContext::method method) {
   // 112 bits of security at least: RSA and DH keys of 2048 bits and more, no SHA-1
   // signatures, no RC4 (OpenSSL's level 2).
   SSL_CTX_set_security_level(ctx, 2);
-  if (SSL_CTX_set_cipher_list(ctx, kTls12Ciphers) != 1) fail(false, "pit: TLS cipher list");
+  if (SSL_CTX_set_cipher_list(ctx, kTls12Ciphers) != 1) fail(setup, "pit: TLS cipher list");
   return context;
 }
 
@@ -103,7 +104,7 @@ void check_client_options(const HttpOptions& o) {
 
 std::shared_ptr<SslContext> server_context(const HttpOptions& o) {
   ERR_clear_error();
-  auto context = with_defaults(SslContext::tls_server);
+  auto context = with_defaults(SslContext::tls_server, false);
   SSL_CTX* ctx = context->native_handle();
   if (SSL_CTX_use_certificate_chain_file(ctx, o.tls_cert_file.c_str()) != 1) {
     fail(false, "pit: http.tls_cert_file '" + o.tls_cert_file + "'");
@@ -140,7 +141,7 @@ std::shared_ptr<SslContext> server_context(const HttpOptions& o) {
 std::shared_ptr<SslContext> client_context(const HttpOptions& o) {
   check_client_options(o);
   ERR_clear_error();
-  auto context = with_defaults(SslContext::tls_client);
+  auto context = with_defaults(SslContext::tls_client, true);
   SSL_CTX* ctx = context->native_handle();
   if (!o.client_ca_file.empty()) {
     if (SSL_CTX_load_verify_locations(ctx, o.client_ca_file.c_str(), nullptr) != 1) {
@@ -166,21 +167,23 @@ std::shared_ptr<SslContext> client_context(const HttpOptions& o) {
   return context;
 }
 
-void expect_server_name(SSL* ssl, const std::string& host) {
+bool expect_server_name(SSL* ssl, const std::string& host) {
   X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
   std::array<unsigned char, 16> address{};
   const bool is_address = inet_pton(AF_INET, host.c_str(), address.data()) == 1 ||
                           inet_pton(AF_INET6, host.c_str(), address.data()) == 1;
-  ERR_clear_error();
+  bool ok = false;
   if (is_address) {
     // An address is matched against the certificate's IP SANs; SNI carries names only
     // (RFC 6066 §3).
-    if (X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str()) != 1) fail(false, "pit: server address " + host);
-    return;
+    ok = X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str()) == 1;
+  } else {
+    X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    ok = X509_VERIFY_PARAM_set1_host(param, host.c_str(), host.size()) == 1 &&
+         SSL_set_tlsext_host_name(ssl, host.c_str()) == 1;
   }
-  X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-  if (X509_VERIFY_PARAM_set1_host(param, host.c_str(), host.size()) != 1) fail(false, "pit: server name " + host);
-  if (SSL_set_tlsext_host_name(ssl, host.c_str()) != 1) fail(false, "pit: server name " + host);
+  ERR_clear_error();
+  return ok;
 }
 
 std::time_t certificate_expiry(SslContext& context) {

@@ -32,8 +32,9 @@ std::shared_ptr<SslContext> server_context(const HttpOptions& options);
 std::shared_ptr<SslContext> client_context(const HttpOptions& options);
 
 // Before a client handshake: SNI (for a DNS name, never for an address) and the name the
-// server's certificate must carry (a DNS SAN, or an IP SAN for an address).
-void expect_server_name(SSL* ssl, const std::string& host);
+// server's certificate must carry (a DNS SAN, or an IP SAN for an address). False when
+// OpenSSL takes no such name (the connection must not go on unverified).
+[[nodiscard]] bool expect_server_name(SSL* ssl, const std::string& host);
 
 // When the context's own certificate stops being valid (seconds since the Unix epoch),
 // 0 when it has none.
