@@ -296,6 +296,34 @@ TEST_F(Tls, client_stalling_mid_handshake_is_cut_off_while_others_are_served) {
   EXPECT_EQ(curl("").exit_code, 0);
 }
 
+// A TLS client that leaves while its call runs says close_notify, then FIN: the call is
+// cancelled with reason `caller` all the same, as on plaintext.
+TEST_F(Tls, client_leaving_with_close_notify_cancels_its_call) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  ::inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  SSL* ssl = SSL_new(ctx);
+  SSL_set_fd(ssl, fd);
+  ASSERT_EQ(SSL_connect(ssl), 1);
+  const std::string request = rawhttp::post("/shop.v1.Inventory/reserve", R"({"sku":"slow","quantity":5000})");
+  ASSERT_EQ(SSL_write(ssl, request.data(), static_cast<int>(request.size())), static_cast<int>(request.size()));
+  for (int i = 0; i < 2000 && probe.dispatched.load() == 0; ++i) std::this_thread::sleep_for(1ms);
+  ASSERT_GT(probe.dispatched.load(), 0);
+  SSL_shutdown(ssl);          // close_notify
+  ::shutdown(fd, SHUT_WR);    // FIN (a close() with the unread session tickets would be RST)
+  for (int i = 0; i < 2000 && !probe.timer_cancelled.load(); ++i) std::this_thread::sleep_for(1ms);
+  ::close(fd);
+  SSL_free(ssl);
+  SSL_CTX_free(ctx);
+  EXPECT_TRUE(probe.timer_cancelled);
+  EXPECT_EQ(probe.cancel_reason, static_cast<int>(pit::CancelReason::caller));
+  EXPECT_EQ(curl("").exit_code, 0);
+}
+
 TEST_F(Tls, certificate_replaced_on_disk_is_served_to_the_next_connection) {
   EXPECT_EQ(served_certificate(port).serial, 1001);
   install(files().server_renewed);

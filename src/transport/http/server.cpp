@@ -8,6 +8,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
+#include <poll.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -209,13 +210,21 @@ bool is_json_content_type(std::string_view v) {
 // Everything here runs on the connection's home I/O thread.
 struct HttpServer::Impl::DisconnectWatch : std::enable_shared_from_this<DisconnectWatch> {
   tcp::socket& socket;
+  // TLS: a client that leaves politely sends close_notify before its FIN, so bytes to read
+  // are no sign of life there; the FIN behind them is (the peer shut its side down).
+  bool tls = false;
   Call* call = nullptr;
   std::uint64_t generation = 0;
   bool active = false;
   bool armed = false;
   bool caller_gone = false;
 
-  explicit DisconnectWatch(tcp::socket& s) : socket(s) {}
+  DisconnectWatch(tcp::socket& s, bool over_tls) : socket(s), tls(over_tls) {}
+
+  bool peer_shut_down() const {
+    pollfd p{socket.native_handle(), POLLRDHUP, 0};
+    return ::poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+  }
 
   void start(Call& c) {
     call = &c;
@@ -234,7 +243,7 @@ struct HttpServer::Impl::DisconnectWatch : std::enable_shared_from_this<Disconne
       char byte = 0;
       boost::system::error_code peek_ec;
       const auto n = self->socket.receive(asio::buffer(&byte, 1), tcp::socket::message_peek, peek_ec);
-      if (n == 0 || peek_ec) {
+      if (n == 0 || peek_ec || (self->tls && self->peer_shut_down())) {
         self->caller_gone = true;
         CallAccess::cancel(*self->call, CancelReason::caller);
       }
@@ -309,7 +318,7 @@ Task<void> HttpServer::Impl::serve(tcp::socket socket) {
   const Peer peer{tls.has_value(), peer_identity};
   beast::flat_buffer buffer;
   std::string out;  // the serialized response, reused
-  const auto watch = mode == Mode::api ? std::make_shared<DisconnectWatch>(stream.socket()) : nullptr;
+  const auto watch = mode == Mode::api ? std::make_shared<DisconnectWatch>(stream.socket(), tls.has_value()) : nullptr;
   for (;;) {
     // Wait for a request to start (idle timeout), then for all of it (read timeout): a
     // client that trickles its headers is cut off after read_timeout, whatever it sends.
@@ -381,8 +390,10 @@ Task<void> HttpServer::Impl::serve(tcp::socket socket) {
     if (ec) {
       if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == beast::error::timeout ||
           ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
-          ec == asio::ssl::error::stream_truncated) {
-        break;  // the peer left, or stayed silent too long: close without an answer
+          ec.category() == asio::error::get_ssl_category() || ec == asio::ssl::error::stream_truncated) {
+        // The peer left, or stayed silent too long, or broke the TLS stream (no answer
+        // can be sent on it): close without an answer.
+        break;
       }
       auto res = problem_for_parse_error(ec);
       try {
