@@ -94,7 +94,7 @@ struct Shown {
   std::string common_name;
 };
 
-Shown served_certificate(unsigned short port) {
+Shown served_certificate(unsigned short port, const char* alpn = nullptr, unsigned alpn_length = 0) {
   Shown shown;
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
@@ -109,6 +109,7 @@ Shown served_certificate(unsigned short port) {
   }
   SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
   SSL* ssl = SSL_new(ctx);
+  if (alpn != nullptr) SSL_set_alpn_protos(ssl, reinterpret_cast<const unsigned char*>(alpn), alpn_length);
   SSL_set_fd(ssl, fd);
   if (SSL_connect(ssl) == 1) {
     if (X509* cert = SSL_get0_peer_certificate(ssl)) {
@@ -242,6 +243,13 @@ TEST_F(Tls, curl_with_at_most_tls_1_1_is_refused_by_the_server) {
   EXPECT_NE(r.exit_code, 0) << r.out;
   EXPECT_EQ(r.out.find("200"), std::string::npos) << r.out;
   EXPECT_EQ(failures(), before + 1) << "the server saw the hello and refused it";
+}
+
+TEST_F(Tls, client_offering_alpn_without_http_1_1_is_refused_at_the_handshake) {
+  EXPECT_EQ(served_certificate(port, "\x02h2", 3).serial, -1) << "h2 only: no_application_protocol";
+  EXPECT_EQ(served_certificate(port, "\x02h2\x08http/1.1", 12).serial, 1001);
+  EXPECT_EQ(served_certificate(port).serial, 1001) << "no ALPN at all: HTTP/1.1";
+  EXPECT_EQ(failures(), 1);
 }
 
 TEST_F(Tls, plaintext_http_to_the_tls_port_is_closed_without_an_answer) {
