@@ -7,6 +7,7 @@ PIT_PACKAGES=(
   g++ cmake ninja-build ccache pkg-config python3 curl
   libboost1.81-dev libboost-json1.81-dev   # Asio, Describe, Preprocessor (headers); Boost.JSON
   libtomlplusplus-dev                       # configuration files (src/config/)
+  libssl-dev                                # TLS (src/transport/tls/); tests call it with curl
   googletest libgtest-dev libgmock-dev      # tests
   libbenchmark-dev                          # bench/
   prometheus                                # promtool and a Prometheus server (tests/ops/)

@@ -49,6 +49,25 @@ struct HttpOptions {
   std::size_t max_connections = 10'000;
   // Outbound (client) calls: idle keep-alive connections kept per target and I/O thread.
   std::size_t client_pool_idle = 16;
+
+  // TLS on the listener (docs/tls.md): both files set, or neither (plaintext). PEM; the
+  // certificate file may hold the chain after the leaf. TLS 1.2 at least, ALPN http/1.1.
+  // The files are re-read when they change (checked every tls_reload_interval): new
+  // connections get the new certificate; a bad new file keeps the old one, logged.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  // Mutual TLS: client certificates are verified against this CA bundle (PEM), and the
+  // verified peer's identity (its spiffe:// URI SAN, else its subject CN) reaches the call.
+  // Set it together with tls_client_auth optional or required (start refuses a mismatch).
+  std::string tls_client_ca_file;
+  enum class ClientAuth : std::uint8_t { none, optional, required };
+  ClientAuth tls_client_auth = ClientAuth::none;
+  std::chrono::milliseconds tls_reload_interval{5'000};  // 0: never re-read
+  // Outbound https:// calls: the CA bundle trusted for servers ("" : the system's store),
+  // and the certificate and key shown to servers that ask for one (both or neither).
+  std::string client_ca_file;
+  std::string client_cert_file;
+  std::string client_key_file;
 };
 
 // The admin listener: /metrics, /healthz, /readyz (docs/operations.md).
@@ -244,8 +263,9 @@ class Host {
     return Ref<C>{std::make_shared<proxy>(inproc_channel(detail::declaration_of<C>::info()))};
   }
 
-  // A proxy for contract C served by another process, at base_url ("http://host:port").
-  // The same pit::Ref as in-process: calls carry the deadline, correlation and trace
+  // A proxy for contract C served by another process, at base_url ("http://host:port", or
+  // "https://host:port": the server's certificate verified against http.client_ca_file or
+  // the system's store, and its name against host; docs/tls.md). The same pit::Ref as in-process: calls carry the deadline, correlation and trace
   // context across, and the callee's faults come back as pit::Fault.
   template <class C>
     requires detail::contract<C>

@@ -148,7 +148,9 @@ void apply_environment(const std::map<std::string, std::string>& variables, Host
       case Kind::text:
       case Kind::identity:
       case Kind::path:
+      case Kind::audit_path:
       case Kind::when_behind:
+      case Kind::client_auth:
         value = text;
         break;
     }

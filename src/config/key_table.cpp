@@ -30,6 +30,19 @@ constexpr std::array<std::pair<std::string_view, log::Level>, 5> kLevels{{
     {"off", log::Level::off},
 }};
 
+constexpr std::array<std::pair<std::string_view, HttpOptions::ClientAuth>, 3> kClientAuth{{
+    {"none", HttpOptions::ClientAuth::none},
+    {"optional", HttpOptions::ClientAuth::optional},
+    {"required", HttpOptions::ClientAuth::required},
+}};
+
+std::string_view client_auth_name(HttpOptions::ClientAuth mode) {
+  for (const auto& [name, m] : kClientAuth) {
+    if (m == mode) return name;
+  }
+  return "none";
+}
+
 std::string_view level_name(log::Level level) {
   for (const auto& [name, l] : kLevels) {
     if (l == level) return name;
@@ -111,6 +124,38 @@ const std::array kSettings{
           "Outbound calls: idle keep-alive connections kept per target and I/O thread.",
           [](HostOptions& o, const Value& v) { o.http.client_pool_idle = as_size(v); },
           [](const HostOptions& o) { return of_size(o.http.client_pool_idle); }},
+  Setting{"http.tls_cert_file", Kind::path, 0, 0,
+          "TLS on the listener: the certificate (PEM, the chain after it); set with http.tls_key_file, or neither (plaintext). Re-read when it changes.",
+          [](HostOptions& o, const Value& v) { o.http.tls_cert_file = std::get<std::string>(v); },
+          [](const HostOptions& o) { return Value{o.http.tls_cert_file}; }},
+  Setting{"http.tls_key_file", Kind::path, 0, 0,
+          "The private key of http.tls_cert_file (PEM). Re-read when it changes.",
+          [](HostOptions& o, const Value& v) { o.http.tls_key_file = std::get<std::string>(v); },
+          [](const HostOptions& o) { return Value{o.http.tls_key_file}; }},
+  Setting{"http.tls_client_ca_file", Kind::path, 0, 0,
+          "Mutual TLS: the CA bundle (PEM) client certificates are verified against; needs http.tls_client_auth optional or required.",
+          [](HostOptions& o, const Value& v) { o.http.tls_client_ca_file = std::get<std::string>(v); },
+          [](const HostOptions& o) { return Value{o.http.tls_client_ca_file}; }},
+  Setting{"http.tls_client_auth", Kind::client_auth, 0, 0,
+          "Client certificates: none (not asked for), optional (verified when sent), required (no certificate: refused at the handshake).",
+          [](HostOptions& o, const Value& v) { o.http.tls_client_auth = *parse_client_auth(std::get<std::string>(v)); },
+          [](const HostOptions& o) { return Value{std::string{client_auth_name(o.http.tls_client_auth)}}; }},
+  Setting{"http.tls_reload_ms", Kind::integer, 0, kHourMs,
+          "How often the TLS files are checked for a change (and re-read); 0: never.",
+          [](HostOptions& o, const Value& v) { o.http.tls_reload_interval = as_ms(v); },
+          [](const HostOptions& o) { return of_ms(o.http.tls_reload_interval); }},
+  Setting{"http.client_ca_file", Kind::path, 0, 0,
+          "Outbound https:// calls: the CA bundle (PEM) servers are verified against; empty: the system's trust store.",
+          [](HostOptions& o, const Value& v) { o.http.client_ca_file = std::get<std::string>(v); },
+          [](const HostOptions& o) { return Value{o.http.client_ca_file}; }},
+  Setting{"http.client_cert_file", Kind::path, 0, 0,
+          "Outbound https:// calls: the client certificate (PEM) shown to servers that ask; set with http.client_key_file.",
+          [](HostOptions& o, const Value& v) { o.http.client_cert_file = std::get<std::string>(v); },
+          [](const HostOptions& o) { return Value{o.http.client_cert_file}; }},
+  Setting{"http.client_key_file", Kind::path, 0, 0,
+          "The private key of http.client_cert_file (PEM).",
+          [](HostOptions& o, const Value& v) { o.http.client_key_file = std::get<std::string>(v); },
+          [](const HostOptions& o) { return Value{o.http.client_key_file}; }},
   Setting{"admin.listen", Kind::listen, 0, 0,
           "Address and port of /metrics, /healthz, /readyz; empty: none. Keep it private.",
           [](HostOptions& o, const Value& v) { o.admin.listen = std::get<std::string>(v); },
@@ -183,7 +228,7 @@ const std::array kSettings{
           "This service's client secret (prefer the environment: PIT_AUTH_CLIENT_SECRET).",
           [](HostOptions& o, const Value& v) { o.auth.client_secret = std::get<std::string>(v); },
           [](const HostOptions& o) { return Value{o.auth.client_secret}; }},
-  Setting{"audit.path", Kind::path, 0, 0,
+  Setting{"audit.path", Kind::audit_path, 0, 0,
           "The JSON-lines file every authorization decision is appended to; \"-\": standard output.",
           [](HostOptions& o, const Value& v) { o.audit.path = std::get<std::string>(v); },
           [](const HostOptions& o) { return Value{o.audit.path}; }},
@@ -302,6 +347,15 @@ std::string join_names(const std::vector<std::string>& names) {
 std::optional<log::Level> parse_level(std::string_view text) {
   for (const auto& [name, level] : kLevels) {
     if (name == text) return level;
+  }
+  return std::nullopt;
+}
+
+std::span<const std::pair<std::string_view, HttpOptions::ClientAuth>> client_auth_modes() { return kClientAuth; }
+
+std::optional<HttpOptions::ClientAuth> parse_client_auth(std::string_view text) {
+  for (const auto& [name, mode] : kClientAuth) {
+    if (name == text) return mode;
   }
   return std::nullopt;
 }

@@ -22,10 +22,13 @@ namespace pit::config {
 using Value = std::variant<std::int64_t, bool, std::string>;
 
 // What a key holds and how it is checked (value_check.hpp).
-// text: any string (a URL, a name); checked by the part that uses it.
-// identity: an OutboundIdentity name. path: any file name; when_behind: "wait" or "drop"
-// (audit.when_behind).
-enum class Kind : std::uint8_t { integer, boolean, level, listen, code, names, text, identity, path, when_behind };
+// text: any string (a URL, a name); checked by the part that uses it. identity: an
+// OutboundIdentity name. path: a file path or "" (checked at start); audit_path: a file
+// name or "-" (standard output), never ""; when_behind: "wait" or "drop"
+// (audit.when_behind); client_auth: http.tls_client_auth's values.
+enum class Kind : std::uint8_t {
+  integer, boolean, level, listen, code, names, text, identity, path, audit_path, when_behind, client_auth
+};
 
 // A key of the [host], [log], [http], [admin], [admission], [fault_injection] or [audit] section.
 struct Setting {
@@ -59,6 +62,10 @@ std::span<const std::string_view> environment_prefixes();
 std::span<const std::pair<std::string_view, log::Level>> levels();
 std::optional<log::Level> parse_level(std::string_view text);
 std::optional<OutboundIdentity> parse_outbound_identity(std::string_view text);
+
+// http.tls_client_auth's values.
+std::span<const std::pair<std::string_view, HttpOptions::ClientAuth>> client_auth_modes();
+std::optional<HttpOptions::ClientAuth> parse_client_auth(std::string_view text);
 
 // "a, b,c" → {"a", "b", "c"}: a comma-separated list of names (Kind::names), spaces around
 // them ignored; a trailing comma gives an empty name (refused by the check).

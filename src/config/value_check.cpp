@@ -44,7 +44,9 @@ std::string type_name(Kind kind) {
     case Kind::text:
     case Kind::identity:
     case Kind::path:
+    case Kind::audit_path:
     case Kind::when_behind:
+    case Kind::client_auth:
       return "string";
   }
   return "string";
@@ -75,9 +77,17 @@ std::string range_text(Kind kind, std::int64_t min, std::int64_t max) {
     case Kind::identity:
       return "\"exchange\", \"forward\", \"own\", \"none\"";
     case Kind::path:
+      return "a file path or \"\"";
+    case Kind::audit_path:
       return "a file name, or \"-\" (standard output)";
     case Kind::when_behind:
       return "\"wait\", \"drop\"";
+    case Kind::client_auth: {
+      std::string text;
+      for (const auto& [name, mode] : client_auth_modes())
+        text += (text.empty() ? "\"" : ", \"") + std::string{name} + "\"";
+      return text;
+    }
   }
   return {};
 }
@@ -141,6 +151,11 @@ std::string check(Kind kind, std::int64_t min, std::int64_t max, const Value& va
       if (parse_outbound_identity(std::get<std::string>(value))) return {};
       return show(value) + " is not a way to carry identity (" + range_text(kind, min, max) + ")";
     case Kind::path:
+      // Whether the file exists and holds what it should is checked at start, where a
+      // missing file names the key and the reason.
+      if (std::get<std::string>(value).find('\0') == std::string::npos) return {};
+      return show(value) + " is not a file path";
+    case Kind::audit_path:
       if (!std::get<std::string>(value).empty()) return {};
       return "\"\" is not a file name (\"-\": standard output)";
     case Kind::when_behind: {
@@ -148,6 +163,9 @@ std::string check(Kind kind, std::int64_t min, std::int64_t max, const Value& va
       if (mode == "wait" || mode == "drop") return {};
       return show(value) + " is not \"wait\" or \"drop\"";
     }
+    case Kind::client_auth:
+      if (parse_client_auth(std::get<std::string>(value))) return {};
+      return show(value) + " is not a client certificate mode (" + range_text(kind, min, max) + ")";
   }
   return {};
 }

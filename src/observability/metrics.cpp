@@ -178,6 +178,18 @@ std::string MetricsRegistry::render() const {
          "Times a listener paused accepting because the process was out of file descriptors (EMFILE/ENFILE).");
   out.append("pit_accept_paused_total{listener=\"http\"} ").append(std::to_string(accept_paused_[0].load(std::memory_order_relaxed))).append("\n");
   out.append("pit_accept_paused_total{listener=\"admin\"} ").append(std::to_string(accept_paused_[1].load(std::memory_order_relaxed))).append("\n");
+  if (tls_.load(std::memory_order_relaxed)) {
+    header(out, "pit_tls_handshake_failures_total", "counter",
+           "TLS handshakes on the HTTP listener that failed or timed out (the connection was closed).");
+    out.append("pit_tls_handshake_failures_total ").append(std::to_string(tls_handshake_failures_.load(std::memory_order_relaxed))).append("\n");
+    header(out, "pit_tls_reloads_total", "counter",
+           "Certificate reloads of the HTTP listener after its files changed, by result (failed: the previous certificate stays).");
+    out.append("pit_tls_reloads_total{result=\"ok\"} ").append(std::to_string(tls_reloads_[0].load(std::memory_order_relaxed))).append("\n");
+    out.append("pit_tls_reloads_total{result=\"failed\"} ").append(std::to_string(tls_reloads_[1].load(std::memory_order_relaxed))).append("\n");
+    header(out, "pit_tls_certificate_expiry_seconds", "gauge",
+           "When the HTTP listener's certificate in use expires, in seconds since the Unix epoch.");
+    out.append("pit_tls_certificate_expiry_seconds ").append(std::to_string(tls_expiry_.load(std::memory_order_relaxed))).append("\n");
+  }
   auto gauge = [&](std::string_view name, std::string_view type, std::string_view help, const std::string& value) {
     header(out, name, type, help);
     out.append(name).append(" ").append(value).append("\n");

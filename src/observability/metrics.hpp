@@ -77,6 +77,15 @@ class MetricsRegistry {
   // A part that keeps metrics of its own (authentication, the audit log, TLS) appends
   // their exposition text (HELP/TYPE lines included) to each render.
   void add_section(std::function<void(std::string&)> render_section);
+  // TLS on the HTTP listener: its metrics are rendered once it is on. A handshake that
+  // failed (no TLS spoken, an old protocol, a refused client certificate, a stall past
+  // the read timeout); a certificate reload, by result; when the certificate expires.
+  void enable_tls() noexcept { tls_.store(true, std::memory_order_relaxed); }
+  void count_tls_handshake_failure() noexcept { tls_handshake_failures_.fetch_add(1, std::memory_order_relaxed); }
+  void count_tls_reload(bool ok) noexcept { tls_reloads_[ok ? 0 : 1].fetch_add(1, std::memory_order_relaxed); }
+  void set_tls_certificate_expiry(std::int64_t unix_seconds) noexcept {
+    tls_expiry_.store(unix_seconds, std::memory_order_relaxed);
+  }
   // The Prometheus text exposition format, version 0.0.4.
   [[nodiscard]] std::string render() const;
 
@@ -86,6 +95,10 @@ class MetricsRegistry {
   Gauges gauges_;
   std::vector<std::function<void(std::string&)>> sections_;
   std::array<std::atomic<std::uint64_t>, 2> accept_paused_{};  // http, admin
+  std::atomic<bool> tls_{false};
+  std::atomic<std::uint64_t> tls_handshake_failures_{0};
+  std::array<std::atomic<std::uint64_t>, 2> tls_reloads_{};  // ok, failed
+  std::atomic<std::int64_t> tls_expiry_{0};
 };
 
 }  // namespace pit::detail

@@ -398,6 +398,27 @@ TEST(Config, environment_overrides_the_file) {
   EXPECT_EQ(o.http.max_body_bytes, 2048U);
 }
 
+TEST(Config, tls_settings_come_from_the_file_and_the_environment) {
+  const auto o = parse(
+      "[http]\ntls_cert_file = \"/etc/pit/cert.pem\"\ntls_key_file = \"/etc/pit/key.pem\"\n"
+      "tls_client_ca_file = \"/etc/pit/clients.pem\"\ntls_client_auth = \"optional\"\ntls_reload_ms = 0\n"
+      "client_ca_file = \"/etc/pit/ca.pem\"\n");
+  EXPECT_EQ(o.http.tls_cert_file, "/etc/pit/cert.pem");
+  EXPECT_EQ(o.http.tls_key_file, "/etc/pit/key.pem");
+  EXPECT_EQ(o.http.tls_client_ca_file, "/etc/pit/clients.pem");
+  EXPECT_EQ(o.http.tls_client_auth, pit::HttpOptions::ClientAuth::optional);
+  EXPECT_EQ(o.http.tls_reload_interval, 0ms);
+  EXPECT_EQ(o.http.client_ca_file, "/etc/pit/ca.pem");
+  const Environment env{{"PIT_HTTP_TLS_CLIENT_AUTH", "required"}, {"PIT_HTTP_CLIENT_CERT_FILE", "/c.pem"}};
+  EXPECT_EQ(parse("", env).http.tls_client_auth, pit::HttpOptions::ClientAuth::required);
+  EXPECT_EQ(parse("", env).http.client_cert_file, "/c.pem");
+  EXPECT_EQ(parse("").http.tls_client_auth, pit::HttpOptions::ClientAuth::none);
+  const auto bad = error_of([] { (void)parse("[http]\ntls_client_auth = \"sometimes\"\n"); });
+  EXPECT_NE(bad.find("http.tls_client_auth"), std::string::npos) << bad;
+  EXPECT_NE(bad.find("\"none\", \"optional\", \"required\""), std::string::npos) << bad;
+  EXPECT_NE(error_of([] { (void)parse("[http]\ntls_cert_file = 1\n"); }).find("expected a string"), std::string::npos);
+}
+
 TEST(Config, every_key_outside_contracts_has_an_environment_variable) {
   for (const auto& key : pit::Config::keys()) {
     if (key.name.starts_with("contracts.")) {
@@ -413,6 +434,7 @@ TEST(Config, every_key_outside_contracts_has_an_environment_variable) {
     if (key.name == "log.level") value = "off";
     if (key.name == "audit.path") value = "-";
     if (key.name == "audit.when_behind") value = "drop";
+    if (key.name == "http.tls_client_auth") value = "none";
     EXPECT_NO_THROW(parse("", Environment{{key.environment, value}})) << key.environment;
   }
 }

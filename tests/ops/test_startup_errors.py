@@ -91,11 +91,19 @@ class StartupErrors(unittest.TestCase):
         self.assertEqual(line, "pit: cannot start: settings for 'shop.v1.Inventory/reserv': "
                                "shop.v1.Inventory has no such operation")
 
+    def test_a_tls_certificate_that_does_not_load_exits_1_with_one_line_naming_the_key(self):
+        cert = self.write("not-a-cert.pem", "-----BEGIN CERTIFICATE-----\nnot base64\n")
+        path = self.write("tls.toml", '[http]\ntls_cert_file = "%s"\ntls_key_file = "%s"\n' % (cert, cert))
+        http_port, admin_port = free_ports(2)
+        line = self.start_failing(["inventory", "--config", path, "--listen", "127.0.0.1:%d" % http_port,
+                                   "--admin", "127.0.0.1:%d" % admin_port], 1)
+        self.assertTrue(line.startswith("pit: cannot start: http.tls_cert_file '%s': " % cert), line)
+
     def test_a_bad_client_url_exits_1_with_one_line_naming_it(self):
         http_port, admin_port = free_ports(2)
         line = self.start_failing(["orders", "--listen", "127.0.0.1:%d" % http_port,
                                    "--admin", "127.0.0.1:%d" % admin_port, "--inventory", "ftp://127.0.0.1:1"], 1)
-        self.assertEqual(line, "pit: cannot start: client base URL 'ftp://127.0.0.1:1': must start with http://")
+        self.assertEqual(line, "pit: cannot start: client base URL 'ftp://127.0.0.1:1': must start with http:// or https://")
 
 
 def main():

@@ -2,11 +2,13 @@
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <algorithm>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <unordered_map>
 #include <vector>
@@ -16,6 +18,7 @@
 #include "call/call_access.hpp"
 #include "pit/asio.hpp"
 #include "transport/http/wire.hpp"
+#include "transport/tls/contexts.hpp"
 
 namespace pit::detail {
 
@@ -24,6 +27,14 @@ namespace beast = boost::beast;
 namespace http = boost::beast::http;
 using tcp = asio::ip::tcp;
 
+// One connection to a target: TCP, and TLS over it for an https:// target. The TCP stream
+// keeps the timeouts; the TLS stream, when there is one, carries the requests.
+struct HttpConnection {
+  explicit HttpConnection(asio::io_context& io) : tcp(io) {}
+  beast::tcp_stream tcp;
+  std::optional<asio::ssl::stream<beast::tcp_stream&>> tls;
+};
+
 // One remote endpoint and its idle keep-alive connections, kept per I/O thread: a
 // connection is only ever used by calls whose home is the thread it was made on.
 struct HttpTarget : std::enable_shared_from_this<HttpTarget> {
@@ -31,11 +42,14 @@ struct HttpTarget : std::enable_shared_from_this<HttpTarget> {
   std::string port;
   std::string authority;  // Host header
   std::string base;       // for messages
+  // https://: the context every connection to this target starts from (servers verified,
+  // the name checked); null for http://.
+  std::shared_ptr<tls::SslContext> tls;
   std::size_t max_idle = 16;
   std::mutex mutex;
-  std::unordered_map<IoThread*, std::vector<std::unique_ptr<beast::tcp_stream>>> idle;
+  std::unordered_map<IoThread*, std::vector<std::unique_ptr<HttpConnection>>> idle;
 
-  std::unique_ptr<beast::tcp_stream> take(IoThread* home) {
+  std::unique_ptr<HttpConnection> take(IoThread* home) {
     std::lock_guard lock(mutex);
     auto& v = idle[home];
     if (v.empty()) return nullptr;
@@ -43,7 +57,7 @@ struct HttpTarget : std::enable_shared_from_this<HttpTarget> {
     v.pop_back();
     return s;
   }
-  void give(IoThread* home, std::unique_ptr<beast::tcp_stream> s) {
+  void give(IoThread* home, std::unique_ptr<HttpConnection> s) {
     std::lock_guard lock(mutex);
     auto& v = idle[home];
     if (v.size() < max_idle) v.push_back(std::move(s));
@@ -57,8 +71,8 @@ struct HttpTarget : std::enable_shared_from_this<HttpTarget> {
     for (auto& [home, streams] : closing) {
       for (auto& s : streams) {
         boost::system::error_code ignored;
-        s->socket().shutdown(tcp::socket::shutdown_both, ignored);
-        s->close();
+        s->tcp.socket().shutdown(tcp::socket::shutdown_both, ignored);
+        s->tcp.close();
       }
     }
   }
@@ -66,17 +80,19 @@ struct HttpTarget : std::enable_shared_from_this<HttpTarget> {
 
 namespace {
 
-std::shared_ptr<HttpTarget> parse_base_url(std::string_view url) {
-  constexpr std::string_view scheme = "http://";
+std::shared_ptr<HttpTarget> parse_base_url(std::string_view url, bool& tls) {
+  constexpr std::string_view http_scheme = "http://";
+  constexpr std::string_view https_scheme = "https://";
   auto bad = [&](const char* why) {
     return std::invalid_argument("pit: client base URL '" + std::string(url) + "': " + why);
   };
-  if (url.substr(0, scheme.size()) != scheme) throw bad("must start with http://");
-  auto rest = url.substr(scheme.size());
+  tls = url.substr(0, https_scheme.size()) == https_scheme;
+  if (!tls && url.substr(0, http_scheme.size()) != http_scheme) throw bad("must start with http:// or https://");
+  auto rest = url.substr(tls ? https_scheme.size() : http_scheme.size());
   if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
   if (rest.find('/') != std::string_view::npos) throw bad("must have no path");
   std::string_view host = rest;
-  std::string_view port = "80";
+  std::string_view port = tls ? "443" : "80";
   if (!rest.empty() && rest.front() == '[') {
     const auto close = rest.find(']');
     if (close == std::string_view::npos) throw bad("unterminated IPv6 address");
@@ -104,8 +120,8 @@ std::shared_ptr<HttpTarget> parse_base_url(std::string_view url) {
 
 // A pooled connection the server has closed while it sat idle reads as EOF (or an error)
 // without blocking: such a connection is dropped before a request is written to it.
-bool closed_by_peer(beast::tcp_stream& stream) {
-  auto& socket = stream.socket();
+bool closed_by_peer(HttpConnection& connection) {
+  auto& socket = connection.tcp.socket();
   char byte = 0;
   boost::system::error_code ec;
   socket.non_blocking(true, ec);
@@ -124,6 +140,12 @@ Fault unreachable(const HttpTarget& t, const boost::system::error_code& ec, bool
   return f;
 }
 
+Fault untrusted(const HttpTarget& t, const boost::system::error_code& ec) {
+  return Fault::unavailable("the service is unreachable")
+      .with_cause(t.base + ": TLS handshake failed: " + ec.message())
+      .from(Fault::Origin::runtime);
+}
+
 Fault reply_too_large(const HttpTarget& t, boost::optional<std::uint64_t> announced, std::size_t limit) {
   std::string cause = t.base + ": the reply body";
   if (announced) cause += " of " + std::to_string(*announced) + " bytes";
@@ -140,7 +162,11 @@ constexpr auto kDeadlineMargin = std::chrono::milliseconds(5);
 
 HttpChannel::HttpChannel(std::shared_ptr<Host::State> state, const ContractInfo& contract,
                          std::string_view base_url)
-    : state_(std::move(state)), target_(parse_base_url(base_url)), settings_(resolve_settings(state_->options, contract, state_->metrics, "client")) {
+    : state_(std::move(state)), settings_(resolve_settings(state_->options, contract, state_->metrics, "client")) {
+  bool tls = false;
+  target_ = parse_base_url(base_url, tls);
+  // Its files are read now: one that does not load fails the host's start, not a call.
+  if (tls) target_->tls = tls::client_context(state_->options.http);
   target_->max_idle = state_->options.http.client_pool_idle;
   std::lock_guard lock(state_->http_targets_mutex);
   auto& targets = state_->http_targets;
@@ -211,6 +237,7 @@ Task<Outcome> HttpSend::dispatch(Call& call) {
     auto stream = target->take(home);
     if (stream && closed_by_peer(*stream)) stream.reset();
     const bool reused = stream != nullptr;
+    bool handshaking = false;
     bool written = false;
     beast::flat_buffer buffer;
     http::response_parser<http::string_body> parser;
@@ -218,14 +245,33 @@ Task<Outcome> HttpSend::dispatch(Call& call) {
     parser.header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
     try {
       if (!stream) {
-        stream = std::make_unique<beast::tcp_stream>(home->io());
+        stream = std::make_unique<HttpConnection>(home->io());
         tcp::resolver resolver{home->io()};
         auto endpoints = co_await resolver.async_resolve(target->host, target->port, use_task);
-        co_await asio::async_connect(stream->socket(), endpoints, use_task);
+        co_await asio::async_connect(stream->tcp.socket(), endpoints, use_task);
+        if (target->tls) {
+          // The server must prove the name of the URL (SNI sent for a DNS name); the
+          // handshake is bounded like a read, and by the call's deadline.
+          stream->tls.emplace(stream->tcp, *target->tls);
+          if (!tls::expect_server_name(stream->tls->native_handle(), target->host)) {
+            co_return untrusted(*target, asio::error::invalid_argument);
+          }
+          handshaking = true;
+          stream->tcp.expires_after(options_.read_timeout);
+          co_await stream->tls->async_handshake(asio::ssl::stream_base::client, use_task);
+          stream->tcp.expires_never();
+          handshaking = false;
+        }
       }
-      co_await http::async_write(*stream, req, use_task);
-      written = true;
-      co_await http::async_read(*stream, buffer, parser, use_task);
+      if (stream->tls) {
+        co_await http::async_write(*stream->tls, req, use_task);
+        written = true;
+        co_await http::async_read(*stream->tls, buffer, parser, use_task);
+      } else {
+        co_await http::async_write(stream->tcp, req, use_task);
+        written = true;
+        co_await http::async_read(stream->tcp, buffer, parser, use_task);
+      }
       auto res = parser.release();
       if (res.keep_alive() && !context.cancelled()) target->give(home, std::move(stream));
       if (res.result_int() != 200) co_return http_wire::fault_of_problem(res.result_int(), res.body());
@@ -246,6 +292,9 @@ Task<Outcome> HttpSend::dispatch(Call& call) {
       }
       const bool safe_to_retry = !written || op.spec.is_idempotent();
       if (reused && attempt == 0 && safe_to_retry) continue;
+      // A server that fails the handshake (its certificate does not verify, or does not
+      // name this host) is not one to retry against: the same answer would come back.
+      if (handshaking) co_return untrusted(*target, e.code());
       co_return unreachable(*target, e.code(), !written);
     }
   }

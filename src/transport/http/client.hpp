@@ -17,7 +17,8 @@ struct HttpTarget;
 
 class HttpChannel final : public Channel {
  public:
-  // base_url: "http://host:port" (a trailing '/' is allowed). Throws std::invalid_argument.
+  // base_url: "http://host:port" or "https://host:port" (a trailing '/' is allowed).
+  // Throws std::invalid_argument, also when an https:// target's TLS files do not load.
   HttpChannel(std::shared_ptr<Host::State> state, const ContractInfo& contract, std::string_view base_url);
   ~HttpChannel() override;
   Task<Outcome> call(CallRef call) override;

@@ -1,11 +1,14 @@
 #include "transport/http/server.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
+#include <poll.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -19,6 +22,8 @@
 #include "pit/asio.hpp"
 #include "pit/log.hpp"
 #include "transport/http/wire.hpp"
+#include "transport/tls/certificate_reload.hpp"
+#include "transport/tls/peer_identity.hpp"
 
 namespace pit::detail {
 
@@ -26,6 +31,9 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = boost::beast::http;
 using tcp = asio::ip::tcp;
+// TLS over the connection's tcp_stream, which keeps the timeouts and which
+// close_connections() closes: the handshake and every record are bounded like plaintext.
+using TlsStream = asio::ssl::stream<beast::tcp_stream&>;
 
 struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   Host::State& host;
@@ -60,6 +68,24 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   std::vector<ThreadConnections> open;  // one per I/O thread of the host, fixed at construction
   class Registration;
 
+  // TLS (api listener only; null: plaintext). The timer re-checks the certificate files
+  // every tls_reload_interval, on the acceptor's thread, which alone calls check().
+  std::unique_ptr<tls::ServerCertificates> certificates;
+  std::unique_ptr<asio::steady_timer> reload_timer;
+  // Failed handshakes are counted each, logged at most once a second (a scanner's flood
+  // is one line and the metric): the next time a line may be written, and the failures
+  // since the last line.
+  std::atomic<Clock::rep> next_handshake_log{0};
+  std::atomic<std::uint64_t> handshake_failures_unlogged{0};
+  void watch_certificates();
+  void handshake_failed(const boost::system::error_code& ec, const tcp::socket& socket);
+
+  // What the connection tells the calls it carries about their caller.
+  struct Peer {
+    bool secure = false;         // TLS
+    std::string_view identity;   // the verified client certificate's (mutual TLS), or empty
+  };
+
   Impl(Host::State& h, const HttpOptions& o, Mode m) : host(h), options(o), mode(m) {
     for (const auto& t : host.io_threads) open.push_back({t.get(), {}});
   }
@@ -74,7 +100,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     return op != nullptr ? &service->settings[op->index] : nullptr;
   }
   struct DisconnectWatch;
-  Task<http::response<http::string_body>> handle(http::request<http::string_body>& req, DisconnectWatch& watch);
+  Task<http::response<http::string_body>> handle(http::request<http::string_body>& req, DisconnectWatch& watch,
+                                                 const Peer& peer);
   Task<http::response<http::string_body>> admin(const http::request<http::string_body>& req) const;
   Task<std::string> readiness_report(bool& ready) const;
 };
@@ -183,13 +210,21 @@ bool is_json_content_type(std::string_view v) {
 // Everything here runs on the connection's home I/O thread.
 struct HttpServer::Impl::DisconnectWatch : std::enable_shared_from_this<DisconnectWatch> {
   tcp::socket& socket;
+  // TLS: a client that leaves politely sends close_notify before its FIN, so bytes to read
+  // are no sign of life there; the FIN behind them is (the peer shut its side down).
+  bool tls = false;
   Call* call = nullptr;
   std::uint64_t generation = 0;
   bool active = false;
   bool armed = false;
   bool caller_gone = false;
 
-  explicit DisconnectWatch(tcp::socket& s) : socket(s) {}
+  DisconnectWatch(tcp::socket& s, bool over_tls) : socket(s), tls(over_tls) {}
+
+  bool peer_shut_down() const {
+    pollfd p{socket.native_handle(), POLLRDHUP, 0};
+    return ::poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+  }
 
   void start(Call& c) {
     call = &c;
@@ -208,7 +243,7 @@ struct HttpServer::Impl::DisconnectWatch : std::enable_shared_from_this<Disconne
       char byte = 0;
       boost::system::error_code peek_ec;
       const auto n = self->socket.receive(asio::buffer(&byte, 1), tcp::socket::message_peek, peek_ec);
-      if (n == 0 || peek_ec) {
+      if (n == 0 || peek_ec || (self->tls && self->peer_shut_down())) {
         self->caller_gone = true;
         CallAccess::cancel(*self->call, CancelReason::caller);
       }
@@ -255,9 +290,35 @@ Task<void> HttpServer::Impl::serve(tcp::socket socket) {
   const Registration registration{*this, stream};
   // Posted here before close_connections() ran on this thread, started after: end now.
   if (closing.load(std::memory_order_acquire)) co_return;
+  // TLS: the handshake first, within the read timeout. The connection holds the context
+  // it started with, so a certificate reload never pulls it from under an open connection.
+  std::shared_ptr<tls::SslContext> tls_context;
+  std::optional<TlsStream> tls;
+  std::string peer_identity;
+  if (certificates) {
+    tls_context = certificates->current();
+    tls.emplace(stream, *tls_context);
+    stream.expires_after(options.read_timeout);
+    bool handshake_done = false;
+    try {
+      co_await tls->async_handshake(asio::ssl::stream_base::server, use_task);
+      handshake_done = true;
+    } catch (const boost::system::system_error& e) {
+      // Aborted: closed by close_connections() at shutdown, not the client's failure.
+      if (e.code() != asio::error::operation_aborted) handshake_failed(e.code(), stream.socket());
+    }
+    if (!handshake_done) {
+      boost::system::error_code ignored;
+      stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+      stream.socket().close(ignored);
+      co_return;
+    }
+    peer_identity = tls::peer_identity(tls->native_handle());
+  }
+  const Peer peer{tls.has_value(), peer_identity};
   beast::flat_buffer buffer;
   std::string out;  // the serialized response, reused
-  const auto watch = mode == Mode::api ? std::make_shared<DisconnectWatch>(stream.socket()) : nullptr;
+  const auto watch = mode == Mode::api ? std::make_shared<DisconnectWatch>(stream.socket(), tls.has_value()) : nullptr;
   for (;;) {
     // Wait for a request to start (idle timeout), then for all of it (read timeout): a
     // client that trickles its headers is cut off after read_timeout, whatever it sends.
@@ -307,8 +368,13 @@ Task<void> HttpServer::Impl::serve(tcp::socket socket) {
       }
       try {
         const std::size_t room = buffer.capacity() - buffer.size();
-        const auto n = co_await stream.async_read_some(
-            buffer.prepare(std::min<std::size_t>(std::max<std::size_t>(room, 4096), 65536)), use_task);
+        const auto space = buffer.prepare(std::min<std::size_t>(std::max<std::size_t>(room, 4096), 65536));
+        std::size_t n = 0;
+        if (tls) {
+          n = co_await tls->async_read_some(space, use_task);
+        } else {
+          n = co_await stream.async_read_some(space, use_task);
+        }
         buffer.commit(n);
       } catch (const boost::system::system_error& e) {
         ec = e.code();
@@ -323,14 +389,21 @@ Task<void> HttpServer::Impl::serve(tcp::socket socket) {
     }
     if (ec) {
       if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == beast::error::timeout ||
-          ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
-        break;  // the peer left, or stayed silent too long: close without an answer
+          ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
+          ec.category() == asio::error::get_ssl_category() || ec == asio::ssl::error::stream_truncated) {
+        // The peer left, or stayed silent too long, or broke the TLS stream (no answer
+        // can be sent on it): close without an answer.
+        break;
       }
       auto res = problem_for_parse_error(ec);
       try {
         stream.expires_after(options.read_timeout);
         serialize(res, out);
-        co_await asio::async_write(stream, asio::buffer(out), use_task);
+        if (tls) {
+          co_await asio::async_write(*tls, asio::buffer(out), use_task);
+        } else {
+          co_await asio::async_write(stream, asio::buffer(out), use_task);
+        }
       } catch (const boost::system::system_error&) {
       }
       break;  // after a framing error the stream cannot be trusted: close it
@@ -342,7 +415,7 @@ Task<void> HttpServer::Impl::serve(tcp::socket socket) {
     if (mode == Mode::admin) {
       res = co_await admin(req);
     } else {
-      res = co_await handle(req, *watch);
+      res = co_await handle(req, *watch, peer);
     }
     if (stream.socket().is_open() == false) break;
     // An answer to HEAD has no content, whatever it says about it (RFC 9110 9.3.2): sent,
@@ -352,7 +425,11 @@ Task<void> HttpServer::Impl::serve(tcp::socket socket) {
     try {
       stream.expires_after(options.read_timeout);
       serialize(res, out);
-      co_await asio::async_write(stream, asio::buffer(out), use_task);
+      if (tls) {
+        co_await asio::async_write(*tls, asio::buffer(out), use_task);
+      } else {
+        co_await asio::async_write(stream, asio::buffer(out), use_task);
+      }
     } catch (const boost::system::system_error&) {
       break;
     }
@@ -363,7 +440,7 @@ Task<void> HttpServer::Impl::serve(tcp::socket socket) {
   stream.socket().close(ignored);
 }
 
-Task<Response> HttpServer::Impl::handle(Request& req, DisconnectWatch& watch) {
+Task<Response> HttpServer::Impl::handle(Request& req, DisconnectWatch& watch, const Peer& peer) {
   if (host.draining.load(std::memory_order_acquire)) {
     // Stopping: requests already on open connections are refused (retryable) and the
     // connection closes, so clients move to another instance.
@@ -414,10 +491,14 @@ Task<Response> HttpServer::Impl::handle(Request& req, DisconnectWatch& watch) {
     ContextAccess::set_deadline(context, *timeout < Clock::time_point::max() - now ? now + *timeout
                                                                                    : Clock::time_point::max());
   }
-  // The credential goes to the authentication policy as it came; nothing here judges it.
-  const auto authorization = req[http::field::authorization];
-  const bool presented_credential = !authorization.empty();
-  if (presented_credential) CallAccess::set_credential(*call, std::string(authorization));
+  // What authentication reads: the credential as sent (the Authorization header, on
+  // plaintext too: whether to accept it there is the policy's decision), whether the
+  // connection is TLS, and the verified client certificate's identity.
+  const auto authorization = req.find(http::field::authorization);
+  const bool presented_credential = authorization != req.end();
+  if (presented_credential) CallAccess::set_credential(*call, std::string(authorization->value()));
+  CallAccess::set_secure_transport(*call, peer.secure);
+  if (!peer.identity.empty()) CallAccess::set_peer_identity(*call, std::string(peer.identity));
   CallAccess::set_target(*call, service->implementation);
   CallAccess::set_settings(*call, &service->settings[op->index]);
   CallAccess::set_json_request(*call, std::move(req.body()));
@@ -542,6 +623,42 @@ void HttpServer::Impl::accept() {
   });
 }
 
+void HttpServer::Impl::watch_certificates() {
+  if (!reload_timer) return;  // stopped
+  reload_timer->expires_after(options.tls_reload_interval);
+  reload_timer->async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+    if (ec || self->stopping.load()) return;
+    switch (self->certificates->check()) {
+      case tls::ServerCertificates::Check::reloaded:
+        self->host.metrics.count_tls_reload(true);
+        self->host.metrics.set_tls_certificate_expiry(self->certificates->expiry());
+        break;
+      case tls::ServerCertificates::Check::failed:
+        self->host.metrics.count_tls_reload(false);
+        break;
+      case tls::ServerCertificates::Check::unchanged:
+        break;
+    }
+    self->watch_certificates();
+  });
+}
+
+void HttpServer::Impl::handshake_failed(const boost::system::error_code& ec, const tcp::socket& socket) {
+  host.metrics.count_tls_handshake_failure();
+  const auto now = Clock::now().time_since_epoch().count();
+  auto next = next_handshake_log.load(std::memory_order_relaxed);
+  const auto after = now + std::chrono::duration_cast<Clock::duration>(std::chrono::seconds(1)).count();
+  if (now < next || !next_handshake_log.compare_exchange_strong(next, after, std::memory_order_relaxed)) {
+    handshake_failures_unlogged.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  boost::system::error_code ep_ec;
+  const auto peer = socket.remote_endpoint(ep_ec);
+  log::debug("TLS handshake failed", {{"cause", ec.message()},
+                                      {"peer", ep_ec ? std::string{} : peer.address().to_string()},
+                                      {"not_logged_since_last", handshake_failures_unlogged.exchange(0)}});
+}
+
 // Every connection, accepted or handed in, starts here.
 void HttpServer::Impl::adopt(tcp::socket::native_handle_type fd, const tcp& protocol) {
   if (connections.fetch_add(1) >= options.max_connections) {
@@ -650,6 +767,15 @@ HttpServer::~HttpServer() { stop(); }
 
 void HttpServer::start() {
   auto [address, port] = split_listen(impl_->options.listen);
+  if (impl_->mode == Mode::api) {
+    tls::check_server_options(impl_->options);
+    if (!impl_->options.tls_cert_file.empty()) {
+      // Loaded before binding: a certificate that does not load fails the start.
+      impl_->certificates = std::make_unique<tls::ServerCertificates>(impl_->options);
+      impl_->host.metrics.enable_tls();
+      impl_->host.metrics.set_tls_certificate_expiry(impl_->certificates->expiry());
+    }
+  }
   auto& io = impl_->host.io_threads.front()->io();
   boost::system::error_code ec;
   const auto ip = asio::ip::make_address(address, ec);
@@ -664,6 +790,10 @@ void HttpServer::start() {
   if (ec) throw std::runtime_error("pit: cannot listen on " + impl_->options.listen + ": " + ec.message());
   port_.store(impl_->acceptor->local_endpoint().port());
   asio::post(io, [impl = impl_] { impl->accept(); });
+  if (impl_->certificates && impl_->options.tls_reload_interval > std::chrono::milliseconds::zero()) {
+    impl_->reload_timer = std::make_unique<asio::steady_timer>(io);
+    asio::post(io, [impl = impl_] { impl->watch_certificates(); });
+  }
 }
 
 void HttpServer::adopt(int fd) { impl_->adopt(fd, tcp::v4()); }
@@ -675,6 +805,7 @@ void HttpServer::stop() {
     impl->acceptor->close(ignored);
     // Gone now, on its thread, while its io_context lives: the Impl may outlive both.
     impl->accept_pause.reset();
+    impl->reload_timer.reset();
   });
 }
 
