@@ -2,7 +2,10 @@
 // over https, old protocols and hostile handshakes are cut off within the read timeout
 // while others are served, mutual TLS puts the verified peer's identity on the call, a
 // changed certificate is served without a restart (a bad one is not), and pit's client
-// verifies the server it calls.
+// verifies the server it calls. The identity side (docs/security.md): a bearer token over TLS
+// is accepted without auth.plaintext_bearer, a client certificate's identity becomes the
+// principal, or the actor when a token comes with it, and a certificate without a
+// trustworthy identity makes no principal at all.
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
@@ -12,22 +15,60 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <boost/describe.hpp>
 #include <cstdio>
 #include <filesystem>
 #include <thread>
+#include <vector>
 
 #include "call/call_access.hpp"
+#include "identity/dev_signer.hpp"
 #include "support/admin_fixture.hpp"
 #include "support/raw_http.hpp"
 #include "support/test_certificates.hpp"
 
 namespace shop {
+
+// Who an operation sees calling: pit::caller(), as the reply.
+struct Question {
+  std::string about;
+};
+BOOST_DESCRIBE_STRUCT(Question, (), (about))
+struct Caller {
+  std::string subject;
+  std::string method;
+  std::vector<std::string> actors;  // their subjects, nearest first
+};
+BOOST_DESCRIBE_STRUCT(Caller, (), (subject, method, actors))
+
+class Whoami {
+ public:
+  virtual ~Whoami() = default;
+
+ protected:
+  virtual Caller who(Question) = 0;
+};
+PIT_CONTRACT(Whoami, "test.v1.Whoami", (who, pit::OpSpec{}.require(pit::authenticated())));
+
+class WhoamiService final : public Whoami {
+ protected:
+  Caller who(Question) override {
+    const pit::Principal& p = pit::caller();
+    Caller c{p.subject, std::string{pit::to_string(p.method)}, {}};
+    for (const auto& actor : p.actors) c.actors.push_back(actor.subject);
+    return c;
+  }
+};
+
 namespace {
 
 using namespace std::chrono_literals;
 using pit::block_on;
 using pit::Code;
 using ClientAuth = pit::HttpOptions::ClientAuth;
+using pit::detail::identity::DevSigner;
+
+constexpr std::string_view kIssuer = "https://id.pit.test";
 
 // The certificates every test shares, made once; the server's own files are per test
 // (the reload tests replace them).
@@ -39,6 +80,9 @@ struct Files {
   testcerts::Issued server, server_renewed, server_elsewhere;
   std::string spiffe_id = "spiffe://example.org/ns/shop/sa/orders";
   std::string client_spiffe, client_plain, client_expired, client_of_stranger, client_two_spiffe;
+  // The issuer's signing key, and its public half where the hosts read it (auth.jwks_file).
+  DevSigner signer{DevSigner::Alg::ES256, "k1"};
+  std::string jwks_file;
 
   Files() {
     char pattern[] = "/tmp/pit-tls-XXXXXX";
@@ -56,6 +100,8 @@ struct Files {
     client_of_stranger = pair("client-stranger", stranger.issue({"stranger-client", "", 14, -3600, 86'400}));
     client_two_spiffe = pair("client-two-spiffe",
                              ca.issue({"two-ids", "URI:spiffe://example.org/a,URI:spiffe://example.org/b", 15, -3600, 86'400}));
+    jwks_file = dir + "/jwks.json";
+    testcerts::write_file(jwks_file, signer.jwks());
   }
   ~Files() { std::filesystem::remove_all(dir); }
   // Writes <name>.pem and <name>.key; returns the path without the extension.
@@ -70,6 +116,18 @@ const Files& files() {
   static const Files f;
   return f;
 }
+
+// An Authorization header with a valid access token of the test issuer for `audience`
+// (a contract's name, or urn:pit:<name>).
+std::string bearer(const std::string& audience, std::string_view subject = "alice") {
+  return "Bearer " + files().signer.access_token(kIssuer, audience, subject, "", std::chrono::minutes(10));
+}
+
+// A reply as curl saw it: the status (0 when there was no answer) and the body.
+struct Reply {
+  int status = 0;
+  std::string body;
+};
 
 struct Ran {
   int exit_code = -1;
@@ -156,6 +214,9 @@ class Tls : public HostWithAdminTest {
     o.http.tls_cert_file = dir + "/server.pem";
     o.http.tls_key_file = dir + "/server.key";
     o.http.tls_reload_interval = 50ms;
+    // The issuer's keys, and no plaintext_bearer: tokens are accepted because this is TLS.
+    o.auth.issuer = kIssuer;
+    o.auth.jwks_file = files().jwks_file;
     if (client_auth() != ClientAuth::none) {
       o.http.tls_client_ca_file = files().ca_file;
       o.http.tls_client_auth = client_auth();
@@ -167,7 +228,9 @@ class Tls : public HostWithAdminTest {
     dir = ::mkdtemp(pattern);
     install(files().server);
     HostWithAdminTest::SetUp();
-    // What the authentication policy will read, seen from a policy of the test's own.
+    host->serve<Whoami, WhoamiService>();
+    // What the authentication policy read, seen from a policy of the test's own (it runs
+    // after authorization: it sees the calls that were let in).
     host->use("seen", [this](pit::Call& call, pit::Next next) -> pit::Task<pit::Outcome> {
       {
         std::lock_guard lock(seen_mutex);
@@ -191,12 +254,24 @@ class Tls : public HostWithAdminTest {
   std::string url(const std::string& host_name = "127.0.0.1") const {
     return "https://" + host_name + ":" + std::to_string(port);
   }
-  // curl POSTs a count request; prints the status and the HTTP version.
+  // curl POSTs a count request (an anonymous operation) with a valid token for Inventory;
+  // prints the status and the HTTP version.
   Ran curl(const std::string& extra) const {
     return run("curl -sS --max-time 5 --cacert " + files().ca_file + " " + extra +
-               " -H 'Content-Type: application/json' -H 'Authorization: Bearer t0k3n' -d '{\"sku\":\"apple\"}'"
-               " -o /dev/null -w '%{http_code} HTTP/%{http_version}' " +
-               url() + "/shop.v1.Inventory/count");
+               " -H 'Content-Type: application/json' -H 'Authorization: " + inventory_token +
+               "' -d '{\"sku\":\"apple\"}' -o /dev/null -w '%{http_code} HTTP/%{http_version}' " + url() +
+               "/shop.v1.Inventory/count");
+  }
+  // curl asks Whoami.who (authenticated callers only) with `extra` options and
+  // `credential` as its Authorization header ("": none).
+  Reply who(const std::string& extra, const std::string& credential = "") const {
+    const auto r = run("curl -sS --max-time 5 --cacert " + files().ca_file + " " + extra +
+                       (credential.empty() ? "" : " -H 'Authorization: " + credential + "'") +
+                       " -H 'Content-Type: application/json' -d '{\"about\":\"me\"}' -w '\\n%{http_code}' " +
+                       url() + "/test.v1.Whoami/who");
+    const auto end = r.out.rfind('\n');
+    if (r.exit_code != 0 || end == std::string::npos) return {0, r.out};
+    return {std::stoi(r.out.substr(end + 1)), r.out.substr(0, end)};
   }
   std::string identity() {
     std::lock_guard lock(seen_mutex);
@@ -206,6 +281,8 @@ class Tls : public HostWithAdminTest {
 
   std::string dir;
   unsigned short port = 0;
+  const std::string inventory_token = bearer("urn:pit:shop.v1.Inventory");
+  const std::string whoami_token = bearer("urn:pit:test.v1.Whoami");
   std::mutex seen_mutex;
   std::string seen_identity = "(no call)";
   bool seen_secure = false;
@@ -220,8 +297,24 @@ TEST_F(Tls, curl_calls_a_service_over_https_and_gets_200) {
   EXPECT_NE(r.out.find("ALPN: server accepted http/1.1"), std::string::npos) << r.out;
   std::lock_guard lock(seen_mutex);
   EXPECT_TRUE(seen_secure);
-  EXPECT_EQ(seen_credential, "Bearer t0k3n");
+  EXPECT_EQ(seen_credential, inventory_token);
   EXPECT_EQ(seen_identity, "") << "no client certificate, no peer identity";
+}
+
+// Over TLS a bearer token needs no auth.plaintext_bearer; it is still verified: one that is
+// not the issuer's, or is meant for another contract, is refused like no token at all.
+TEST_F(Tls, bearer_token_over_tls_is_verified_and_becomes_the_principal) {
+  const auto alice = who("", whoami_token);
+  EXPECT_EQ(alice.status, 200) << alice.body;
+  EXPECT_EQ(alice.body, R"({"subject":"alice","method":"bearer","actors":[]})");
+  EXPECT_EQ(who("").status, 401) << "no credential";
+  EXPECT_EQ(who("", "Bearer t0k3n").status, 401) << "not a token";
+  EXPECT_EQ(who("", inventory_token).status, 401) << "a token for another contract";
+  const DevSigner forger{DevSigner::Alg::ES256, "k1"};  // the issuer's key id, not its key
+  EXPECT_EQ(who("", "Bearer " + forger.access_token(kIssuer, "urn:pit:test.v1.Whoami", "mallory", "", 10min)).status,
+            401);
+  EXPECT_EQ(lines_with({"call refused", "no_credential"}).size(), 1U);
+  EXPECT_EQ(lines_with({"call refused", "invalid_token:"}).size(), 3U);
 }
 
 TEST_F(Tls, tls_1_2_is_served_with_an_ecdhe_aead_cipher_only) {
@@ -470,21 +563,44 @@ TEST_F(MutualTls, spiffe_id_of_the_client_certificate_reaches_the_call) {
   const auto r = curl(cert(files().client_spiffe));
   EXPECT_NE(r.out.find("200"), std::string::npos) << r.out;
   EXPECT_EQ(identity(), files().spiffe_id);
-  std::lock_guard lock(seen_mutex);
-  EXPECT_TRUE(seen_secure);
-  EXPECT_EQ(seen_credential, "Bearer t0k3n");
+  {
+    std::lock_guard lock(seen_mutex);
+    EXPECT_TRUE(seen_secure);
+    EXPECT_EQ(seen_credential, inventory_token);
+  }
+  // With no token, the certificate's holder is the principal.
+  const auto alone = who(cert(files().client_spiffe));
+  EXPECT_EQ(alone.status, 200) << alone.body;
+  EXPECT_EQ(alone.body, R"({"subject":")" + files().spiffe_id + R"(","method":"mtls","actors":[]})");
+}
+
+// A token over mutual TLS: its subject is the principal, the certificate's holder acts for it.
+TEST_F(MutualTls, token_with_a_client_certificate_makes_the_certificate_the_actor) {
+  const auto r = who(cert(files().client_spiffe), whoami_token);
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, R"({"subject":"alice","method":"bearer","actors":[")" + files().spiffe_id + R"("]})");
+  EXPECT_EQ(who(cert(files().client_spiffe), "Bearer t0k3n").status, 401)
+      << "a bad token is refused, not replaced by the certificate";
 }
 
 TEST_F(MutualTls, subject_common_name_is_the_identity_without_a_spiffe_id) {
   const auto r = curl(cert(files().client_plain));
   EXPECT_NE(r.out.find("200"), std::string::npos) << r.out;
   EXPECT_EQ(identity(), "plain-client");
+  const auto alone = who(cert(files().client_plain));
+  EXPECT_EQ(alone.status, 200) << alone.body;
+  EXPECT_EQ(alone.body, R"({"subject":"plain-client","method":"mtls","actors":[]})");
 }
 
 TEST_F(MutualTls, two_spiffe_ids_make_no_identity) {
   const auto r = curl(cert(files().client_two_spiffe));
   EXPECT_NE(r.out.find("200"), std::string::npos) << r.out;
   EXPECT_EQ(identity(), "") << "ambiguous: neither, and not the CN either";
+  // No identity is an anonymous caller, not some guess at one.
+  EXPECT_EQ(who(cert(files().client_two_spiffe)).status, 401);
+  const auto with_token = who(cert(files().client_two_spiffe), whoami_token);
+  EXPECT_EQ(with_token.status, 200) << with_token.body;
+  EXPECT_EQ(with_token.body, R"({"subject":"alice","method":"bearer","actors":[]})") << "and no actor";
 }
 
 TEST_F(MutualTls, expired_or_foreign_client_certificates_are_refused) {
@@ -516,6 +632,9 @@ class OptionalMutualTls : public Tls {
 TEST_F(OptionalMutualTls, client_may_come_without_a_certificate_but_not_with_a_bad_one) {
   EXPECT_NE(curl("").out.find("200"), std::string::npos);
   EXPECT_EQ(identity(), "");
+  EXPECT_EQ(who("").status, 401) << "without a certificate or a token: anonymous";
+  EXPECT_EQ(who("--cert " + files().client_plain + ".pem --key " + files().client_plain + ".key").body,
+            R"({"subject":"plain-client","method":"mtls","actors":[]})");
   EXPECT_NE(curl("--cert " + files().client_plain + ".pem --key " + files().client_plain + ".key").out.find("200"),
             std::string::npos);
   EXPECT_EQ(identity(), "plain-client");
@@ -553,38 +672,70 @@ TEST(TlsSettings, inconsistent_or_unreadable_settings_fail_the_start) {
             std::string::npos);
 }
 
-// Plaintext calls say so, and carry their credential all the same (whether to accept it
-// there is the authentication policy's decision).
-class Plaintext : public HostTest {};
+// Plaintext calls say so, and carry their credential all the same; a bearer token is
+// accepted there only with auth.plaintext_bearer (the authentication policy's decision).
+class Plaintext : public HostTest {
+ protected:
+  void start(bool plaintext_bearer) {
+    host.reset();
+    pit::HostOptions opts;
+    opts.log_sink = logs;
+    opts.http.listen = "127.0.0.1:0";
+    opts.auth.issuer = kIssuer;
+    opts.auth.jwks_file = files().jwks_file;
+    opts.auth.plaintext_bearer = plaintext_bearer;
+    host = std::make_unique<pit::Host>(opts);
+    host->serve<Inventory, InventoryService>(probe);
+    host->serve<Whoami, WhoamiService>();
+    host->use("seen", [this](pit::Call& call, pit::Next next) -> pit::Task<pit::Outcome> {
+      {
+        std::lock_guard lock(m);
+        secure = pit::detail::CallAccess::secure_transport(call);
+        credential = pit::detail::CallAccess::credential(call);
+        identity = pit::detail::CallAccess::peer_identity(call);
+      }
+      co_return co_await next(call);
+    });
+    host->start();
+  }
+  std::string post(const std::string& path, const std::string& body, const std::string& authorization) const {
+    rawhttp::Connection c{host->http_port()};
+    c.send("POST " + path + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nAuthorization: " +
+           authorization + "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+    return c.read_response();
+  }
 
-TEST_F(Plaintext, call_is_not_secure_and_carries_its_credential) {
-  host.reset();
-  pit::HostOptions opts;
-  opts.log_sink = logs;
-  opts.http.listen = "127.0.0.1:0";
-  host = std::make_unique<pit::Host>(opts);
-  host->serve<Inventory, InventoryService>(probe);
+  // The audience as the contract's bare name: accepted like urn:pit:<name>.
+  const std::string inventory_token = bearer("shop.v1.Inventory");
   std::mutex m;
   bool secure = true;
   std::string credential, identity = "(no call)";
-  host->use("seen", [&](pit::Call& call, pit::Next next) -> pit::Task<pit::Outcome> {
-    {
-      std::lock_guard lock(m);
-      secure = pit::detail::CallAccess::secure_transport(call);
-      credential = pit::detail::CallAccess::credential(call);
-      identity = pit::detail::CallAccess::peer_identity(call);
-    }
-    co_return co_await next(call);
-  });
-  host->start();
-  rawhttp::Connection c{host->http_port()};
-  c.send("POST /shop.v1.Inventory/count HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-         "Authorization: Bearer plain\r\nContent-Length: 15\r\n\r\n{\"sku\":\"apple\"}");
-  EXPECT_EQ(rawhttp::status_of(c.read_response()), 200);
+};
+
+TEST_F(Plaintext, call_is_not_secure_and_carries_its_credential) {
+  start(/*plaintext_bearer=*/true);
+  EXPECT_EQ(rawhttp::status_of(post("/shop.v1.Inventory/count", R"({"sku":"apple"})", inventory_token)), 200);
+  {
+    std::lock_guard lock(m);
+    EXPECT_FALSE(secure);
+    EXPECT_EQ(credential, inventory_token);
+    EXPECT_EQ(identity, "");
+  }
+  const std::string answer = post("/test.v1.Whoami/who", R"({"about":"me"})", bearer("test.v1.Whoami"));
+  EXPECT_EQ(rawhttp::status_of(answer), 200) << answer;
+  EXPECT_NE(answer.find(R"({"subject":"alice","method":"bearer","actors":[]})"), std::string::npos) << answer;
+}
+
+TEST_F(Plaintext, bearer_token_is_refused_without_plaintext_bearer) {
+  start(/*plaintext_bearer=*/false);
+  // The same valid token that TLS accepts, on an operation open to anyone: refused all the
+  // same, since whoever saw it on the wire may replay it.
+  const std::string answer = post("/shop.v1.Inventory/count", R"({"sku":"apple"})", inventory_token);
+  EXPECT_EQ(rawhttp::status_of(answer), 401) << answer;
+  EXPECT_NE(answer.find("WWW-Authenticate: Bearer"), std::string::npos) << answer;
+  EXPECT_EQ(lines_with({"call refused", "bearer_over_plaintext"}).size(), 1U);
   std::lock_guard lock(m);
-  EXPECT_FALSE(secure);
-  EXPECT_EQ(credential, "Bearer plain");
-  EXPECT_EQ(identity, "");
+  EXPECT_EQ(identity, "(no call)") << "refused before any policy of the user's";
 }
 
 }  // namespace
