@@ -51,6 +51,7 @@ from children import CHILDREN as _CHILDREN  # noqa: E402
 from children import die_with_parent as _die_with_parent  # noqa: E402
 from children import free_ports  # noqa: E402
 from children import run_tests  # noqa: E402
+from dev_identity import dev_identity  # noqa: E402
 
 
 def new_id(tag):
@@ -92,6 +93,16 @@ class Response:
 
 
 RESPONSES = []  # every response any test received, for the "secret never leaks" check
+# Sent with every call unless a test says otherwise (a header given as None is not sent):
+# the shop runs with identity on (tests/support/dev_identity.py), so the suites call as a
+# client holding every scope. ShopTestCase.setUpClass fills it.
+AUTH = {}
+
+
+def with_auth(headers):
+    merged = dict(AUTH)
+    merged.update(headers or {})
+    return {k: v for k, v in merged.items() if v is not None}
 
 
 def http_call(port, path, body=None, headers=None, method="POST", content_type="application/json",
@@ -101,7 +112,7 @@ def http_call(port, path, body=None, headers=None, method="POST", content_type="
         h = {}
         if content_type is not None:
             h["Content-Type"] = content_type
-        h.update(headers or {})
+        h.update(with_auth(headers))
         if body is not None and not isinstance(body, (str, bytes)):
             body = json.dumps(body)
         start = time.monotonic()
@@ -120,7 +131,7 @@ _NO_PROXY_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 def urllib_call(port, path, payload, headers=None, timeout=10.0):
     req = urllib.request.Request("http://127.0.0.1:%d%s" % (port, path), data=json.dumps(payload).encode(),
-                                 method="POST", headers={"Content-Type": "application/json", **(headers or {})})
+                                 method="POST", headers={"Content-Type": "application/json", **with_auth(headers)})
     start = time.monotonic()
     try:
         with _NO_PROXY_OPENER.open(req, timeout=timeout) as r:
@@ -149,6 +160,26 @@ class ShopSystem:
 
     def log_path(self, role):
         return os.path.join(self.dir, role + ".log")
+
+    def audit_path(self, role):
+        return os.path.join(self.dir, role + ".audit.jsonl")
+
+    def role_environment(self, role):
+        """Identity on: each process verifies the run's dev tokens and writes its own audit
+        file. A subclass may configure another issuer (test_shop_identity.py)."""
+        env = dict(os.environ)
+        env.update(dev_identity(SHOP_BIN, LOG_ROOT).env(self.audit_path(role)))
+        return env
+
+    def audit(self, role, correlation_id=None):
+        """The audit records one process wrote so far (all, or those of one correlation id)."""
+        try:
+            with open(self.audit_path(role), "rb") as f:
+                text = f.read().decode("utf-8", errors="replace")
+        except FileNotFoundError:
+            return []
+        records = [json.loads(l) for l in text[: text.rfind("\n") + 1].splitlines() if l.strip()]
+        return [r for r in records if correlation_id is None or r.get("correlation_id") == correlation_id]
 
     def start(self):
         last_error = None
@@ -182,7 +213,7 @@ class ShopSystem:
             err = open(os.path.join(self.dir, role + ".stderr"), "wb")
             self._files += [out, err]
             proc = subprocess.Popen([SHOP_BIN] + args[role] + self.role_args.get(role, []), stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                    preexec_fn=_die_with_parent)
+                                    env=self.role_environment(role), preexec_fn=_die_with_parent)
             _CHILDREN.append(proc)
             self.procs[role] = proc
 
@@ -319,6 +350,7 @@ class ShopTestCase(unittest.TestCase):
         if not SHOP_BIN or not os.access(SHOP_BIN, os.X_OK):
             raise RuntimeError("the shop binary is missing or not executable: %r (argv[1] or $PIT_SHOP_BIN)"
                                % SHOP_BIN)
+        AUTH.update(dev_identity(SHOP_BIN, LOG_ROOT).headers())
         cls.shop = ShopSystem(cls.system_name, PORT_BASE, cls.role_args)
         try:
             cls.shop.start()
@@ -598,6 +630,49 @@ class ShopEndToEnd(ShopTestCase):
             for role in ("orders", "inventory"):
                 self.assertFalse(self.shop.with_id(role, rid), "refused request %s reached %s" % (rid, role))
 
+    # -- identity (a dev key here; the real identity provider: test_shop_identity.py) ----------
+
+    def test_strangers_are_refused_at_the_gateway_and_reach_no_other_process(self):
+        cases = [
+            ("no token", {"Authorization": None}, 401, "unauthenticated", "Bearer"),
+            ("not a token", {"Authorization": "Bearer not.a.token"}, 401, "unauthenticated",
+             'Bearer error="invalid_token"'),
+            ("a token without shop.buy", dev_identity(SHOP_BIN, LOG_ROOT).headers(scope="inventory.read"), 403,
+             "permission_denied", None),
+        ]
+        for name, headers, status, code, challenge in cases:
+            with self.subTest(name):
+                cid = new_id("stranger")
+                r = self.buy({"sku": "apple", "quantity": 1}, {"X-Request-Id": cid, **headers})
+                problem = self.assertProblem(r, status, code)
+                self.assertEqual(r.header("WWW-Authenticate"), challenge, r)
+                self.assertNotIn("scope", problem["detail"], "a refusal does not say why")
+                denied = self.shop.wait_for(lambda: self.shop.audit("gateway", cid))
+                self.assertEqual([d.get("decision") for d in denied], ["deny"], denied)
+                for role in ("orders", "inventory"):
+                    self.assertEqual(self.shop.with_id(role, cid), [], "refused call %s reached %s" % (cid, role))
+                    self.assertEqual(self.shop.audit(role, cid), [], role)
+
+    def test_an_allowed_call_is_audited_in_all_three_processes_under_the_callers_identity(self):
+        cid = new_id("audited")
+        r = self.buy({"sku": "apple", "quantity": 1}, {"X-Request-Id": cid})
+        self.assertEqual(r.status, 200, r)
+        expected = {"gateway": ("shop.v1.Gateway", "buy", "scope:shop.buy"),
+                    "orders": ("shop.v1.Orders", "place", "scope:orders.place"),
+                    "inventory": ("shop.v1.Inventory", "reserve", "scope:inventory.reserve")}
+        hashes = set()
+        for role, (contract, operation, rule) in expected.items():
+            records = self.shop.wait_for(lambda: self.shop.audit(role, cid))
+            self.assertEqual(len(records), 1, "%s: %s" % (role, records))
+            rec = records[0]
+            self.assertEqual((rec["decision"], rec["reason"], rec["contract"], rec["operation"], rec["rule"]),
+                             ("allow", "allowed", contract, operation, rule), rec)
+            self.assertEqual((rec["issuer"], rec["subject"], rec["auth"]), ("pit-dev", "e2e-client", "bearer"), rec)
+            self.assertEqual(rec["actors"], [], "the token was forwarded, not exchanged")
+            self.assertNotIn(AUTH["Authorization"].split()[1], json.dumps(rec), "the token itself is never audited")
+            hashes.add(rec["token_hash"])
+        self.assertEqual(len(hashes), 1, "one token, forwarded across both hops (auth.audiences)")
+
     # -- curl -----------------------------------------------------------------------------
 
     def curl(self, *args):
@@ -612,7 +687,8 @@ class ShopEndToEnd(ShopTestCase):
     def test_curl_success_and_status_code(self):
         url = "http://127.0.0.1:%d%s" % (self.gateway, GATEWAY_BUY)
         cid = new_id("curl")
-        out = self.curl("-X", "POST", url, "-H", "Content-Type: application/json", "-H", "X-Request-Id: " + cid,
+        auth = "Authorization: " + AUTH["Authorization"]
+        out = self.curl("-X", "POST", url, "-H", "Content-Type: application/json", "-H", "X-Request-Id: " + cid, "-H", auth,
                         "-d", '{"sku":"apple","quantity":1}', "-w", "\n%{http_code}")
         body, _, code = out.rpartition("\n")
         self.assertEqual(code, "200", out)
@@ -622,9 +698,12 @@ class ShopEndToEnd(ShopTestCase):
         self.assertIsInstance(receipt.get("remaining_stock"), int, out)
         self.shop.wait_for_calls(cid, {"inventory": 1})
         self.assertTrue(self.shop.calls("inventory", cid), "curl's X-Request-Id reached the inventory")
-        code = self.curl("-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", url,
+        code = self.curl("-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", url, "-H", auth,
                          "-H", "Content-Type: application/json", "-d", '{"sku":"plum","quantity":1}')
         self.assertEqual(code, "404")
+        code = self.curl("-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", url,
+                         "-H", "Content-Type: application/json", "-d", '{"sku":"apple","quantity":1}')
+        self.assertEqual(code, "401", "curl without a token is a stranger")
 
 
 class CleanStop(ShopTestCase):
@@ -637,7 +716,7 @@ class CleanStop(ShopTestCase):
         conn = http.client.HTTPConnection("127.0.0.1", self.gateway, timeout=10)
         try:
             conn.request("POST", GATEWAY_BUY, body='{"sku":"apple","quantity":1}',
-                         headers={"Content-Type": "application/json"})
+                         headers=with_auth({"Content-Type": "application/json"}))
             r = conn.getresponse()
             self.assertEqual(r.status, 200, r.read())
             r.read()  # the connection stays open (keep-alive) while the gateway is stopped

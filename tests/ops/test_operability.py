@@ -47,14 +47,24 @@ from children import die_with_parent as _die_with_parent  # noqa: E402
 from children import free_ports  # noqa: E402
 from children import shop_from_argv  # noqa: E402
 from children import run_tests  # noqa: E402
+from dev_identity import dev_identity  # noqa: E402
 
 
-def child_env(extra=None):
-    """The environment without any pit configuration variable, plus `extra`."""
+def child_env(extra=None, audit_path=None):
+    """The environment without any pit configuration variable, plus `extra`; with
+    `audit_path`, a shop process's: identity on (the run's dev key), its audit records there."""
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("PIT_HOST_", "PIT_LOG_", "PIT_HTTP_", "PIT_ADMIN_")) and k != "PIT_CONFIG"}
+           if not k.startswith(("PIT_HOST_", "PIT_LOG_", "PIT_HTTP_", "PIT_ADMIN_", "PIT_AUTH_", "PIT_AUDIT_"))
+           and k != "PIT_CONFIG"}
+    if audit_path:
+        env.update(dev_identity(SHOP_BIN, LOG_ROOT).env(audit_path))
     env.update(extra or {})
     return env
+
+
+def with_auth(headers):
+    """`headers` plus a bearer token with every scope of the shop (the shop runs with identity on)."""
+    return {**dev_identity(SHOP_BIN, LOG_ROOT).headers(), **headers}
 
 
 class Reply:
@@ -92,7 +102,7 @@ def call(port, operation, payload, headers=None, timeout=10.0, conn=None):
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         conn.request("POST", "/%s/%s" % (INVENTORY, operation), body=json.dumps(payload),
-                     headers={"Content-Type": "application/json", **(headers or {})})
+                     headers=with_auth({"Content-Type": "application/json", **(headers or {})}))
         r = conn.getresponse()
         return Reply(r.status, r.getheaders(), r.read())
     finally:
@@ -184,7 +194,8 @@ def start_shop(role, name, extra_args=(), env=None):
         http_port, admin_port = free_ports(2)
         p = Process("%s-%d" % (name, attempt),
                     [SHOP_BIN, role, "--listen", "127.0.0.1:%d" % http_port,
-                     "--admin", "127.0.0.1:%d" % admin_port, *extra_args], env=child_env(env))
+                     "--admin", "127.0.0.1:%d" % admin_port, *extra_args],
+                    env=child_env(env, audit_path=os.path.join(LOG_ROOT, "%s-%d.audit.jsonl" % (name, attempt))))
         deadline = time.monotonic() + READY_TIMEOUT_S
         while time.monotonic() < deadline and p.proc.poll() is None:
             try:
@@ -238,7 +249,9 @@ class AdminEndpoints(unittest.TestCase):
     def test_1_readyz_is_200_ready_once_started(self):
         r = http_get(self.admin, "/readyz")
         self.assertEqual(r.status, 200, r)
-        self.assertEqual(r.text.strip(), "ready", r)
+        lines = r.text.strip().splitlines()
+        self.assertEqual(lines[0], "ready", r)
+        self.assertIn("identity_keys: ok", lines[1:], "the issuer's keys are one of the checks (identity is on)")
 
     def test_1_metrics_is_prometheus_text_format_0_0_4(self):
         self.make_some_calls()
@@ -505,7 +518,7 @@ class GracefulShutdown(unittest.TestCase):
             conn = http.client.HTTPConnection("127.0.0.1", gw_http, timeout=30)
             try:
                 conn.request("POST", buy, body=json.dumps({"sku": "slow-sku", "quantity": 1}),
-                             headers={"Content-Type": "application/json", "Pit-Timeout": "60S"})
+                             headers=with_auth({"Content-Type": "application/json", "Pit-Timeout": "60S"}))
                 r = conn.getresponse()
                 results[i] = Reply(r.status, r.getheaders(), r.read())
             except Exception as e:  # noqa: BLE001

@@ -42,10 +42,13 @@ from children import die_with_parent  # noqa: E402
 from children import free_ports  # noqa: E402
 from children import run_tests  # noqa: E402
 from children import shop_from_argv  # noqa: E402
+from dev_identity import dev_identity  # noqa: E402
 
 
-def child_env():
+def child_env(name):
+    """Identity on (the run's dev key), the audit records in LOG_ROOT/`name`.audit.jsonl."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PIT_")}
+    env.update(dev_identity(SHOP_BIN, LOG_ROOT).env(os.path.join(LOG_ROOT, name + ".audit.jsonl")))
     env.update({"PIT_HOST_IO_THREADS": "2", "PIT_HTTP_IDLE_TIMEOUT_MS": "30000",
                 "PIT_HTTP_READ_TIMEOUT_MS": "30000", "PIT_LOG_CALLS": "false"})
     return env
@@ -70,7 +73,7 @@ def stock(port, timeout=5.0):
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         conn.request("POST", "/shop.v1.Inventory/stock", body=json.dumps({"sku": "apple"}),
-                     headers={"Content-Type": "application/json"})
+                     headers={"Content-Type": "application/json", **dev_identity(SHOP_BIN, LOG_ROOT).headers()})
         r = conn.getresponse()
         r.read()
         return r.status
@@ -124,7 +127,7 @@ class OutOfDescriptors(unittest.TestCase):
         with open(out_path, "wb") as out, open(os.path.join(LOG_ROOT, "inventory.stderr"), "wb") as err:
             proc = subprocess.Popen([SHOP_BIN, "inventory", "--listen", "127.0.0.1:%d" % http_port,
                                      "--admin", "127.0.0.1:%d" % admin_port],
-                                    stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=child_env(),
+                                    stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=child_env("limited"),
                                     preexec_fn=low_limit, pass_fds=spare)
         CHILDREN.append(proc)
         for fd in spare:
@@ -209,7 +212,7 @@ class DescriptorLimit(unittest.TestCase):
             proc = subprocess.Popen([SHOP_BIN, "inventory", "--listen", "127.0.0.1:%d" % http_port,
                                      "--admin", "127.0.0.1:%d" % admin_port],
                                     stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.DEVNULL,
-                                    env=child_env(), preexec_fn=soft_below_hard)
+                                    env=child_env("raised"), preexec_fn=soft_below_hard)
         CHILDREN.append(proc)
         try:
             deadline = time.monotonic() + 10

@@ -58,6 +58,7 @@ from children import die_with_parent as _die_with_parent  # noqa: E402
 from children import free_ports  # noqa: E402
 from children import run_tests  # noqa: E402
 from children import shop_from_argv  # noqa: E402
+from dev_identity import dev_identity  # noqa: E402
 
 CONFIG = """\
 [log]
@@ -79,8 +80,16 @@ inject_delay_ms = %d
 
 
 def child_env():
-    """The environment without any pit configuration variable: only the file configures."""
-    return {k: v for k, v in os.environ.items() if not k.startswith("PIT_")}
+    """The environment without any pit configuration variable: only the file configures,
+    besides identity (on: the run's dev key) and where the audit records go."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIT_")}
+    env.update(dev_identity(SHOP_BIN, LOG_ROOT).env(os.path.join(LOG_ROOT, "inventory.audit.jsonl")))
+    return env
+
+
+def call_headers():
+    """Every call carries a token (a cached one: the same token each time, as a real client)."""
+    return {"Content-Type": "application/json", **dev_identity(SHOP_BIN, LOG_ROOT).headers()}
 
 
 def http_get(port, path, timeout=5.0):
@@ -144,7 +153,7 @@ def offer_load(port, rate, seconds, senders):
                 o.late_s = max(0.0, start - due)
                 try:
                     conn.request("POST", "/%s/stock" % INVENTORY, body=body,
-                                 headers={"Content-Type": "application/json"})
+                                 headers=call_headers())
                     r = conn.getresponse()
                     o.status = r.status
                     o.headers = {name.lower(): value for name, value in r.getheaders()}
@@ -245,7 +254,7 @@ class Overload(unittest.TestCase):
         conn = http.client.HTTPConnection("127.0.0.1", self.http, timeout=CALL_TIMEOUT_S)
         try:
             conn.request("POST", "/%s/stock" % INVENTORY, body=json.dumps({"sku": "apple"}),
-                         headers={"Content-Type": "application/json"})
+                         headers=call_headers())
             r = conn.getresponse()
             return r.status, r.read()
         finally:
