@@ -102,8 +102,15 @@ void Authenticator::refetch(std::function<void()> done) {
     done();
     return;
   }
+  if (requested_ || fetching_) {
+    // A fetch asked for or under way answers this call too. Joining it, never queueing
+    // another behind it, is what bounds a flood of unknown key ids to one fetch per
+    // jwks_min_refetch: calls that arrive during a fetch must not ask for the next one.
+    waiting_.push_back(std::move(done));
+    return;
+  }
   const auto now = std::chrono::steady_clock::now();
-  if (!requested_ && !fetching_ && now - last_fetch_ < options_.jwks_min_refetch) {
+  if (now - last_fetch_ < options_.jwks_min_refetch) {
     lock.unlock();
     done();  // fetched recently: an unknown key id is not worth another fetch yet
     return;
