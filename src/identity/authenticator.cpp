@@ -1,5 +1,6 @@
 #include "identity/authenticator.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <utility>
@@ -24,6 +25,9 @@ std::string read_file(const std::string& path, std::string* error) {
   text << in.rdbuf();
   return text.str();
 }
+
+// The shortest wait before the background retries a failed fetch (jwks_min_refetch may be 0).
+constexpr std::chrono::milliseconds kFirstRetry{100};
 
 bool same_kids(const identity::KeySet* a, const identity::KeySet& b) {
   if (a == nullptr || a->size() != b.size()) return false;
@@ -124,16 +128,23 @@ void Authenticator::refetch(std::function<void()> done) {
 void Authenticator::run() {
   std::unique_lock lock(mutex_);
   while (!stopping_) {
-    const auto due = last_fetch_ + options_.jwks_refresh;
+    // After a failed fetch, the next comes sooner than jwks_refresh: a host that started
+    // while its issuer was down is not ready, gets no calls that would ask for a refetch,
+    // and must not stay so for jwks_refresh once the issuer is back.
+    const auto due = last_fetch_ + (retry_delay_ > std::chrono::milliseconds::zero() ? retry_delay_ : options_.jwks_refresh);
     wake_.wait_until(lock, due, [&] { return stopping_ || requested_; });
     if (stopping_) break;
     requested_ = false;
     fetching_ = true;
     lock.unlock();
-    fetch_once();
+    const bool fetched = fetch_once();
     lock.lock();
     fetching_ = false;
     last_fetch_ = std::chrono::steady_clock::now();
+    // Failed: retry after jwks_min_refetch, doubled after each further failure up to
+    // jwks_refresh (a long outage costs a fetch, and a warning, per jwks_refresh).
+    retry_delay_ = fetched ? std::chrono::milliseconds::zero()
+                           : std::min(std::max({retry_delay_ * 2, options_.jwks_min_refetch, kFirstRetry}), options_.jwks_refresh);
     std::vector<std::function<void()>> waiting;
     waiting.swap(waiting_);
     lock.unlock();
@@ -143,7 +154,7 @@ void Authenticator::run() {
   }
 }
 
-void Authenticator::fetch_once() {
+bool Authenticator::fetch_once() {
   fetches_.fetch_add(1, std::memory_order_relaxed);
   std::string error;
   std::string text;
@@ -170,7 +181,7 @@ void Authenticator::fetch_once() {
     fetch_failures_.fetch_add(1, std::memory_order_relaxed);
     // The last good key set stays: a failed refresh never empties it.
     log::warn("key set fetch failed", {{"source", source}, {"error", error}});
-    return;
+    return false;
   }
   const auto old = keys_.load();
   if (!same_kids(old.get(), *keys)) {
@@ -179,6 +190,7 @@ void Authenticator::fetch_once() {
     log::info("key set loaded", {{"source", source}, {"keys", std::to_string(keys->size())}});
   }
   keys_.store(std::move(keys));
+  return true;
 }
 
 bool Authenticator::audience_accepted(const Principal& p, std::string_view contract) const {

@@ -68,7 +68,7 @@ class Authenticator {
   // called (on any thread) once that fetch finished, or at once when none is made.
   void refetch(std::function<void()> done);
   void run();
-  void fetch_once();
+  bool fetch_once();  // false: failed (the last good key set stays)
   Result check(const std::string& token, std::string_view contract, const identity::KeySet& keys, bool* unknown_key);
 
   AuthOptions options_;
@@ -87,6 +87,7 @@ class Authenticator {
   bool requested_ = false;
   bool fetching_ = false;
   std::chrono::steady_clock::time_point last_fetch_{};
+  std::chrono::milliseconds retry_delay_{0};  // after a failed fetch: when the next is due; 0: jwks_refresh
   std::vector<std::function<void()>> waiting_;
   std::thread thread_;
 };
