@@ -29,14 +29,6 @@ std::string read_file(const std::string& path, std::string* error) {
 // The shortest wait before the background retries a failed fetch (jwks_min_refetch may be 0).
 constexpr std::chrono::milliseconds kFirstRetry{100};
 
-bool same_kids(const identity::KeySet* a, const identity::KeySet& b) {
-  if (a == nullptr || a->size() != b.size()) return false;
-  for (std::size_t i = 0; i < a->size(); ++i) {
-    if (a->keys()[i].kid() != b.keys()[i].kid()) return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 Authenticator::Authenticator(const AuthOptions& options, std::vector<std::string> contract_names, HttpFetch fetch,
@@ -183,13 +175,18 @@ bool Authenticator::fetch_once() {
     log::warn("key set fetch failed", {{"source", source}, {"error", error}});
     return false;
   }
-  const auto old = keys_.load();
-  if (!same_kids(old.get(), *keys)) {
-    // A key may have been withdrawn: tokens verified with it must be checked again.
-    cache_.clear();
-    log::info("key set loaded", {{"source", source}, {"keys", std::to_string(keys->size())}});
-  }
+  // Any change of the set (a key withdrawn, or replaced under the same kid) forgets the
+  // tokens verified before it: the cache holds only tokens the current set verifies. The
+  // set is compared as fetched, so a mere reordering costs a cache refill, never more.
+  const bool changed = text != last_text_;
+  const std::size_t size = keys->size();
   keys_.store(std::move(keys));
+  if (changed) {
+    last_text_ = std::move(text);
+    key_generation_.fetch_add(1);  // after the store, before the clear: see check()
+    cache_.clear();
+    log::info("key set loaded", {{"source", source}, {"keys", std::to_string(size)}});
+  }
   return true;
 }
 
@@ -211,7 +208,8 @@ std::shared_ptr<const Principal> Authenticator::cached(std::string_view token) c
 }
 
 Authenticator::Result Authenticator::check(const std::string& token, std::string_view contract,
-                                           const identity::KeySet& keys, bool* unknown_key) {
+                                           const identity::KeySet& keys, std::uint64_t generation,
+                                           bool* unknown_key) {
   verified_.fetch_add(1, std::memory_order_relaxed);
   auto verdict = identity::verify(token, keys, verify_, std::chrono::system_clock::now());
   if (auto* rejected = std::get_if<identity::Rejected>(&verdict)) {
@@ -220,6 +218,10 @@ Authenticator::Result Authenticator::check(const std::string& token, std::string
   }
   auto principal = std::get<identity::Verified>(std::move(verdict)).principal;
   cache_.insert(token, principal);
+  // `keys` was loaded under `generation`. If the set changed since, the clear that came
+  // with the change may have run before this insert: clear again, or a token of a
+  // withdrawn key would stay cached until it expires.
+  if (key_generation_.load() != generation) cache_.clear();
   if (!audience_accepted(*principal, contract)) return {nullptr, "invalid_token:wrong_audience", false};
   return {std::move(principal), {}, false};
 }
@@ -231,10 +233,12 @@ Task<Authenticator::Result> Authenticator::authenticate(const std::string& token
     if (!audience_accepted(*hit, contract)) co_return Result{nullptr, "invalid_token:wrong_audience", false};
     co_return Result{std::move(hit), {}, false};
   }
+  // The generation before the keys (fetch_once stores the keys, then bumps it).
+  auto generation = key_generation_.load();
   auto keys = keys_.load();
   bool unknown_key = false;
   if (keys != nullptr) {
-    Result first = check(token, contract, *keys, &unknown_key);
+    Result first = check(token, contract, *keys, generation, &unknown_key);
     if (!unknown_key) co_return first;
   }
   // No key set yet, or a key id it does not have (a rotation): one shared, rate-limited
@@ -244,9 +248,10 @@ Task<Authenticator::Result> Authenticator::authenticate(const std::string& token
     ResumeOn refetched{home, [this](std::function<void()> done) { refetch(std::move(done)); }};
     co_await refetched;
   }
+  generation = key_generation_.load();
   keys = keys_.load();
   if (keys == nullptr) co_return Result{nullptr, "keys_unavailable", true};
-  co_return check(token, contract, *keys, &unknown_key);
+  co_return check(token, contract, *keys, generation, &unknown_key);
 }
 
 }  // namespace pit::detail

@@ -69,13 +69,16 @@ class Authenticator {
   void refetch(std::function<void()> done);
   void run();
   bool fetch_once();  // false: failed (the last good key set stays)
-  Result check(const std::string& token, std::string_view contract, const identity::KeySet& keys, bool* unknown_key);
+  Result check(const std::string& token, std::string_view contract, const identity::KeySet& keys,
+               std::uint64_t generation, bool* unknown_key);
 
   AuthOptions options_;
   HttpFetch http_;
   identity::VerifyOptions verify_;
   mutable identity::TokenCache cache_;
   std::atomic<std::shared_ptr<const identity::KeySet>> keys_;
+  std::atomic<std::uint64_t> key_generation_{0};  // bumped on every change of keys_
+  std::string last_text_;  // the key set as last fetched; the refresher thread's alone
   std::atomic<std::uint64_t> fetches_{0};
   std::atomic<std::uint64_t> fetch_failures_{0};
   std::atomic<std::uint64_t> verified_{0};
