@@ -47,11 +47,10 @@ Authenticator::Authenticator(const AuthOptions& options, std::vector<std::string
   metrics.add_section([this](std::string& out) {
     out.append("# HELP pit_auth_jwks_fetches_total Fetches of the issuer's key set, by result.\n"
                "# TYPE pit_auth_jwks_fetches_total counter\n");
-    const auto failed = fetch_failures_.load(std::memory_order_relaxed);
     out.append("pit_auth_jwks_fetches_total{result=\"ok\"} ")
-        .append(std::to_string(fetches_.load(std::memory_order_relaxed) - failed))
+        .append(std::to_string(fetches_ok_.load(std::memory_order_relaxed)))
         .append("\npit_auth_jwks_fetches_total{result=\"failed\"} ")
-        .append(std::to_string(failed))
+        .append(std::to_string(fetch_failures_.load(std::memory_order_relaxed)))
         .append("\n# HELP pit_auth_tokens_verified_total Bearer tokens whose signature was checked (cache misses).\n"
                 "# TYPE pit_auth_tokens_verified_total counter\npit_auth_tokens_verified_total ")
         .append(std::to_string(verified_.load(std::memory_order_relaxed)))
@@ -147,7 +146,6 @@ void Authenticator::run() {
 }
 
 bool Authenticator::fetch_once() {
-  fetches_.fetch_add(1, std::memory_order_relaxed);
   std::string error;
   std::string text;
   const std::string& source = options_.jwks_file.empty() ? options_.jwks_url : options_.jwks_file;
@@ -187,6 +185,7 @@ bool Authenticator::fetch_once() {
     cache_.clear();
     log::info("key set loaded", {{"source", source}, {"keys", std::to_string(size)}});
   }
+  fetches_ok_.fetch_add(1, std::memory_order_relaxed);
   return true;
 }
 
