@@ -1,5 +1,6 @@
 #include "identity/authenticator.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <utility>
@@ -25,13 +26,8 @@ std::string read_file(const std::string& path, std::string* error) {
   return text.str();
 }
 
-bool same_kids(const identity::KeySet* a, const identity::KeySet& b) {
-  if (a == nullptr || a->size() != b.size()) return false;
-  for (std::size_t i = 0; i < a->size(); ++i) {
-    if (a->keys()[i].kid() != b.keys()[i].kid()) return false;
-  }
-  return true;
-}
+// The shortest wait before the background retries a failed fetch (jwks_min_refetch may be 0).
+constexpr std::chrono::milliseconds kFirstRetry{100};
 
 }  // namespace
 
@@ -51,11 +47,10 @@ Authenticator::Authenticator(const AuthOptions& options, std::vector<std::string
   metrics.add_section([this](std::string& out) {
     out.append("# HELP pit_auth_jwks_fetches_total Fetches of the issuer's key set, by result.\n"
                "# TYPE pit_auth_jwks_fetches_total counter\n");
-    const auto failed = fetch_failures_.load(std::memory_order_relaxed);
     out.append("pit_auth_jwks_fetches_total{result=\"ok\"} ")
-        .append(std::to_string(fetches_.load(std::memory_order_relaxed) - failed))
+        .append(std::to_string(fetches_ok_.load(std::memory_order_relaxed)))
         .append("\npit_auth_jwks_fetches_total{result=\"failed\"} ")
-        .append(std::to_string(failed))
+        .append(std::to_string(fetch_failures_.load(std::memory_order_relaxed)))
         .append("\n# HELP pit_auth_tokens_verified_total Bearer tokens whose signature was checked (cache misses).\n"
                 "# TYPE pit_auth_tokens_verified_total counter\npit_auth_tokens_verified_total ")
         .append(std::to_string(verified_.load(std::memory_order_relaxed)))
@@ -102,8 +97,15 @@ void Authenticator::refetch(std::function<void()> done) {
     done();
     return;
   }
+  if (requested_ || fetching_) {
+    // A fetch asked for or under way answers this call too. Joining it, never queueing
+    // another behind it, is what bounds a flood of unknown key ids to one fetch per
+    // jwks_min_refetch: calls that arrive during a fetch must not ask for the next one.
+    waiting_.push_back(std::move(done));
+    return;
+  }
   const auto now = std::chrono::steady_clock::now();
-  if (!requested_ && !fetching_ && now - last_fetch_ < options_.jwks_min_refetch) {
+  if (now - last_fetch_ < options_.jwks_min_refetch) {
     lock.unlock();
     done();  // fetched recently: an unknown key id is not worth another fetch yet
     return;
@@ -117,16 +119,23 @@ void Authenticator::refetch(std::function<void()> done) {
 void Authenticator::run() {
   std::unique_lock lock(mutex_);
   while (!stopping_) {
-    const auto due = last_fetch_ + options_.jwks_refresh;
+    // After a failed fetch, the next comes sooner than jwks_refresh: a host that started
+    // while its issuer was down is not ready, gets no calls that would ask for a refetch,
+    // and must not stay so for jwks_refresh once the issuer is back.
+    const auto due = last_fetch_ + (retry_delay_ > std::chrono::milliseconds::zero() ? retry_delay_ : options_.jwks_refresh);
     wake_.wait_until(lock, due, [&] { return stopping_ || requested_; });
     if (stopping_) break;
     requested_ = false;
     fetching_ = true;
     lock.unlock();
-    fetch_once();
+    const bool fetched = fetch_once();
     lock.lock();
     fetching_ = false;
     last_fetch_ = std::chrono::steady_clock::now();
+    // Failed: retry after jwks_min_refetch, doubled after each further failure up to
+    // jwks_refresh (a long outage costs a fetch, and a warning, per jwks_refresh).
+    retry_delay_ = fetched ? std::chrono::milliseconds::zero()
+                           : std::min(std::max({retry_delay_ * 2, options_.jwks_min_refetch, kFirstRetry}), options_.jwks_refresh);
     std::vector<std::function<void()>> waiting;
     waiting.swap(waiting_);
     lock.unlock();
@@ -136,8 +145,7 @@ void Authenticator::run() {
   }
 }
 
-void Authenticator::fetch_once() {
-  fetches_.fetch_add(1, std::memory_order_relaxed);
+bool Authenticator::fetch_once() {
   std::string error;
   std::string text;
   const std::string& source = options_.jwks_file.empty() ? options_.jwks_url : options_.jwks_file;
@@ -163,15 +171,22 @@ void Authenticator::fetch_once() {
     fetch_failures_.fetch_add(1, std::memory_order_relaxed);
     // The last good key set stays: a failed refresh never empties it.
     log::warn("key set fetch failed", {{"source", source}, {"error", error}});
-    return;
+    return false;
   }
-  const auto old = keys_.load();
-  if (!same_kids(old.get(), *keys)) {
-    // A key may have been withdrawn: tokens verified with it must be checked again.
-    cache_.clear();
-    log::info("key set loaded", {{"source", source}, {"keys", std::to_string(keys->size())}});
-  }
+  // Any change of the set (a key withdrawn, or replaced under the same kid) forgets the
+  // tokens verified before it: the cache holds only tokens the current set verifies. The
+  // set is compared as fetched, so a mere reordering costs a cache refill, never more.
+  const bool changed = text != last_text_;
+  const std::size_t size = keys->size();
   keys_.store(std::move(keys));
+  if (changed) {
+    last_text_ = std::move(text);
+    key_generation_.fetch_add(1);  // after the store, before the clear: see check()
+    cache_.clear();
+    log::info("key set loaded", {{"source", source}, {"keys", std::to_string(size)}});
+  }
+  fetches_ok_.fetch_add(1, std::memory_order_relaxed);
+  return true;
 }
 
 bool Authenticator::audience_accepted(const Principal& p, std::string_view contract) const {
@@ -192,7 +207,8 @@ std::shared_ptr<const Principal> Authenticator::cached(std::string_view token) c
 }
 
 Authenticator::Result Authenticator::check(const std::string& token, std::string_view contract,
-                                           const identity::KeySet& keys, bool* unknown_key) {
+                                           const identity::KeySet& keys, std::uint64_t generation,
+                                           bool* unknown_key) {
   verified_.fetch_add(1, std::memory_order_relaxed);
   auto verdict = identity::verify(token, keys, verify_, std::chrono::system_clock::now());
   if (auto* rejected = std::get_if<identity::Rejected>(&verdict)) {
@@ -201,6 +217,10 @@ Authenticator::Result Authenticator::check(const std::string& token, std::string
   }
   auto principal = std::get<identity::Verified>(std::move(verdict)).principal;
   cache_.insert(token, principal);
+  // `keys` was loaded under `generation`. If the set changed since, the clear that came
+  // with the change may have run before this insert: clear again, or a token of a
+  // withdrawn key would stay cached until it expires.
+  if (key_generation_.load() != generation) cache_.clear();
   if (!audience_accepted(*principal, contract)) return {nullptr, "invalid_token:wrong_audience", false};
   return {std::move(principal), {}, false};
 }
@@ -212,10 +232,12 @@ Task<Authenticator::Result> Authenticator::authenticate(const std::string& token
     if (!audience_accepted(*hit, contract)) co_return Result{nullptr, "invalid_token:wrong_audience", false};
     co_return Result{std::move(hit), {}, false};
   }
+  // The generation before the keys (fetch_once stores the keys, then bumps it).
+  auto generation = key_generation_.load();
   auto keys = keys_.load();
   bool unknown_key = false;
   if (keys != nullptr) {
-    Result first = check(token, contract, *keys, &unknown_key);
+    Result first = check(token, contract, *keys, generation, &unknown_key);
     if (!unknown_key) co_return first;
   }
   // No key set yet, or a key id it does not have (a rotation): one shared, rate-limited
@@ -225,9 +247,10 @@ Task<Authenticator::Result> Authenticator::authenticate(const std::string& token
     ResumeOn refetched{home, [this](std::function<void()> done) { refetch(std::move(done)); }};
     co_await refetched;
   }
+  generation = key_generation_.load();
   keys = keys_.load();
   if (keys == nullptr) co_return Result{nullptr, "keys_unavailable", true};
-  co_return check(token, contract, *keys, &unknown_key);
+  co_return check(token, contract, *keys, generation, &unknown_key);
 }
 
 }  // namespace pit::detail

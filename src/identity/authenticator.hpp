@@ -61,22 +61,30 @@ class Authenticator {
   // urn:pit:<contract>) or one of auth.audiences.
   [[nodiscard]] bool audience_accepted(const Principal& p, std::string_view contract) const;
   [[nodiscard]] bool has_keys() const noexcept { return keys_.load() != nullptr; }
-  [[nodiscard]] std::uint64_t fetches() const noexcept { return fetches_.load(std::memory_order_relaxed); }
+  // Fetches finished (succeeded or failed).
+  [[nodiscard]] std::uint64_t fetches() const noexcept {
+    return fetches_ok_.load(std::memory_order_relaxed) + fetch_failures_.load(std::memory_order_relaxed);
+  }
 
  private:
   // Asks the refresher for a fetch now, unless one ran within jwks_min_refetch; `done` is
   // called (on any thread) once that fetch finished, or at once when none is made.
   void refetch(std::function<void()> done);
   void run();
-  void fetch_once();
-  Result check(const std::string& token, std::string_view contract, const identity::KeySet& keys, bool* unknown_key);
+  bool fetch_once();  // false: failed (the last good key set stays)
+  Result check(const std::string& token, std::string_view contract, const identity::KeySet& keys,
+               std::uint64_t generation, bool* unknown_key);
 
   AuthOptions options_;
   HttpFetch http_;
   identity::VerifyOptions verify_;
   mutable identity::TokenCache cache_;
   std::atomic<std::shared_ptr<const identity::KeySet>> keys_;
-  std::atomic<std::uint64_t> fetches_{0};
+  std::atomic<std::uint64_t> key_generation_{0};  // bumped on every change of keys_
+  std::string last_text_;  // the key set as last fetched; the refresher thread's alone
+  // Counted apart, each when its fetch is over: "ok" never includes a fetch in flight, nor
+  // one that is about to fail (a derived ok = all - failed did, and could underflow).
+  std::atomic<std::uint64_t> fetches_ok_{0};
   std::atomic<std::uint64_t> fetch_failures_{0};
   std::atomic<std::uint64_t> verified_{0};
   mutable std::atomic<std::uint64_t> cache_hits_{0};
@@ -87,6 +95,7 @@ class Authenticator {
   bool requested_ = false;
   bool fetching_ = false;
   std::chrono::steady_clock::time_point last_fetch_{};
+  std::chrono::milliseconds retry_delay_{0};  // after a failed fetch: when the next is due; 0: jwks_refresh
   std::vector<std::function<void()>> waiting_;
   std::thread thread_;
 };
