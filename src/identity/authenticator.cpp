@@ -178,7 +178,7 @@ bool Authenticator::fetch_once() {
   // set is compared as fetched, so a mere reordering costs a cache refill, never more.
   const bool changed = text != last_text_;
   const std::size_t size = keys->size();
-  keys_.store(std::move(keys));
+  store_keys(std::move(keys));
   if (changed) {
     last_text_ = std::move(text);
     key_generation_.fetch_add(1);  // after the store, before the clear: see check()
@@ -187,6 +187,16 @@ bool Authenticator::fetch_once() {
   }
   fetches_ok_.fetch_add(1, std::memory_order_relaxed);
   return true;
+}
+
+std::shared_ptr<const identity::KeySet> Authenticator::load_keys() const {
+  std::lock_guard lock(keys_mutex_);
+  return keys_;
+}
+
+void Authenticator::store_keys(std::shared_ptr<const identity::KeySet> keys) {
+  std::lock_guard lock(keys_mutex_);
+  keys_.swap(keys);  // the old set is released outside the lock, when `keys` goes
 }
 
 bool Authenticator::audience_accepted(const Principal& p, std::string_view contract) const {
@@ -234,7 +244,7 @@ Task<Authenticator::Result> Authenticator::authenticate(const std::string& token
   }
   // The generation before the keys (fetch_once stores the keys, then bumps it).
   auto generation = key_generation_.load();
-  auto keys = keys_.load();
+  auto keys = load_keys();
   bool unknown_key = false;
   if (keys != nullptr) {
     Result first = check(token, contract, *keys, generation, &unknown_key);
@@ -248,7 +258,7 @@ Task<Authenticator::Result> Authenticator::authenticate(const std::string& token
     co_await refetched;
   }
   generation = key_generation_.load();
-  keys = keys_.load();
+  keys = load_keys();
   if (keys == nullptr) co_return Result{nullptr, "keys_unavailable", true};
   co_return check(token, contract, *keys, generation, &unknown_key);
 }

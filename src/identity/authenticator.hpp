@@ -60,7 +60,7 @@ class Authenticator {
   // Whether a verified token is meant for `contract`: its aud names the contract (or
   // urn:pit:<contract>) or one of auth.audiences.
   [[nodiscard]] bool audience_accepted(const Principal& p, std::string_view contract) const;
-  [[nodiscard]] bool has_keys() const noexcept { return keys_.load() != nullptr; }
+  [[nodiscard]] bool has_keys() const { return load_keys() != nullptr; }
   // Fetches finished (succeeded or failed).
   [[nodiscard]] std::uint64_t fetches() const noexcept {
     return fetches_ok_.load(std::memory_order_relaxed) + fetch_failures_.load(std::memory_order_relaxed);
@@ -79,7 +79,14 @@ class Authenticator {
   HttpFetch http_;
   identity::VerifyOptions verify_;
   mutable identity::TokenCache cache_;
-  std::atomic<std::shared_ptr<const identity::KeySet>> keys_;
+  std::shared_ptr<const identity::KeySet> load_keys() const;
+  void store_keys(std::shared_ptr<const identity::KeySet> keys);
+
+  // A mutex, not std::atomic<std::shared_ptr>: libstdc++ 12's load() releases its internal
+  // lock with a relaxed store, so a load and a later store race in the memory model (TSan
+  // reports it). Taken once per uncached token only; the cached path never touches it.
+  mutable std::mutex keys_mutex_;
+  std::shared_ptr<const identity::KeySet> keys_;
   std::atomic<std::uint64_t> key_generation_{0};  // bumped on every change of keys_
   std::string last_text_;  // the key set as last fetched; the refresher thread's alone
   // Counted apart, each when its fetch is over: "ok" never includes a fetch in flight, nor
