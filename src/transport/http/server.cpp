@@ -494,9 +494,23 @@ Task<Response> HttpServer::Impl::handle(Request& req, DisconnectWatch& watch, co
   // What authentication reads: the credential as sent (the Authorization header, on
   // plaintext too: whether to accept it there is the policy's decision), whether the
   // connection is TLS, and the verified client certificate's identity.
+  // Two credentials are one too many: which one a proxy on the way reads is anyone's
+  // guess, so neither is.
+  if (req.count(http::field::authorization) > 1) {
+    co_return refusal(req, http::status::bad_request,
+                      transport_fault(Code::invalid_argument, "more than one Authorization header"));
+  }
   const auto authorization = req.find(http::field::authorization);
   const bool presented_credential = authorization != req.end();
-  if (presented_credential) CallAccess::set_credential(*call, std::string(authorization->value()));
+  // An empty header is a credential that fails, never "no credential" (anonymous).
+  if (presented_credential) {
+    CallAccess::set_credential(*call, authorization->value().empty() ? std::string{" "}
+                                                                     : std::string(authorization->value()));
+  }
+  // RFC 6750 3.1: "invalid_token" answers a bearer token that failed; another scheme, or
+  // none, gets the bare challenge.
+  const bool presented_bearer = presented_credential && authorization->value().size() > 7 &&
+                                beast::iequals(authorization->value().substr(0, 7), "Bearer ");
   CallAccess::set_secure_transport(*call, peer.secure);
   if (!peer.identity.empty()) CallAccess::set_peer_identity(*call, std::string(peer.identity));
   CallAccess::set_target(*call, service->implementation);
@@ -538,7 +552,7 @@ Task<Response> HttpServer::Impl::handle(Request& req, DisconnectWatch& watch, co
     }
     // RFC 6750: how to authenticate; "invalid_token" only when a token was presented.
     if (outcome.code() == Code::unauthenticated) {
-      res.set(http::field::www_authenticate, presented_credential ? R"(Bearer error="invalid_token")" : "Bearer");
+      res.set(http::field::www_authenticate, presented_bearer ? R"(Bearer error="invalid_token")" : "Bearer");
     }
   }
   res.set(http_wire::kRequestIdHeader, context.correlation_id());
