@@ -14,7 +14,11 @@
 #   autogroup of their own, so that other work on a shared machine disturbs them less),
 #   SUMMARIZE=<results dir> re-prints the tables of an earlier run,
 #   CONFIGS (space-separated subset of: pit/wrk beast/wrk pit-stdout/wrk pit/h2load
-#            beast/h2load grpc/h2load; default all), SKIP_BUILD=1 to use existing binaries.
+#            beast/h2load grpc/h2load pit-anon/wrk pit-token/wrk; default all),
+#            SKIP_BUILD=1 to use existing binaries.
+# pit-anon and pit-token are one server with an issuer (pit_server --auth): pit-anon calls
+# the anonymous operation without a credential, pit-token the one requiring scope x with
+# the same bearer token on every request (a token cache hit after the first).
 # Raw outputs go to $BUILD_DIR/http-results/<timestamp>/.
 set -euo pipefail
 
@@ -35,7 +39,7 @@ source "$root/bench/session.sh"
 pit_bench_session PIT_BENCH_SESSION "$nice_level" "$0" "$@"
 pin_server=(nice -n "$nice_level" taskset -c "$server_cpu")
 pin_client=(nice -n "$nice_level" taskset -c "$client_cpu")
-configs="${CONFIGS:-pit/wrk beast/wrk pit-stdout/wrk pit/h2load beast/h2load grpc/h2load}"
+configs="${CONFIGS:-pit/wrk beast/wrk pit-stdout/wrk pit/h2load beast/h2load grpc/h2load pit-anon/wrk pit-token/wrk}"
 path="/bench.v1.Echo/echo"
 url="http://127.0.0.1:$port$path"
 
@@ -90,6 +94,7 @@ summarize() {  # $1: runs.txt
     ratio("pit-stdout/beast (wrk):", "pit-stdout/wrk", "beast/wrk", "", "")
     ratio("pit (wrk) / grpc (h2load h2c):", "pit/wrk", "grpc/h2load", " (goal >= 2.5)", "")
     ratio("pit/grpc (both h2load):", "pit/h2load", "grpc/h2load", "", "")
+    ratio("pit-token/pit-anon (wrk):", "pit-token/wrk", "pit-anon/wrk", " (goal >= 0.90)", "")
   }' "$1"
 }
 if [[ -n "${SUMMARIZE:-}" ]]; then summarize "$SUMMARIZE/runs.txt"; exit 0; fi
@@ -114,6 +119,7 @@ start_server() {  # $1: server name
   case "$1" in
     pit)        "${pin_server[@]}" "$bin/pit_server" "$port" >"$log" 2>&1 & ;;
     pit-stdout) "${pin_server[@]}" "$bin/pit_server" "$port" --log stdout >/dev/null 2>"$log" & ;;
+    pit-anon|pit-token) "${pin_server[@]}" "$bin/pit_server" "$port" --auth "$out/auth" >"$log" 2>&1 & ;;
     beast)      "${pin_server[@]}" "$bin/beast_server" "$port" >"$log" 2>&1 & ;;
     grpc)       "${pin_server[@]}" "$bin/grpc_server" "$port" >"$log" 2>&1 & ;;
   esac
@@ -123,12 +129,14 @@ start_server() {  # $1: server name
     kill -0 "$server_pid" 2>/dev/null || { echo "run.sh: $1 exited at start:" >&2; cat "$log" >&2; exit 1; }
     sleep 0.05
   done
+  # pit_server --auth wrote the token before its port opened.
+  if [[ "$1" == pit-token ]]; then auth_header=(-H "Authorization: Bearer $(cat "$out/auth/token")"); fi
   # One correct answer before any load.
   if [[ "$1" == grpc ]]; then
     "$bin/grpc_tool" check "127.0.0.1:$port"
   else
     local reply
-    reply="$(curl -sf -X POST -H 'content-type: application/json' --data-binary @"$here/echo.json" "$url")"
+    reply="$(curl -sf -X POST -H 'content-type: application/json' "${auth_header[@]}" --data-binary @"$here/echo.json" "$target")"
     [[ "$reply" == '{"text":"hello, world","n":43}' ]] || { echo "run.sh: $1 answered '$reply'" >&2; exit 1; }
   fi
 }
@@ -146,10 +154,10 @@ cpu_end() {
 
 # Prints "<requests/s> <p99 in µs> <bad responses> <server CPU %>" for one measured run.
 load_wrk() {  # $1: output file
-  timeout $((duration + 30)) "${pin_client[@]}" wrk -t1 -c"$conns" -d"${warmup}s" -s "$here/echo.lua" "$url" >/dev/null
+  timeout $((duration + 30)) "${pin_client[@]}" wrk -t1 -c"$conns" -d"${warmup}s" -s "$here/echo.lua" "${auth_header[@]}" "$target" >/dev/null
   cpu_begin
   timeout $((duration + 30)) "${pin_client[@]}" \
-    wrk -t1 -c"$conns" -d"${duration}s" --latency -s "$here/echo.lua" "$url" >"$1"
+    wrk -t1 -c"$conns" -d"${duration}s" --latency -s "$here/echo.lua" "${auth_header[@]}" "$target" >"$1"
   cpu_end
   awk '
     function us(v) { if (v ~ /us$/) return v + 0; if (v ~ /ms$/) return v * 1000; if (v ~ /s$/) return v * 1e6; return v }
@@ -194,6 +202,9 @@ for ((r = 1; r <= runs; r++)); do
   for cfg in $configs; do
     server="${cfg%/*}"
     tool="${cfg#*/}"
+    target="$url"
+    auth_header=()
+    if [[ "$server" == pit-token ]]; then target="http://127.0.0.1:$port/bench.v1.Echo/echo_scoped"; fi
     start_server "$server"
     file="$out/${server}_${tool}_$r.txt"
     if [[ "$tool" == wrk ]]; then

@@ -561,8 +561,8 @@ TEST_F(AuditHost, records_the_sink_cannot_take_by_the_end_of_the_grace_period_ar
   EXPECT_EQ(lost.size(), 1U);
 }
 
-// One I/O thread, a queue of one, a long max_wait: a record that waits for room must leave
-// the thread free to serve other calls.
+// One I/O thread, a queue of one, a long max_wait: a call whose decision record waits for
+// room (in the authorization policy, which records every call) must leave the thread free.
 class AuditHostOneIoThread : public AuditHost {
  protected:
   pit::HostOptions options() override {
@@ -575,19 +575,6 @@ class AuditHostOneIoThread : public AuditHost {
 };
 
 TEST_F(AuditHostOneIoThread, record_async_waits_for_room_without_blocking_its_io_thread) {
-  std::atomic<bool> waiting{false};
-  std::atomic<bool> recorded{false};
-  host->use("audit", [&](pit::Call& call, pit::Next next) -> pit::Task<pit::Outcome> {
-    if (call.operation().name == "reserve") {
-      pit::AuditRecord r = decision();
-      r.operation = call.operation().name;
-      waiting = true;
-      const bool ok = co_await audit().record_async(r);
-      recorded = true;
-      if (!ok) co_return pit::Fault::unavailable("audit behind").from(pit::Fault::Origin::runtime);
-    }
-    co_return co_await next(call);
-  });
   host->start();
   sink->block(true);
   ASSERT_TRUE(audit().record(decision()));  // in the sink, which hangs: the queue is full
@@ -600,18 +587,29 @@ TEST_F(AuditHostOneIoThread, record_async_waits_for_room_without_blocking_its_io
     } catch (const pit::Fault&) {
     }
   });
-  while (!waiting) std::this_thread::sleep_for(1ms);
+  // The admin listener is served by the same (only) I/O thread: each /metrics answer while
+  // the reserve waits for room shows the thread is not blocked by that wait.
+  const auto until = std::chrono::steady_clock::now() + 4s;
+  long in_flight = metric("pit_calls_in_flight");
+  while (in_flight != 1 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(5ms);
+    in_flight = metric("pit_calls_in_flight");
+  }
+  ASSERT_EQ(in_flight, 1) << "the reserve never started";
   std::this_thread::sleep_for(20ms);
-  // The one I/O thread serves another call while the reserve waits for room.
-  (void)inventory->count({"apple"});
-  EXPECT_FALSE(recorded.load()) << "the record's wait blocked the I/O thread";
+  EXPECT_EQ(readyz().first, 200) << "the I/O thread does not answer while a record waits for room";
+  EXPECT_EQ(metric("pit_calls_in_flight"), 1);
+  EXPECT_FALSE(reserved.load()) << "the call went on without its audit record";
+  EXPECT_EQ(probe.dispatched.load(), 0) << "dispatched before its decision was recorded";
   sink->block(false);
   caller.join();
   EXPECT_TRUE(reserved.load());
   ASSERT_TRUE(audit().flush(in(5000ms)));
   const auto lines = sink->lines();
   ASSERT_EQ(lines.size(), 2U);
-  EXPECT_EQ(json::parse(lines[1]).as_object().at("operation").as_string(), "reserve");
+  const auto record = json::parse(lines[1]).as_object();
+  EXPECT_EQ(record.at("operation").as_string(), "reserve");
+  EXPECT_EQ(record.at("decision").as_string(), "allow");
 }
 
 class AuditHostShortWait : public AuditHostOneIoThread {
@@ -624,13 +622,6 @@ class AuditHostShortWait : public AuditHostOneIoThread {
 };
 
 TEST_F(AuditHostShortWait, record_async_refuses_after_max_wait_and_the_call_with_it) {
-  host->use("audit", [&](pit::Call& call, pit::Next next) -> pit::Task<pit::Outcome> {
-    pit::AuditRecord r = decision();
-    if (!co_await audit().record_async(r)) {
-      co_return pit::Fault::unavailable("audit behind").from(pit::Fault::Origin::runtime);
-    }
-    co_return co_await next(call);
-  });
   host->start();
   sink->block(true);
   ASSERT_TRUE(audit().record(decision()));  // in the sink, which hangs: the queue is full
@@ -638,7 +629,9 @@ TEST_F(AuditHostShortWait, record_async_refuses_after_max_wait_and_the_call_with
   const auto before = std::chrono::steady_clock::now();
   const auto fault = fault_of([&] { (void)inventory->count({"apple"}); });
   EXPECT_EQ(fault.code(), pit::Code::unavailable);
+  EXPECT_EQ(fault.message(), "the audit log cannot keep up");  // the authorization policy's refusal
   EXPECT_GE(std::chrono::steady_clock::now() - before, 100ms);  // it waited for room first
+  EXPECT_EQ(probe.dispatched.load(), 0);
   sink->block(false);
 }
 
