@@ -95,9 +95,9 @@ std::string describe_refusal(int status, std::string_view body) {
   const auto v = json::parse(body, ec);
   if (ec || !v.is_object()) return what;
   const auto& o = v.get_object();
-  if (const auto* e = string_member(o, "error")) what += " " + std::string(e->subview().substr(0, 64));
-  if (const auto* d = string_member(o, "error_description"))
-    what += ": " + std::string(d->subview().substr(0, 200));
+  // Appended piece by piece: GCC 12's -Wrestrict misjudges `" " + std::string(...)` in Release.
+  if (const auto* e = string_member(o, "error")) what.append(" ").append(e->subview().substr(0, 64));
+  if (const auto* d = string_member(o, "error_description")) what.append(": ").append(d->subview().substr(0, 200));
   return what;
 }
 
