@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "pit/audit.hpp"
+#include "support/audit_lines.hpp"
 #include "pit/config.hpp"
 #include "pit/pit.hpp"
 #include "support/raw_http.hpp"
@@ -75,38 +76,7 @@ class VaultService final : public Vault {
   pit::Ref<Vault> self_;
 };
 
-// Collects the audit log's lines.
-class Lines final : public pit::AuditSink {
- public:
-  bool write(const std::vector<std::string>& lines) override {
-    std::lock_guard lock(mutex_);
-    lines_.insert(lines_.end(), lines.begin(), lines.end());
-    return true;
-  }
-  // The lines with `needle`, once there are `expected` of them (the log writes on a thread
-  // of its own) or 3 s passed; then a moment more, so that one too many would show.
-  std::vector<std::string> with(std::string_view needle, std::size_t expected) {
-    const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(3);
-    while (matching(needle).size() < expected && std::chrono::steady_clock::now() < end) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    return matching(needle);
-  }
-
- private:
-  std::vector<std::string> matching(std::string_view needle) {
-    std::lock_guard lock(mutex_);
-    std::vector<std::string> out;
-    for (const auto& l : lines_) {
-      if (l.find(needle) != std::string::npos) out.push_back(l);
-    }
-    return out;
-  }
-
-  std::mutex mutex_;
-  std::vector<std::string> lines_;
-};
+using AuditLines = testing_support::AuditLines;
 
 class Access : public ::testing::Test {
  protected:
@@ -155,7 +125,7 @@ class Access : public ::testing::Test {
   }
 
   std::shared_ptr<pit::log::MemorySink> logs = std::make_shared<pit::log::MemorySink>();
-  std::shared_ptr<Lines> audit = std::make_shared<Lines>();
+  std::shared_ptr<AuditLines> audit = std::make_shared<AuditLines>();
   std::unique_ptr<pit::Host> host;
   pit::Ref<Vault> vault;
 };

@@ -29,6 +29,7 @@
 #include "identity/dev_signer.hpp"
 #include "identity/jwt.hpp"
 #include "pit/audit.hpp"
+#include "support/audit_lines.hpp"
 #include "pit/pit.hpp"
 #include "support/raw_http.hpp"
 
@@ -190,37 +191,7 @@ std::string jwks_of(std::initializer_list<const DevSigner*> signers) {
   return R"({"keys":[)" + keys + "]}";
 }
 
-// Collects the audit log's lines.
-class AuditLines final : public pit::AuditSink {
- public:
-  bool write(const std::vector<std::string>& lines) override {
-    std::lock_guard lock(mutex_);
-    lines_.insert(lines_.end(), lines.begin(), lines.end());
-    return true;
-  }
-  // The lines with `needle`, once there are `expected` of them (the log writes on a thread
-  // of its own) or 3 s passed.
-  std::vector<std::string> with(std::string_view needle, std::size_t expected = 1) {
-    const auto end = std::chrono::steady_clock::now() + 3s;
-    while (matching(needle).size() < expected && std::chrono::steady_clock::now() < end) {
-      std::this_thread::sleep_for(5ms);
-    }
-    return matching(needle);
-  }
-
- private:
-  std::vector<std::string> matching(std::string_view needle) {
-    std::lock_guard lock(mutex_);
-    std::vector<std::string> out;
-    for (const auto& l : lines_) {
-      if (l.find(needle) != std::string::npos) out.push_back(l);
-    }
-    return out;
-  }
-
-  std::mutex mutex_;
-  std::vector<std::string> lines_;
-};
+using AuditLines = testing_support::AuditLines;
 
 class Authentication : public ::testing::Test {
  protected:
