@@ -21,6 +21,7 @@
 #include <string>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "pit/audit.hpp"
 #include "pit/contract.hpp"
@@ -155,6 +156,64 @@ struct OperationOptions {
   std::optional<Code> inject_code;
 };
 
+// How this host calls one downstream contract over HTTP (docs/resilience.md): which
+// endpoints, how calls are balanced across them, retried, hedged and bounded. Keyed by the
+// contract's wire name in HostOptions::clients ([clients."shop.v1.Inventory"] in TOML).
+enum class Balancer : std::uint8_t { p2c, round_robin };
+enum class Hedge : std::uint8_t { off, fixed, p95 };
+struct RetryOptions {
+  // Attempts of one call, the first included; 1: never retried. A request that was never
+  // written (refused, reset before the write) may still be re-sent once within the budget.
+  std::size_t max_attempts = 3;
+  // Full jitter: attempt n waits uniform(0, min(backoff_max, backoff_base * 2^(n-1))); a
+  // callee's Retry-After is a floor.
+  std::chrono::milliseconds backoff_base{25};
+  std::chrono::milliseconds backoff_max{1'000};
+  // The retry budget (Finagle): retries and requeues may be at most budget_percent of the
+  // requests of the last budget_window, plus budget_per_second.
+  double budget_percent = 20.0;
+  double budget_per_second = 10.0;
+  std::chrono::milliseconds budget_window{10'000};
+};
+struct HedgeOptions {
+  // Off by default; only idempotent operations are hedged. fixed: after `delay`; p95:
+  // after the observed p95 latency of the operation's calls (at least `delay`).
+  Hedge mode = Hedge::off;
+  std::chrono::milliseconds delay{50};
+};
+struct OutlierOptions {
+  // Consecutive connect failures or `unavailable` answers that eject an endpoint; it is
+  // ejected for base_ejection * (times ejected), at most max_ejection. At most
+  // max_ejected_percent of the endpoints are ejected at once, never the last one.
+  std::size_t consecutive_failures = 5;
+  std::chrono::milliseconds base_ejection{1'000};
+  std::chrono::milliseconds max_ejection{30'000};
+  int max_ejected_percent = 50;
+};
+// Per-operation overrides of a client's settings ([clients."C".operations.op]).
+struct ClientOperationOptions {
+  std::optional<std::size_t> retry_max_attempts;
+  std::optional<Hedge> hedge;
+  std::optional<std::chrono::milliseconds> hedge_delay;
+};
+struct ClientOptions {
+  // Base URLs ("http://127.0.0.1:8081"); when set they replace the URL given in code.
+  std::vector<std::string> endpoints;
+  // Or a DNS name, "http://inventory.internal:8081": every address it resolves to is an
+  // endpoint; re-resolved every resolve_interval and after connect failures. An empty or
+  // failed answer keeps the last good set.
+  std::string dns;
+  std::chrono::milliseconds resolve_interval{5'000};
+  Balancer balancer = Balancer::p2c;
+  // Calls of this client in flight at once; past it a call fails at once with
+  // resource_exhausted.
+  std::size_t max_in_flight = 1'000;
+  RetryOptions retry;
+  HedgeOptions hedge;
+  OutlierOptions outlier;
+  std::map<std::string, ClientOperationOptions, std::less<>> operations;
+};
+
 struct HostOptions {
   // Threads that run coroutine operations, the pipeline and the HTTP connections;
   // 0: one per core.
@@ -191,6 +250,8 @@ struct HostOptions {
   bool fault_injection = false;
   // Keyed by contract or contract/operation wire name; validated at start.
   std::map<std::string, OperationOptions, std::less<>> operations;
+  // Outbound: keyed by the downstream contract's wire name; validated at start.
+  std::map<std::string, ClientOptions, std::less<>> clients;
 };
 
 class Host;
