@@ -49,7 +49,8 @@ PIT_CONTRACT(Inventory, "shop.v1.Inventory",
              (stock, pit::OpSpec{}
                          .require(pit::any_of(pit::scope("inventory.read"), pit::role("support")))
                          .idempotent()
-                         .raises(pit::Code::not_found)));
+                         // unavailable: a replica that cannot answer (tests/resilience inject it)
+                         .raises(pit::Code::not_found, pit::Code::unavailable)));
 
 struct PlaceOrder {
   std::string sku;
@@ -69,13 +70,19 @@ class Orders {
   virtual ~Orders() = default;
  protected:
   virtual pit::Task<OrderPlaced> place(PlaceOrder) = 0;
+  // How many units could be ordered: the inventory's stock level, read on the caller's behalf.
+  virtual pit::Task<StockLevel> availability(StockQuery) = 0;
 };
 PIT_CONTRACT(Orders, "shop.v1.Orders",
              (place, pit::OpSpec{}
                          .require(pit::scope("orders.place"))
                          .raises(pit::Code::invalid_argument, pit::Code::not_found,
                                  pit::Code::resource_exhausted)
-                         .timeout(std::chrono::seconds(2))));
+                         .timeout(std::chrono::seconds(2))),
+             (availability, pit::OpSpec{}
+                                .require(pit::scope("inventory.read"))
+                                .idempotent()
+                                .raises(pit::Code::not_found, pit::Code::unavailable)));
 
 struct Buy {
   std::string sku;

@@ -47,7 +47,9 @@ class InventoryService final : public v1::Inventory {
   }
 
   std::mutex mutex_;
-  std::map<std::string, int> stock_{{"apple", 10}, {"pear", 3}, {"slow-sku", 5}, {"cursed-sku", 5}};
+  // "bulk" never runs out under a load test (tests/resilience, bench/resilience).
+  std::map<std::string, int> stock_{
+      {"apple", 10}, {"pear", 3}, {"slow-sku", 5}, {"cursed-sku", 5}, {"bulk", 1'000'000'000}};
   int next_id_ = 0;
   const std::int64_t low_stock_;
 };
@@ -62,6 +64,11 @@ class OrdersService final : public v1::Orders {
     auto reservation = co_await inventory_->reserve({req.sku, req.quantity});
     pit::log::info("order placed", {{"sku", req.sku}, {"reservation", reservation.reservation_id}});
     co_return v1::OrderPlaced{"o-" + reservation.reservation_id, reservation.remaining};
+  }
+
+  pit::Task<v1::StockLevel> availability(v1::StockQuery req) override {
+    auto level = co_await inventory_->stock_async(std::move(req));
+    co_return level;
   }
 
   pit::Ref<v1::Inventory> inventory_;
