@@ -23,9 +23,11 @@ double decay(time_point from, time_point now, std::chrono::seconds tau) {
   return std::exp(-seconds(now - from) / static_cast<double>(tau.count()));
 }
 
-// An endpoint that has never answered but has a request out scores as if it were very
-// slow (Finagle's PeakEwma): a new endpoint gets one probe, not a flood, until it answers.
-constexpr double kUnmeasuredBusyUs = 1e12;
+// An endpoint never measured scores 0 while idle (a new endpoint is tried first) and, once
+// it has requests out, as if each took this long: it gets a probe, not a flood, until it
+// answers (Finagle's PeakEwma does the same with an infinite cost). Less than one failure's
+// cost: an endpoint that has not answered yet is a better bet than one that failed.
+constexpr double kUnmeasuredLatencyUs = 100'000.0;
 
 }  // namespace
 
@@ -54,7 +56,7 @@ double Endpoint::score(time_point now) const {
     penalty = penalty_ * decay(penalty_stamp_, now, kPenaltyDecay);
   }
   const auto pending = static_cast<double>(in_flight());
-  const double load = latency == 0 && pending > 0 ? kUnmeasuredBusyUs + pending : (pending + 1) * latency;
+  const double load = (pending + 1) * (latency == 0 && pending > 0 ? kUnmeasuredLatencyUs : latency);
   return load + penalty * kFailureCostUs;
 }
 
