@@ -316,23 +316,36 @@ class Host {
                 raw);
   }
 
-  // A proxy for contract C served by this host.
+  // A proxy for contract C served by this host — unless HostOptions::clients configures
+  // endpoints (or a DNS name) for C: then the proxy is remote, and its calls go there.
   template <class C>
     requires detail::contract<C>
   Ref<C> client() {
     using proxy = detail::proxy_of<C>;
-    return Ref<C>{std::make_shared<proxy>(inproc_channel(detail::declaration_of<C>::info()))};
+    return Ref<C>{std::make_shared<proxy>(default_channel(detail::declaration_of<C>::info()))};
   }
 
   // A proxy for contract C served by another process, at base_url ("http://host:port", or
   // "https://host:port": the server's certificate verified against http.client_ca_file or
   // the system's store, and its name against host; docs/tls.md). The same pit::Ref as in-process: calls carry the deadline, correlation and trace
-  // context across, and the callee's faults come back as pit::Fault.
+  // context across, and the callee's faults come back as pit::Fault. Endpoints (or a DNS
+  // name) configured for C in HostOptions::clients replace the URL.
   template <class C>
     requires detail::contract<C>
   Ref<C> client(std::string_view base_url) {
     using proxy = detail::proxy_of<C>;
-    return Ref<C>{std::make_shared<proxy>(http_channel(detail::declaration_of<C>::info(), base_url))};
+    return Ref<C>{std::make_shared<proxy>(
+        http_channel(detail::declaration_of<C>::info(), std::vector<std::string>{std::string(base_url)}))};
+  }
+
+  // A proxy for contract C served by several replicas, one base URL each: calls are
+  // balanced across them, retried and hedged as HostOptions::clients says for C
+  // (docs/http.md, "Attempts"); configured endpoints or a DNS name replace these URLs.
+  template <class C>
+    requires detail::contract<C>
+  Ref<C> client(const std::vector<std::string>& base_urls) {
+    using proxy = detail::proxy_of<C>;
+    return Ref<C>{std::make_shared<proxy>(http_channel(detail::declaration_of<C>::info(), base_urls))};
   }
 
   // A dependency that /readyz checks (docs/operations.md, "Readiness checks"): `check`
@@ -418,7 +431,9 @@ class Host {
   // Before start: keeps the first error for start() to throw. After: rethrows it at once.
   void keep_setup_error(std::exception_ptr error);
   detail::ChannelPtr inproc_channel(const ContractInfo& contract);
-  detail::ChannelPtr http_channel(const ContractInfo& contract, std::string_view base_url);
+  detail::ChannelPtr http_channel(const ContractInfo& contract, std::vector<std::string> base_urls);
+  // Remote when HostOptions::clients configures endpoints for the contract, else in-process.
+  detail::ChannelPtr default_channel(const ContractInfo& contract);
 
   std::shared_ptr<State> state_;
 };

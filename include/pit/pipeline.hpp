@@ -81,6 +81,8 @@ class Call {
   Call* active_prev_ = nullptr;
   Call* active_next_ = nullptr;
   Clock::time_point started_{};
+  // Attempts: a client call's count of attempts made; a served call's Pit-Attempt number.
+  std::uint32_t attempts_ = 0;
   // Transports that carry JSON set the request text; dispatch decodes it, and encodes the
   // reply when asked, so bad input and unencodable replies are faults inside the pipeline.
   std::string request_json_;

@@ -62,6 +62,9 @@ struct CallAccess {
   static Clock::time_point started(const Call& c) noexcept { return c.started_; }
   static void set_started(Call& c, Clock::time_point t) noexcept { c.started_ = t; }
 
+  static std::uint32_t attempts(const Call& c) noexcept { return c.attempts_; }
+  static void set_attempts(Call& c, std::uint32_t n) noexcept { c.attempts_ = n; }
+
   static Call*& active_prev(Call& c) noexcept { return c.active_prev_; }
   static Call*& active_next(Call& c) noexcept { return c.active_next_; }
 };

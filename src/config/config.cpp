@@ -196,6 +196,19 @@ const std::vector<Config::Key>& Config::keys() {
                         std::string{scope} + std::string{s.description}});
       }
     }
+    // [clients."<contract>"]: defaults are ClientOptions{}'s; per operation, unset keys
+    // fall through to the client's.
+    const ClientOptions client_defaults;
+    for (const auto& s : config::client_settings()) {
+      keys.push_back({"clients.<contract>." + std::string{s.name}, config::type_name(s.kind),
+                      config::show(s.read(client_defaults)), config::range_text(s.kind, s.min, s.max), "",
+                      std::string{s.description}});
+    }
+    for (const auto& s : config::client_operation_settings()) {
+      keys.push_back({"clients.<contract>.operations.<operation>." + std::string{s.name}, config::type_name(s.kind),
+                      "(unset)", config::range_text(s.kind, s.min, s.max), "",
+                      "This operation: " + std::string{s.description}});
+    }
     return keys;
   }();
   return all;

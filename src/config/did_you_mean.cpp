@@ -34,11 +34,16 @@ std::string unknown(std::string_view noun, std::string_view what,
     }
   }
   if (best != nullptr && best_distance > (what.size() >= 12 ? 3U : 2U)) {
+    // A unit left off or added: of the candidates that extend it (or that it extends), the
+    // nearest (hedge_delay → hedge_delay_ms, not hedge).
     best = nullptr;
     for (const auto& candidate : candidates) {
       if (what.size() >= 4 && (candidate.starts_with(what) || what.starts_with(candidate))) {
-        best = &candidate;
-        break;
+        const std::size_t d = edit_distance(what, candidate);
+        if (best == nullptr || d < best_distance) {
+          best = &candidate;
+          best_distance = d;
+        }
       }
     }
   }

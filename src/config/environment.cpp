@@ -38,6 +38,15 @@ std::int64_t integer_of(std::string_view variable, std::string_view text) {
   return n;
 }
 
+double number_of(std::string_view variable, std::string_view text) {
+  double n = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (text.empty() || ec != std::errc{} || end != text.data() + text.size()) {
+    fail_variable(variable, "expected a number, got " + quoted(text));
+  }
+  return n;
+}
+
 bool boolean_of(std::string_view variable, std::string_view text) {
   if (text != "true" && text != "false")
     fail_variable(variable, "expected true or false, got " + quoted(text));
@@ -151,7 +160,18 @@ void apply_environment(const std::map<std::string, std::string>& variables, Host
       case Kind::audit_path:
       case Kind::when_behind:
       case Kind::client_auth:
+      case Kind::url:
+      case Kind::balancer:
+      case Kind::hedge:
         value = text;
+        break;
+      // Only [clients."<contract>"] keys are numbers or URL lists, and they have no
+      // environment form; kept for a future key of a section.
+      case Kind::number:
+        value = number_of(variable, text);
+        break;
+      case Kind::urls:
+        value = strings_of(variable, text);
         break;
     }
     if (auto reason = check(found->kind, found->min, found->max, value); !reason.empty()) {

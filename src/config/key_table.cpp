@@ -21,6 +21,11 @@ std::chrono::milliseconds as_ms(const Value& v) {
 }
 Value of_size(std::size_t n) { return static_cast<std::int64_t>(n); }
 Value of_ms(std::chrono::milliseconds ms) { return static_cast<std::int64_t>(ms.count()); }
+// A number key's value: an integer in the file is as good as a float.
+double as_number(const Value& v) {
+  if (const auto* i = std::get_if<std::int64_t>(&v)) return static_cast<double>(*i);
+  return std::get<double>(v);
+}
 
 constexpr std::array<std::pair<std::string_view, log::Level>, 5> kLevels{{
     {"debug", log::Level::debug},
@@ -299,6 +304,95 @@ const std::array kOperationSettings{
 };
 // clang-format on
 
+// clang-format off
+const std::array kClientSettings{
+  ClientSetting{"endpoints", Kind::urls, 0, 0,
+                "The endpoints, base URLs (\"http://10.0.0.5:8081\", ...); they replace the URL given in code.",
+                [](ClientOptions& o, const Value& v) { o.endpoints = std::get<std::vector<std::string>>(v); },
+                [](const ClientOptions& o) { return Value{o.endpoints}; }},
+  ClientSetting{"dns", Kind::url, 0, 0,
+                "Or a DNS name (\"http://inventory.internal:8081\"): every address it resolves to is an endpoint.",
+                [](ClientOptions& o, const Value& v) { o.dns = std::get<std::string>(v); },
+                [](const ClientOptions& o) { return Value{o.dns}; }},
+  ClientSetting{"resolve_interval_ms", Kind::integer, 1, kDayMs,
+                "How often the dns name is resolved again (and, at most once a second, after connect failures).",
+                [](ClientOptions& o, const Value& v) { o.resolve_interval = as_ms(v); },
+                [](const ClientOptions& o) { return of_ms(o.resolve_interval); }},
+  ClientSetting{"balancer", Kind::balancer, 0, 0,
+                "p2c: the less loaded (and less failing) of two endpoints drawn at random; round_robin: in turn.",
+                [](ClientOptions& o, const Value& v) { o.balancer = *parse_balancer(std::get<std::string>(v)); },
+                [](const ClientOptions& o) {
+                  return Value{std::string{o.balancer == Balancer::p2c ? "p2c" : "round_robin"}};
+                }},
+  ClientSetting{"max_in_flight", Kind::integer, 1, 10'000'000,
+                "Calls of this client in flight at once; past it a call fails at once with resource_exhausted.",
+                [](ClientOptions& o, const Value& v) { o.max_in_flight = as_size(v); },
+                [](const ClientOptions& o) { return of_size(o.max_in_flight); }},
+  ClientSetting{"retry_max_attempts", Kind::integer, 1, 100,
+                "Attempts of one call, the first included; 1: never retried.",
+                [](ClientOptions& o, const Value& v) { o.retry.max_attempts = as_size(v); },
+                [](const ClientOptions& o) { return of_size(o.retry.max_attempts); }},
+  ClientSetting{"retry_backoff_base_ms", Kind::integer, 0, kHourMs,
+                "Retry n waits uniform(0, min(max, base * 2^(n-1))) (full jitter).",
+                [](ClientOptions& o, const Value& v) { o.retry.backoff_base = as_ms(v); },
+                [](const ClientOptions& o) { return of_ms(o.retry.backoff_base); }},
+  ClientSetting{"retry_backoff_max_ms", Kind::integer, 0, kHourMs,
+                "The longest backoff (a callee's Retry-After may ask for more).",
+                [](ClientOptions& o, const Value& v) { o.retry.backoff_max = as_ms(v); },
+                [](const ClientOptions& o) { return of_ms(o.retry.backoff_max); }},
+  ClientSetting{"retry_budget_percent", Kind::number, 0, 100,
+                "Retries and requeues may be at most this percent of the requests of the last window (integer or float).",
+                [](ClientOptions& o, const Value& v) { o.retry.budget_percent = as_number(v); },
+                [](const ClientOptions& o) { return Value{o.retry.budget_percent}; }},
+  ClientSetting{"retry_budget_per_second", Kind::number, 0, 1'000'000,
+                "Plus this many per second of the window, so a quiet client can still retry (integer or float).",
+                [](ClientOptions& o, const Value& v) { o.retry.budget_per_second = as_number(v); },
+                [](const ClientOptions& o) { return Value{o.retry.budget_per_second}; }},
+  ClientSetting{"retry_budget_window_ms", Kind::integer, 1, kHourMs,
+                "The window over which the retry budget counts requests and retries.",
+                [](ClientOptions& o, const Value& v) { o.retry.budget_window = as_ms(v); },
+                [](const ClientOptions& o) { return of_ms(o.retry.budget_window); }},
+  ClientSetting{"hedge", Kind::hedge, 0, 0,
+                "Idempotent operations only: off, fixed (one more attempt after hedge_delay_ms) or p95 (after the observed p95, at least hedge_delay_ms).",
+                [](ClientOptions& o, const Value& v) { o.hedge.mode = *parse_hedge(std::get<std::string>(v)); },
+                [](const ClientOptions& o) {
+                  return Value{std::string{o.hedge.mode == Hedge::off ? "off" : o.hedge.mode == Hedge::fixed ? "fixed" : "p95"}};
+                }},
+  ClientSetting{"hedge_delay_ms", Kind::integer, 0, kHourMs,
+                "How long a call waits before it is hedged.",
+                [](ClientOptions& o, const Value& v) { o.hedge.delay = as_ms(v); },
+                [](const ClientOptions& o) { return of_ms(o.hedge.delay); }},
+  ClientSetting{"outlier_consecutive_failures", Kind::integer, 0, 1'000'000,
+                "Connect failures or unavailable answers in a row that eject an endpoint; 0: never ejected.",
+                [](ClientOptions& o, const Value& v) { o.outlier.consecutive_failures = as_size(v); },
+                [](const ClientOptions& o) { return of_size(o.outlier.consecutive_failures); }},
+  ClientSetting{"outlier_base_ejection_ms", Kind::integer, 0, kDayMs,
+                "An endpoint is ejected for this long times its ejections in a row.",
+                [](ClientOptions& o, const Value& v) { o.outlier.base_ejection = as_ms(v); },
+                [](const ClientOptions& o) { return of_ms(o.outlier.base_ejection); }},
+  ClientSetting{"outlier_max_ejection_ms", Kind::integer, 0, kDayMs,
+                "The longest ejection.",
+                [](ClientOptions& o, const Value& v) { o.outlier.max_ejection = as_ms(v); },
+                [](const ClientOptions& o) { return of_ms(o.outlier.max_ejection); }},
+  ClientSetting{"outlier_max_ejected_percent", Kind::integer, 0, 100,
+                "At most this share of the endpoints is ejected at once (rounded down), never the last one.",
+                [](ClientOptions& o, const Value& v) { o.outlier.max_ejected_percent = static_cast<int>(std::get<std::int64_t>(v)); },
+                [](const ClientOptions& o) { return Value{static_cast<std::int64_t>(o.outlier.max_ejected_percent)}; }},
+};
+
+const std::array kClientOperationSettings{
+  ClientOperationSetting{"retry_max_attempts", Kind::integer, 1, 100,
+                         "attempts of one call; replaces the client's (1 for an operation that must never be re-sent after it was written).",
+                         [](ClientOperationOptions& o, const Value& v) { o.retry_max_attempts = as_size(v); }},
+  ClientOperationSetting{"hedge", Kind::hedge, 0, 0,
+                         "replaces the client's hedge (only idempotent operations are hedged).",
+                         [](ClientOperationOptions& o, const Value& v) { o.hedge = parse_hedge(std::get<std::string>(v)); }},
+  ClientOperationSetting{"hedge_delay_ms", Kind::integer, 0, kHourMs,
+                         "replaces the client's hedge_delay_ms.",
+                         [](ClientOperationOptions& o, const Value& v) { o.hedge_delay = as_ms(v); }},
+};
+// clang-format on
+
 // Only these prefixes are configuration; other PIT_* variables (PIT_CONFIG, and the
 // scripts' PIT_E2E_*, PIT_DEMO_*, PIT_SHOP_BIN...) are not ours to judge.
 constexpr std::array<std::string_view, 8> kEnvironmentPrefixes{"PIT_HOST_",      "PIT_LOG_",
@@ -311,6 +405,8 @@ constexpr std::array<std::string_view, 8> kEnvironmentPrefixes{"PIT_HOST_",     
 
 std::span<const Setting> settings() { return kSettings; }
 std::span<const OperationSetting> operation_settings() { return kOperationSettings; }
+std::span<const ClientSetting> client_settings() { return kClientSettings; }
+std::span<const ClientOperationSetting> client_operation_settings() { return kClientOperationSettings; }
 std::span<const std::string_view> sections() { return kSections; }
 std::span<const std::string_view> environment_prefixes() { return kEnvironmentPrefixes; }
 std::span<const std::pair<std::string_view, log::Level>> levels() { return kLevels; }
@@ -320,6 +416,19 @@ std::optional<OutboundIdentity> parse_outbound_identity(std::string_view text) {
   if (text == "forward") return OutboundIdentity::forward;
   if (text == "own") return OutboundIdentity::own;
   if (text == "none") return OutboundIdentity::none;
+  return std::nullopt;
+}
+
+std::optional<Balancer> parse_balancer(std::string_view text) {
+  if (text == "p2c") return Balancer::p2c;
+  if (text == "round_robin") return Balancer::round_robin;
+  return std::nullopt;
+}
+
+std::optional<Hedge> parse_hedge(std::string_view text) {
+  if (text == "off") return Hedge::off;
+  if (text == "fixed") return Hedge::fixed;
+  if (text == "p95") return Hedge::p95;
   return std::nullopt;
 }
 

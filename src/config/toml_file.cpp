@@ -3,6 +3,8 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <map>
+#include <stdexcept>
 #include <cctype>
 #include <sstream>
 #include <string>
@@ -12,6 +14,7 @@
 #include "config/did_you_mean.hpp"
 #include "config/key_table.hpp"
 #include "config/value_check.hpp"
+#include "outbound/client_options.hpp"
 #include "pit/config.hpp"
 
 namespace pit::config {
@@ -79,9 +82,14 @@ class FileReader {
         read_app(key, node);
         continue;
       }
+      if (section == "clients") {
+        read_clients(key, node);
+        continue;
+      }
       if (std::find(sections().begin(), sections().end(), section) == sections().end()) {
         std::vector<std::string> candidates{sections().begin(), sections().end()};
         candidates.emplace_back("contracts");
+        candidates.emplace_back("clients");
         candidates.emplace_back("app");
         fail_at(source_, key.source(), key_path({section}), unknown("key", section, candidates));
       }
@@ -116,11 +124,7 @@ class FileReader {
     for (const auto& [name, contract] : *contracts) {
       const std::string_view contract_name = name.str();
       const std::string where = key_path({"contracts", contract_name});
-      const bool valid =
-          !contract_name.empty() && std::all_of(contract_name.begin(), contract_name.end(), [](char c) {
-            return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '_';
-          });
-      if (!valid) {
+      if (!contract_name_valid(contract_name)) {
         fail_at(source_, name.source(), where, "not a contract name (letters, digits, '.' and '_')");
       }
       const auto* table = contract.as_table();
@@ -148,11 +152,9 @@ class FileReader {
     for (const auto& [name, operation] : *operations) {
       const std::string_view operation_name = name.str();
       const std::string op_where = key_path({"contracts", contract, "operations", operation_name});
-      const bool identifier =
-          !operation_name.empty() && std::isdigit(static_cast<unsigned char>(operation_name.front())) == 0 &&
-          std::all_of(operation_name.begin(), operation_name.end(),
-                      [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_'; });
-      if (!identifier) fail_at(source_, name.source(), op_where, "not an operation name (an identifier)");
+      if (!operation_name_valid(operation_name)) {
+        fail_at(source_, name.source(), op_where, "not an operation name (an identifier)");
+      }
       const auto* table = operation.as_table();
       if (table == nullptr) {
         fail_at(source_, operation.source(), op_where, "expected a table, got " + node_type(operation));
@@ -183,6 +185,127 @@ class FileReader {
               unknown("key", key.str(), candidates));  // suggested: the key alone
     }
     found->apply(options_.operations[target], value_of(full, found->kind, found->min, found->max, node));
+  }
+
+  static bool contract_name_valid(std::string_view name) {
+    return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '_';
+    });
+  }
+
+  static bool operation_name_valid(std::string_view name) {
+    return !name.empty() && std::isdigit(static_cast<unsigned char>(name.front())) == 0 &&
+           std::all_of(name.begin(), name.end(),
+                       [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_'; });
+  }
+
+  // [clients."<contract>"]: how this host calls that contract over HTTP. Each key is
+  // checked where it stands; then the keys that must agree with each other, at the later
+  // of them; then whatever else outbound::validate refuses, at the contract's name.
+  void read_clients(const toml::key& key, const toml::node& node) {
+    const auto* clients = node.as_table();
+    if (clients == nullptr) fail_at(source_, node.source(), key.str(), "expected a table, got " + node_type(node));
+    for (const auto& [name, client] : *clients) {
+      const std::string_view contract_name = name.str();
+      const std::string where = key_path({"clients", contract_name});
+      if (!contract_name_valid(contract_name)) {
+        fail_at(source_, name.source(), where, "not a contract name (letters, digits, '.' and '_')");
+      }
+      const auto* table = client.as_table();
+      if (table == nullptr) fail_at(source_, client.source(), where, "expected a table, got " + node_type(client));
+      const std::string contract_key{contract_name};
+      ClientOptions& options = options_.clients[contract_key];
+      std::map<std::string_view, const toml::key*> seen;
+      for (const auto& [setting, value] : *table) {
+        seen[setting.str()] = &setting;
+        if (setting.str() == "operations") {
+          read_client_operations(contract_key, options, value);
+        } else {
+          read_client_setting(contract_key, options, setting, value);
+        }
+      }
+      auto at = [&](std::string_view a) { return seen.contains(a) ? seen.at(a) : nullptr; };
+      // The one of two keys written later in the file (toml++ keeps a table's keys sorted).
+      auto later = [&](std::string_view a, std::string_view b) {
+        const toml::key* x = at(a);
+        const toml::key* y = at(b);
+        if (x == nullptr || y == nullptr) return x != nullptr ? x : y;
+        const auto& px = x->source().begin;
+        const auto& py = y->source().begin;
+        return (px.line > py.line || (px.line == py.line && px.column > py.column)) ? x : y;
+      };
+      auto fail_key = [&](const toml::key* k, const std::string& reason) {
+        fail_at(source_, k->source(), key_path({"clients", contract_name, k->str()}), reason);
+      };
+      if (at("endpoints") != nullptr && at("dns") != nullptr) {
+        fail_key(later("endpoints", "dns"), "set endpoints or dns, not both");
+      }
+      if (options.retry.backoff_base > options.retry.backoff_max) {
+        fail_key(later("retry_backoff_base_ms", "retry_backoff_max_ms"),
+                 "retry_backoff_base_ms (" + std::to_string(options.retry.backoff_base.count()) +
+                     ") exceeds retry_backoff_max_ms (" + std::to_string(options.retry.backoff_max.count()) + ")");
+      }
+      if (options.outlier.base_ejection > options.outlier.max_ejection) {
+        fail_key(later("outlier_base_ejection_ms", "outlier_max_ejection_ms"),
+                 "outlier_base_ejection_ms (" + std::to_string(options.outlier.base_ejection.count()) +
+                     ") exceeds outlier_max_ejection_ms (" + std::to_string(options.outlier.max_ejection.count()) +
+                     ")");
+      }
+      try {
+        outbound::validate(options, contract_name);
+      } catch (const std::invalid_argument& e) {
+        std::string reason = e.what();
+        const std::string prefix = "pit: clients." + quoted(contract_name) + ": ";
+        if (reason.starts_with(prefix)) reason.erase(0, prefix.size());
+        fail_at(source_, name.source(), where, reason);
+      }
+    }
+  }
+
+  void read_client_setting(const std::string& contract, ClientOptions& options, const toml::key& key,
+                           const toml::node& node) {
+    const std::string full = key_path({"clients", contract, key.str()});
+    const auto table = client_settings();
+    const auto found =
+        std::find_if(table.begin(), table.end(), [&](const ClientSetting& s) { return s.name == key.str(); });
+    if (found == table.end()) {
+      std::vector<std::string> candidates;
+      candidates.reserve(table.size() + 1);
+      for (const auto& s : table) candidates.emplace_back(s.name);
+      candidates.emplace_back("operations");
+      fail_at(source_, key.source(), full, unknown("key", key.str(), candidates));
+    }
+    found->apply(options, value_of(full, found->kind, found->min, found->max, node));
+  }
+
+  void read_client_operations(const std::string& contract, ClientOptions& options, const toml::node& node) {
+    const std::string where = key_path({"clients", contract, "operations"});
+    const auto* operations = node.as_table();
+    if (operations == nullptr) fail_at(source_, node.source(), where, "expected a table, got " + node_type(node));
+    for (const auto& [name, operation] : *operations) {
+      const std::string_view operation_name = name.str();
+      const std::string op_where = key_path({"clients", contract, "operations", operation_name});
+      if (!operation_name_valid(operation_name)) {
+        fail_at(source_, name.source(), op_where, "not an operation name (an identifier)");
+      }
+      const auto* table = operation.as_table();
+      if (table == nullptr) {
+        fail_at(source_, operation.source(), op_where, "expected a table, got " + node_type(operation));
+      }
+      ClientOperationOptions& op = options.operations[std::string{operation_name}];
+      const auto settings = client_operation_settings();
+      for (const auto& [setting, value] : *table) {
+        const std::string full = key_path({"clients", contract, "operations", operation_name, setting.str()});
+        const auto found = std::find_if(settings.begin(), settings.end(),
+                                        [&](const ClientOperationSetting& s) { return s.name == setting.str(); });
+        if (found == settings.end()) {
+          std::vector<std::string> candidates;
+          for (const auto& s : settings) candidates.emplace_back(s.name);
+          fail_at(source_, setting.source(), full, unknown("key", setting.str(), candidates));
+        }
+        found->apply(op, value_of(full, found->kind, found->min, found->max, value));
+      }
+    }
   }
 
   // [app]: only the keys the service declared, each checked by its declared type and range.
@@ -245,14 +368,34 @@ class FileReader {
     return items;
   }
 
+  // A list of URLs: each element checked where it stands.
+  std::vector<std::string> urls_of(const std::string& key, const toml::node& node) {
+    const auto* array = node.as_array();
+    if (array == nullptr) fail_at(source_, node.source(), key, "expected an array of strings, got " + node_type(node));
+    if (array->empty()) {
+      fail_at(source_, node.source(), key, "an empty list: give at least one endpoint, or leave endpoints out");
+    }
+    std::vector<std::string> urls = strings_of(key, *array);
+    for (std::size_t i = 0; i < urls.size(); ++i) {
+      if (auto why = url_problem(urls[i]); !why.empty()) {
+        fail_at(source_, array->get(i)->source(), key + "[" + std::to_string(i) + "]", why);
+      }
+    }
+    return urls;
+  }
+
   Value value_of(const std::string& key, Kind kind, std::int64_t min, std::int64_t max,
                  const toml::node& node) {
     Value value;
-    if (kind == Kind::integer && node.is_integer()) {
+    if (kind == Kind::urls) {
+      value = urls_of(key, node);
+    } else if (kind == Kind::number && (node.is_integer() || node.is_floating_point())) {
+      value = node.is_integer() ? static_cast<double>(node.as_integer()->get()) : node.as_floating_point()->get();
+    } else if (kind == Kind::integer && node.is_integer()) {
       value = node.as_integer()->get();
     } else if (kind == Kind::boolean && node.is_boolean()) {
       value = node.as_boolean()->get();
-    } else if (kind != Kind::integer && kind != Kind::boolean && node.is_string()) {
+    } else if (kind != Kind::integer && kind != Kind::boolean && kind != Kind::number && node.is_string()) {
       value = node.as_string()->get();
     } else {
       fail_at(source_, node.source(), key, "expected " + with_article(kind) + ", got " + node_type(node));

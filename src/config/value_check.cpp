@@ -6,7 +6,11 @@
 #include <array>
 #include <cctype>
 #include <charconv>
+#include <cmath>
+#include <stdexcept>
 #include <system_error>
+
+#include "outbound/url.hpp"
 
 namespace pit::config {
 namespace {
@@ -47,19 +51,39 @@ std::string type_name(Kind kind) {
     case Kind::audit_path:
     case Kind::when_behind:
     case Kind::client_auth:
+    case Kind::url:
+    case Kind::balancer:
+    case Kind::hedge:
       return "string";
+    case Kind::number:
+      return "number";
+    case Kind::urls:
+      return "array of strings";
   }
   return "string";
 }
 
-std::string with_article(Kind kind) { return kind == Kind::integer ? "an integer" : "a " + type_name(kind); }
+std::string with_article(Kind kind) {
+  if (kind == Kind::integer || kind == Kind::urls) return "an " + type_name(kind);
+  if (kind == Kind::number) return "a number (integer or float)";
+  return "a " + type_name(kind);
+}
 
 std::string range_text(Kind kind, std::int64_t min, std::int64_t max) {
   switch (kind) {
     case Kind::integer:
+    case Kind::number:
       return std::to_string(min) + ".." + std::to_string(max);
     case Kind::boolean:
       return "true, false";
+    case Kind::url:
+      return "\"http://host:port\", \"https://host:port\" or \"\"";
+    case Kind::urls:
+      return "[\"http://host:port\", ...], not empty";
+    case Kind::balancer:
+      return "\"p2c\", \"round_robin\"";
+    case Kind::hedge:
+      return "\"off\", \"fixed\", \"p95\"";
     case Kind::level: {
       std::string text;
       for (const auto& [name, level] : levels())
@@ -104,7 +128,31 @@ std::string quoted(std::string_view s) {
 std::string show(const Value& v) {
   if (const auto* i = std::get_if<std::int64_t>(&v)) return std::to_string(*i);
   if (const auto* b = std::get_if<bool>(&v)) return *b ? "true" : "false";
+  if (const auto* d = std::get_if<double>(&v)) {
+    std::array<char, 64> buffer{};
+    const auto [end, ec] = std::to_chars(buffer.data(), buffer.data() + buffer.size(), *d);
+    std::string text(buffer.data(), ec == std::errc{} ? end : buffer.data());
+    // As TOML writes a float: 20.0, not 20.
+    if (text.find_first_of(".eEn") == std::string::npos) text += ".0";
+    return text;
+  }
+  if (const auto* list = std::get_if<std::vector<std::string>>(&v)) {
+    std::string text = "[";
+    for (const auto& s : *list) text += (text.size() > 1 ? ", " : "") + quoted(s);
+    return text + "]";
+  }
   return quoted(std::get<std::string>(v));
+}
+
+std::string url_problem(const std::string& url) {
+  try {
+    (void)outbound::parse_url(url);
+    return {};
+  } catch (const std::invalid_argument& e) {
+    std::string why = e.what();
+    if (why.starts_with("pit: ")) why.erase(0, 5);
+    return why;
+  }
 }
 
 std::string check(Kind kind, std::int64_t min, std::int64_t max, const Value& value) {
@@ -166,6 +214,30 @@ std::string check(Kind kind, std::int64_t min, std::int64_t max, const Value& va
     case Kind::client_auth:
       if (parse_client_auth(std::get<std::string>(value))) return {};
       return show(value) + " is not a client certificate mode (" + range_text(kind, min, max) + ")";
+    case Kind::number: {
+      const double n = std::holds_alternative<std::int64_t>(value) ? static_cast<double>(std::get<std::int64_t>(value))
+                                                                   : std::get<double>(value);
+      if (std::isfinite(n) && n >= static_cast<double>(min) && n <= static_cast<double>(max)) return {};
+      return show(value) + " is out of range (" + range_text(kind, min, max) + ")";
+    }
+    case Kind::url:
+      // "": no DNS name (the endpoints, or the URL given in code).
+      if (std::get<std::string>(value).empty()) return {};
+      return url_problem(std::get<std::string>(value));
+    case Kind::urls: {
+      const auto& urls = std::get<std::vector<std::string>>(value);
+      if (urls.empty()) return "an empty list: give at least one endpoint, or leave endpoints out";
+      for (const auto& url : urls) {
+        if (auto why = url_problem(url); !why.empty()) return why;
+      }
+      return {};
+    }
+    case Kind::balancer:
+      if (parse_balancer(std::get<std::string>(value))) return {};
+      return show(value) + " is not a balancer (" + range_text(kind, min, max) + ")";
+    case Kind::hedge:
+      if (parse_hedge(std::get<std::string>(value))) return {};
+      return show(value) + " is not a hedging mode (" + range_text(kind, min, max) + ")";
   }
   return {};
 }

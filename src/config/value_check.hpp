@@ -21,6 +21,8 @@ std::string range_text(Kind kind, std::int64_t min, std::int64_t max);
 std::string quoted(std::string_view s);
 // The value as TOML writes it: `8`, `true`, `"info"`.
 std::string show(const Value& v);
+// Empty when `url` is a client base URL; else why not ("client base URL '...': has no host").
+std::string url_problem(const std::string& url);
 // Empty when `value` is acceptable for a key of this kind and range; else the reason.
 std::string check(Kind kind, std::int64_t min, std::int64_t max, const Value& value);
 

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "client/inproc_channel.hpp"
+#include "outbound/client_options.hpp"
 #include "runtime/host_state.hpp"
 #include "observability/log_format.hpp"
 #include "pipeline/standard_order.hpp"
@@ -63,6 +64,7 @@ void validate(const HostOptions& o) {
     throw std::invalid_argument("pit: admission max_in_flight and max_queue must be at most 10000000");
   }
   detail::AuditLog::validate(o.audit);
+  for (const auto& [contract, client] : o.clients) outbound::validate(client, contract);
 }
 
 // Stands in for a user policy when the pipeline is described before it is built.
@@ -196,6 +198,7 @@ Host::Host(HostOptions options) : state_(std::make_shared<State>()) {
   }
   state_->options = std::move(options);
   state_->limiters = std::make_unique<detail::Limiters>(state_->options.admission);
+  detail::make_outbound(*state_);
 }
 
 Host::~Host() {
@@ -375,6 +378,8 @@ void Host::start() {
   }
   s.started = true;
   s.running.store(true, std::memory_order_release);
+  // DNS-named clients resolve from now on, on the I/O threads.
+  detail::start_outbound(s);
   // The first run of the readiness checks starts now that calls are served (a check may
   // call this host's own services); /readyz says "not checked yet" for each until then.
   s.readiness->start([&s]() -> detail::IoThread& { return s.home_for_new_call(); });
@@ -403,9 +408,14 @@ std::uint16_t Host::http_port() const noexcept {
   return state_->http_server ? state_->http_server->port() : 0;
 }
 
-detail::ChannelPtr Host::http_channel(const ContractInfo& contract, std::string_view base_url) {
+detail::ChannelPtr Host::default_channel(const ContractInfo& contract) {
+  if (detail::configured_remote(state_->options, contract.name)) return http_channel(contract, {});
+  return inproc_channel(contract);
+}
+
+detail::ChannelPtr Host::http_channel(const ContractInfo& contract, std::vector<std::string> base_urls) {
   try {
-    return std::make_shared<detail::HttpChannel>(state_, contract, base_url);
+    return std::make_shared<detail::HttpChannel>(state_, contract, std::move(base_urls));
   } catch (const std::invalid_argument&) {
     // A bad URL: kept for start() to throw (rethrown here once started). This host never
     // starts, so the stand-in proxy answers every call `unavailable`.
@@ -485,6 +495,7 @@ void Host::stop() {
   }
   s.stall_watch->stop();
   if (s.authenticator) s.authenticator->stop();
+  detail::stop_outbound(s);  // no DNS resolution is pending when the threads stop
   // An abandoned worker returns, some day, into its call's frames on these threads: they
   // are kept (with the rest of the state, which ~Host then leaks), never destroyed under it.
   for (auto& t : s.io_threads) t->stop(/*keep_frames=*/s.abandoned > 0);

@@ -144,7 +144,7 @@ void emit(std::string& line) {
 }
 
 void write_call_line(const Context& context, std::string_view kind, std::chrono::microseconds elapsed,
-                     std::int64_t budget_ms, const Outcome& outcome) {
+                     std::int64_t budget_ms, const Outcome& outcome, std::uint32_t attempts) {
   if (!log::enabled(log::Level::info)) return;
   std::string line;
   line.reserve(384);
@@ -160,6 +160,10 @@ void write_call_line(const Context& context, std::string_view kind, std::chrono:
   line.append(R"(","transport":)");
   append_quoted(line, context.transport());
   line.append(R"(,"kind":")").append(kind).append("\"");
+  if (attempts != 0) {
+    line.append(kind == "client" ? R"(,"attempts":)" : R"(,"attempt":)");
+    append_int(line, attempts);
+  }
   line.push_back('}');
   emit(line);
 }

@@ -17,7 +17,9 @@ void emit(std::string& line);
 
 // The per-call line of the call_log policy.
 // budget_ms: the caller's remaining time when the call arrived; negative: none given.
+// attempts (0: not written): a client call's attempts ("attempts"), a served call's
+// Pit-Attempt ("attempt").
 void write_call_line(const Context& context, std::string_view kind, std::chrono::microseconds elapsed,
-                     std::int64_t budget_ms, const Outcome& outcome);
+                     std::int64_t budget_ms, const Outcome& outcome, std::uint32_t attempts = 0);
 
 }  // namespace pit::detail

@@ -24,7 +24,8 @@
 namespace pit::detail {
 class HttpServer;
 class HttpSend;
-struct HttpTarget;
+class ConnectionPools;
+class RemoteClients;
 }  // namespace pit::detail
 
 namespace pit {
@@ -65,9 +66,11 @@ struct Host::State {
   std::unique_ptr<detail::HttpServer> admin_server;
   // What /readyz asks about the service's dependencies (Host::readiness_check).
   std::shared_ptr<detail::Readiness> readiness = std::make_shared<detail::Readiness>();
-  // The targets of this host's HTTP channels: stop() closes their idle pooled connections.
-  std::mutex http_targets_mutex;
-  std::vector<std::weak_ptr<detail::HttpTarget>> http_targets;
+  // Outbound HTTP: the connection pools, one per endpoint whichever proxy calls it (stop()
+  // closes their idle connections), and the remote clients, one per downstream contract
+  // and endpoint list (balancing, retry budget, calls in flight). Made with the host.
+  std::shared_ptr<detail::ConnectionPools> connection_pools;
+  std::shared_ptr<detail::RemoteClients> remote_clients;
 
   std::mutex lifecycle;
   // The first error of the host's setup (invalid options, a service that could not be

@@ -24,7 +24,7 @@ Task<Outcome> CallLog::logged(Call& call, Next next) {
           : std::chrono::duration_cast<std::chrono::milliseconds>(caller_deadline - start).count();
   Outcome outcome = co_await next(call);
   const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
-  detail::write_call_line(call.context(), kind_, elapsed, budget_ms, outcome);
+  detail::write_call_line(call.context(), kind_, elapsed, budget_ms, outcome, detail::CallAccess::attempts(call));
   co_return outcome;
 }
 

@@ -1,304 +1,440 @@
+// The outbound terminal: a call as one or more attempts.
+//
+// The rules (docs/http.md, "Attempts"), in the order the loop applies them:
+// - The request is encoded once. Each attempt goes to an endpoint the balancer picks, not
+//   one this call already tried while another exists, and carries the time left before
+//   the call's deadline (Pit-Timeout) and its number (Pit-Attempt, 1-based).
+// - An attempt whose request was never written (refused, reset before the write, a stale
+//   pooled connection) may be sent again for any operation: a requeue.
+// - Otherwise only an idempotent operation is retried, and only when the callee said the
+//   fault is retryable (problem+json "retryable": true on unavailable or
+//   resource_exhausted) or the connection was lost after the write. Never on
+//   deadline_exceeded.
+// - Before a retry: a wait of exponential backoff with full jitter, the callee's
+//   Retry-After as a floor. If the deadline cannot fit the wait and a minimal attempt,
+//   the call ends with the last fault.
+// - Every retry, requeue and hedge is paid from the client's retry budget (fed by every
+//   call); an empty budget ends the call with the last fault.
+// - Hedging (idempotent operations, when configured): one extra attempt on another
+//   endpoint after the hedge delay. The first answer wins; the other attempt is cancelled
+//   and its connection closed.
+// - The client's max_in_flight bounds its calls: past it, resource_exhausted at once.
 #include "transport/http/client.hpp"
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl/stream.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <algorithm>
-#include <mutex>
+#include <charconv>
 #include <optional>
 #include <stdexcept>
-#include <unordered_map>
 #include <vector>
 
+#include "call/call_access.hpp"
 #include "client/enter.hpp"
 #include "fault/exception_mappers.hpp"
-#include "call/call_access.hpp"
+#include "observability/log_format.hpp"
+#include "outbound/backoff.hpp"
 #include "pit/asio.hpp"
+#include "transport/http/attempt.hpp"
+#include "transport/http/remote_client.hpp"
 #include "transport/http/wire.hpp"
-#include "transport/tls/contexts.hpp"
 
 namespace pit::detail {
 
 namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = boost::beast::http;
-using tcp = asio::ip::tcp;
-
-// One connection to a target: TCP, and TLS over it for an https:// target. The TCP stream
-// keeps the timeouts; the TLS stream, when there is one, carries the requests.
-struct HttpConnection {
-  explicit HttpConnection(asio::io_context& io) : tcp(io) {}
-  beast::tcp_stream tcp;
-  std::optional<asio::ssl::stream<beast::tcp_stream&>> tls;
-};
-
-// One remote endpoint and its idle keep-alive connections, kept per I/O thread: a
-// connection is only ever used by calls whose home is the thread it was made on.
-struct HttpTarget : std::enable_shared_from_this<HttpTarget> {
-  std::string host;
-  std::string port;
-  std::string authority;  // Host header
-  std::string base;       // for messages
-  // https://: the context every connection to this target starts from (servers verified,
-  // the name checked); null for http://.
-  std::shared_ptr<tls::SslContext> tls;
-  std::size_t max_idle = 16;
-  std::mutex mutex;
-  std::unordered_map<IoThread*, std::vector<std::unique_ptr<HttpConnection>>> idle;
-
-  std::unique_ptr<HttpConnection> take(IoThread* home) {
-    std::lock_guard lock(mutex);
-    auto& v = idle[home];
-    if (v.empty()) return nullptr;
-    auto s = std::move(v.back());
-    v.pop_back();
-    return s;
-  }
-  void give(IoThread* home, std::unique_ptr<HttpConnection> s) {
-    std::lock_guard lock(mutex);
-    auto& v = idle[home];
-    if (v.size() < max_idle) v.push_back(std::move(s));
-  }
-  void close_idle() {
-    decltype(idle) closing;
-    {
-      std::lock_guard lock(mutex);
-      closing.swap(idle);
-    }
-    for (auto& [home, streams] : closing) {
-      for (auto& s : streams) {
-        boost::system::error_code ignored;
-        s->tcp.socket().shutdown(tcp::socket::shutdown_both, ignored);
-        s->tcp.close();
-      }
-    }
-  }
-};
 
 namespace {
 
-std::shared_ptr<HttpTarget> parse_base_url(std::string_view url, bool& tls) {
-  constexpr std::string_view http_scheme = "http://";
-  constexpr std::string_view https_scheme = "https://";
-  auto bad = [&](const char* why) {
-    return std::invalid_argument("pit: client base URL '" + std::string(url) + "': " + why);
-  };
-  tls = url.substr(0, https_scheme.size()) == https_scheme;
-  if (!tls && url.substr(0, http_scheme.size()) != http_scheme) throw bad("must start with http:// or https://");
-  auto rest = url.substr(tls ? https_scheme.size() : http_scheme.size());
-  if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
-  if (rest.find('/') != std::string_view::npos) throw bad("must have no path");
-  std::string_view host = rest;
-  std::string_view port = tls ? "443" : "80";
-  if (!rest.empty() && rest.front() == '[') {
-    const auto close = rest.find(']');
-    if (close == std::string_view::npos) throw bad("unterminated IPv6 address");
-    host = rest.substr(1, close - 1);
-    if (close + 1 < rest.size()) {
-      if (rest[close + 1] != ':') throw bad("expected ':' after the IPv6 address");
-      port = rest.substr(close + 2);
-    }
-  } else if (const auto colon = rest.rfind(':'); colon != std::string_view::npos) {
-    host = rest.substr(0, colon);
-    port = rest.substr(colon + 1);
-  }
-  if (host.empty()) throw bad("has no host");
-  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string_view::npos ||
-      std::stoul(std::string(port)) == 0 || std::stoul(std::string(port)) > 65535) {
-    throw bad("has an invalid port");
-  }
-  auto t = std::make_shared<HttpTarget>();
-  t->host = std::string(host);
-  t->port = std::string(port);
-  t->authority = std::string(rest);
-  t->base = std::string(url);
-  return t;
-}
+// Time kept back from the deadline sent downstream, so the callee gives up before we do
+// and its answer can still travel back.
+constexpr auto kDeadlineMargin = std::chrono::milliseconds(5);
 
-// A pooled connection the server has closed while it sat idle reads as EOF (or an error)
-// without blocking: such a connection is dropped before a request is written to it.
-bool closed_by_peer(HttpConnection& connection) {
-  auto& socket = connection.tcp.socket();
-  char byte = 0;
-  boost::system::error_code ec;
-  socket.non_blocking(true, ec);
-  const auto n = socket.receive(asio::buffer(&byte, 1), tcp::socket::message_peek, ec);
-  boost::system::error_code ignored;
-  socket.non_blocking(false, ignored);
-  if (ec == asio::error::would_block) return false;
-  return n == 0 || ec;
-}
-
-Fault unreachable(const HttpTarget& t, const boost::system::error_code& ec, bool retryable) {
-  Fault f = Fault::unavailable("the service is unreachable")
-                .with_cause(t.base + ": " + ec.message())
-                .from(Fault::Origin::runtime);
+Fault unreachable(const std::string& base, const boost::system::error_code& ec, bool retryable) {
+  Fault f = Fault::unavailable("the service is unreachable").with_cause(base + ": " + ec.message()).from(Fault::Origin::runtime);
   if (retryable) f.with(Fault::retryable);
   return f;
 }
 
-Fault untrusted(const HttpTarget& t, const boost::system::error_code& ec) {
+Fault untrusted(const std::string& base, const boost::system::error_code& ec) {
   return Fault::unavailable("the service is unreachable")
-      .with_cause(t.base + ": TLS handshake failed: " + ec.message())
+      .with_cause(base + ": TLS handshake failed: " + ec.message())
       .from(Fault::Origin::runtime);
 }
 
-Fault reply_too_large(const HttpTarget& t, boost::optional<std::uint64_t> announced, std::size_t limit) {
-  std::string cause = t.base + ": the reply body";
+Fault reply_too_large(const std::string& base, std::optional<std::uint64_t> announced, std::size_t limit) {
+  std::string cause = base + ": the reply body";
   if (announced) cause += " of " + std::to_string(*announced) + " bytes";
   cause += " is larger than the limit of " + std::to_string(limit) +
            " bytes (http.max_reply_bytes, or the operation's max_reply_bytes)";
   return Fault::internal("the reply is too large").with_cause(std::move(cause)).from(Fault::Origin::runtime);
 }
 
-// Time kept back from the deadline sent downstream, so the callee gives up before we do
-// and its answer can still travel back.
-constexpr auto kDeadlineMargin = std::chrono::milliseconds(5);
+// Retry-After as delta-seconds (an HTTP date is not used); at most an hour.
+std::chrono::microseconds retry_after_of(std::string_view value) {
+  unsigned seconds = 0;
+  const auto r = std::from_chars(value.data(), value.data() + value.size(), seconds);
+  if (r.ec != std::errc{} || r.ptr != value.data() + value.size()) return {};
+  return std::chrono::seconds(std::min(seconds, 3600U));
+}
+
+// What the loop makes of an attempt that ended.
+struct Verdict {
+  Outcome outcome;  // success: the attempt's body is the reply
+  outbound::Result health = outbound::Result::other_fault;
+  bool final = true;      // the call's answer, whatever else is still running
+  bool requeue = false;   // never written: may be sent again, whatever the operation
+  bool retryable = false; // may be retried if the operation is idempotent
+};
+
+Verdict judge(const Attempt& a, std::size_t reply_limit) {
+  const std::string& base = a.pool->address().base;
+  Verdict v;
+  switch (a.ended) {
+    case Ended::reply: {
+      if (a.status == 200) {
+        v.health = outbound::Result::success;
+        return v;
+      }
+      Fault f = http_wire::fault_of_problem(a.status, a.body);
+      v.health = f.code() == Code::unavailable ? outbound::Result::unavailable : outbound::Result::other_fault;
+      v.retryable = f.has(Fault::retryable) &&
+                    (f.code() == Code::unavailable || f.code() == Code::resource_exhausted);
+      v.final = !v.retryable;
+      v.outcome = std::move(f);
+      return v;
+    }
+    case Ended::not_written:
+      v.outcome = unreachable(base, a.error, true);
+      v.health = outbound::Result::connect_failure;
+      v.final = false;
+      v.requeue = true;
+      return v;
+    case Ended::lost_after_write:
+      // The callee may have acted: only an idempotent operation may be sent again.
+      v.outcome = unreachable(base, a.error, false);
+      v.health = outbound::Result::connect_failure;
+      v.final = false;
+      v.retryable = true;
+      return v;
+    case Ended::untrusted:
+      // A server that fails the handshake is not one to retry against.
+      v.outcome = untrusted(base, a.error);
+      v.health = outbound::Result::connect_failure;
+      return v;
+    case Ended::reply_too_large:
+      // The callee answered; the answer is more than this caller takes. Not retried.
+      v.outcome = reply_too_large(base, a.announced, reply_limit);
+      return v;
+    case Ended::running:
+    case Ended::cancelled:
+      break;
+  }
+  v.outcome = Fault::cancelled("the attempt was cancelled").from(Fault::Origin::runtime);
+  return v;
+}
+
+struct Running {
+  std::shared_ptr<Attempt> attempt;
+  std::shared_ptr<outbound::Endpoint> endpoint;
+};
+
+// The loop waits here for whichever attempt ends first (or the hedge delay). The call's
+// cancellation (deadline, caller gone, shutdown) cancels every attempt in flight; each
+// then ends promptly and wakes the loop.
+struct WaitForAttempts {
+  Exchange& exchange;
+  const Context& call;
+  std::vector<Running>& running;
+  const Context* saved = nullptr;
+
+  bool await_ready() noexcept {
+    saved = current_context();
+    return exchange.woken || exchange.hedge_due;
+  }
+  void await_suspend(std::coroutine_handle<> h) noexcept {
+    exchange.waiter = h;
+    ContextAccess::set_cancel_hook(call, {&cancel_all, &running});
+  }
+  void await_resume() noexcept {
+    ContextAccess::set_cancel_hook(call, {});
+    exchange.woken = false;
+    set_current_context(saved);
+  }
+  static void cancel_all(void* p) noexcept {
+    for (auto& r : *static_cast<std::vector<Running>*>(p)) ContextAccess::cancel(r.attempt->cancel, CancelReason::caller);
+  }
+};
+
+// However the loop's frame ends (returned, or destroyed with a stopped thread), nothing
+// that outlives it points into it.
+struct Detach {
+  Exchange& exchange;
+  const Context& call;
+  ~Detach() {
+    exchange.waiter = {};
+    ContextAccess::set_cancel_hook(call, {});
+  }
+};
+
+struct Record {
+  std::uint32_t number;
+  AttemptKind kind;
+  std::string endpoint;
+  Code code;
+  std::chrono::microseconds took;
+};
 
 }  // namespace
 
-HttpChannel::HttpChannel(std::shared_ptr<Host::State> state, const ContractInfo& contract,
-                         std::string_view base_url)
-    : state_(std::move(state)), settings_(resolve_settings(state_->options, contract, state_->metrics, "client")) {
-  bool tls = false;
-  target_ = parse_base_url(base_url, tls);
-  // Its files are read now: one that does not load fails the host's start, not a call.
-  if (tls) target_->tls = tls::client_context(state_->options.http);
-  target_->max_idle = state_->options.http.client_pool_idle;
-  std::lock_guard lock(state_->http_targets_mutex);
-  auto& targets = state_->http_targets;
-  targets.erase(std::remove_if(targets.begin(), targets.end(), [](const auto& t) { return t.expired(); }),
-                targets.end());
-  targets.push_back(target_);
+bool configured_remote(const HostOptions& options, std::string_view contract) {
+  const auto it = options.clients.find(contract);
+  return it != options.clients.end() && (!it->second.endpoints.empty() || !it->second.dns.empty());
 }
 
-void close_idle_connections(Host::State& state) {
-  std::vector<std::shared_ptr<HttpTarget>> targets;
-  {
-    std::lock_guard lock(state.http_targets_mutex);
-    for (const auto& t : state.http_targets) {
-      if (auto target = t.lock()) targets.push_back(std::move(target));
-    }
-  }
-  for (const auto& target : targets) target->close_idle();
+HttpChannel::HttpChannel(std::shared_ptr<Host::State> state, const ContractInfo& contract, std::vector<std::string> urls)
+    : state_(std::move(state)), settings_(resolve_settings(state_->options, contract, state_->metrics, "client")) {
+  const auto it = state_->options.clients.find(contract.name);
+  const ClientOptions options = it != state_->options.clients.end() ? it->second : ClientOptions{};
+  if (configured_remote(state_->options, contract.name)) urls.clear();  // configuration wins
+  client_ = state_->remote_clients->get(contract, options, std::move(urls));
 }
 
 HttpChannel::~HttpChannel() = default;
 
 Task<Outcome> HttpChannel::call(CallRef call) {
   const auto* settings = &settings_[call->operation().index];
-  return enter(*state_, &Host::State::outbound, std::move(call), target_.get(), settings, "http");
+  return enter(*state_, &Host::State::outbound, std::move(call), client_.get(), settings, "http");
 }
 
+void make_outbound(Host::State& state) {
+  state.connection_pools = std::make_shared<ConnectionPools>(state.options.http);
+  state.remote_clients = std::make_shared<RemoteClients>(state.connection_pools);
+  state.metrics.add_section([clients = state.remote_clients](std::string& out) { clients->render(out); });
+}
+
+void start_outbound(Host::State& state) {
+  state.remote_clients->start([&state]() -> asio::any_io_executor { return state.home_for_new_call().io().get_executor(); });
+}
+
+void stop_outbound(Host::State& state) { state.remote_clients->stop(); }
+
+void close_idle_connections(Host::State& state) { state.connection_pools->close_idle(); }
+
 Task<Outcome> HttpSend::dispatch(Call& call) {
-  auto* raw_target = static_cast<HttpTarget*>(CallAccess::target(call));
-  const auto target = raw_target->shared_from_this();  // outlives an abandoned call
+  auto* client = static_cast<RemoteClient*>(CallAccess::target(call));
   const OperationInfo& op = call.operation();
   const Context& context = call.context();
-  IoThread* home = CallAccess::home(call);
+  IoThread& home = *CallAccess::home(call);
+  ClientOperation& stats = client->operation(op.index);
   const OperationSettings* settings = CallAccess::settings(call);
   const std::size_t reply_limit = settings != nullptr ? settings->max_reply_bytes : options_.max_reply_bytes;
 
-  std::string body;
-  if (auto error = capture([&] { body = op.hooks.encode_request(call); })) {
+  if (!client->try_enter()) {
+    co_return Fault::resource_exhausted("too many calls in flight to this service")
+        .with_cause(std::string(client->contract().name) + ": more than clients.max_in_flight = " +
+                    std::to_string(client->options().max_in_flight))
+        .with(Fault::rejected)
+        .from(Fault::Origin::runtime);
+  }
+  struct Leave {
+    RemoteClient& c;
+    ~Leave() { c.leave(); }
+  } leave{*client};
+  client->budget().on_request(Clock::now());
+
+  auto request = std::make_shared<EncodedRequest>();
+  if (auto error = capture([&] { request->body = op.hooks.encode_request(call); })) {
     Fault f = to_fault(error, {});
     co_return Fault::internal("the request could not be encoded").with_cause(f.cause()).from(Fault::Origin::runtime);
   }
-  http::request<http::string_body> req{http::verb::post, "/" + std::string(op.full_name), 11};
-  req.set(http::field::host, target->authority);
-  req.set(http::field::content_type, http_wire::kJson);
+  request->target = "/" + std::string(op.full_name);
   // Set by the outbound_identity policy: the caller's identity, carried onward.
-  if (const std::string& credential = CallAccess::credential(call); !credential.empty()) {
-    req.set(http::field::authorization, credential);
-  }
-  if (http_wire::valid_request_id(context.correlation_id())) {
-    req.set(http_wire::kRequestIdHeader, context.correlation_id());
-  }
-  req.set(http_wire::kTraceparentHeader,
-          http_wire::format_traceparent(context.trace_id(), context.span_id(), context.sampled()));
-  if (context.deadline() != Clock::time_point::max()) {
-    const auto left = context.deadline() - Clock::now() - kDeadlineMargin;
-    if (left <= Clock::duration::zero()) {
-      co_return Fault::deadline_exceeded("deadline exceeded before the call was sent").from(Fault::Origin::runtime);
-    }
-    req.set(http_wire::kTimeoutHeader,
-            http_wire::format_timeout(std::chrono::duration_cast<std::chrono::nanoseconds>(left)));
-  }
-  req.body() = std::move(body);
-  req.keep_alive(true);
-  req.prepare_payload();
+  request->credential = CallAccess::credential(call);
+  if (http_wire::valid_request_id(context.correlation_id())) request->request_id = std::string(context.correlation_id());
+  request->traceparent = http_wire::format_traceparent(context.trace_id(), context.span_id(), context.sampled());
+  request->reply_limit = reply_limit;
+  request->header_limit = options_.max_header_bytes;
+  request->handshake_timeout = options_.read_timeout;
+  const std::shared_ptr<const EncodedRequest> encoded = std::move(request);
 
-  // A pooled connection may have been closed by the server while idle; such a failure is
-  // retried once on a fresh connection when retrying is safe.
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    auto stream = target->take(home);
-    if (stream && closed_by_peer(*stream)) stream.reset();
-    const bool reused = stream != nullptr;
-    bool handshaking = false;
-    bool written = false;
-    beast::flat_buffer buffer;
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(reply_limit);
-    parser.header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
-    try {
-      if (!stream) {
-        stream = std::make_unique<HttpConnection>(home->io());
-        tcp::resolver resolver{home->io()};
-        auto endpoints = co_await resolver.async_resolve(target->host, target->port, use_task);
-        co_await asio::async_connect(stream->tcp.socket(), endpoints, use_task);
-        if (target->tls) {
-          // The server must prove the name of the URL (SNI sent for a DNS name); the
-          // handshake is bounded like a read, and by the call's deadline.
-          stream->tls.emplace(stream->tcp, *target->tls);
-          if (!tls::expect_server_name(stream->tls->native_handle(), target->host)) {
-            co_return untrusted(*target, asio::error::invalid_argument);
+  const bool idempotent = op.spec.is_idempotent();
+  const std::size_t max_attempts = std::max<std::size_t>(1, stats.retry.max_attempts);
+  auto& endpoints = client->endpoints();
+  const auto exchange = std::make_shared<Exchange>();
+  std::vector<Running> running;
+  std::vector<std::shared_ptr<outbound::Endpoint>> tried;
+  std::vector<const outbound::Endpoint*> tried_raw;
+  std::vector<Record> records;
+  const Detach detach{*exchange, context};
+  std::uint32_t made = 0;
+  std::size_t retries = 0;
+  bool hedged = false;
+  std::optional<Fault> last;
+  bool last_requeue = false;
+  std::chrono::microseconds retry_after{0};
+  asio::steady_timer hedge_timer{home.io()};
+
+  // Starts an attempt of `kind`; false when there is no endpoint or no time left.
+  const auto launch = [&](AttemptKind kind) -> bool {
+    const auto now = Clock::now();
+    std::chrono::nanoseconds timeout{0};
+    if (context.deadline() != Clock::time_point::max()) {
+      timeout = std::chrono::duration_cast<std::chrono::nanoseconds>(context.deadline() - now - kDeadlineMargin);
+      if (timeout.count() <= 0) return false;
+    }
+    auto endpoint = endpoints.pick(now, tried_raw);
+    if (!endpoint) return false;
+    auto a = std::make_shared<Attempt>();
+    a->exchange = exchange;
+    a->pool = client->pool(*endpoint);
+    a->kind = kind;
+    a->number = ++made;
+    a->timeout = timeout;
+    endpoints.started(*endpoint);
+    if (std::find(tried_raw.begin(), tried_raw.end(), endpoint.get()) == tried_raw.end()) {
+      tried_raw.push_back(endpoint.get());
+      tried.push_back(endpoint);
+    }
+    running.push_back({a, std::move(endpoint)});
+    start_attempt(std::move(a), encoded, home);
+    return true;
+  };
+  // Books an ended (or abandoned) attempt: the endpoint's health, the metrics, the log.
+  const auto book = [&](const Running& r, outbound::Result health, Code code) {
+    const auto& a = *r.attempt;
+    const auto ended = a.ended_at == Clock::time_point{} ? Clock::now() : a.ended_at;
+    endpoints.finished(*r.endpoint, health, ended - a.started, ended);
+    if (health == outbound::Result::connect_failure) client->connect_failed();
+    const auto took = std::chrono::duration_cast<std::chrono::microseconds>(ended - a.started);
+    stats.count_attempt(a.kind, code, took);
+    records.push_back({a.number, a.kind, a.pool->address().base, code, took});
+  };
+  // The call's answer: the losers cancelled, the attempts on the call line and, when the
+  // call took more than one or failed, one line each.
+  const auto finish = [&](Outcome outcome) -> Outcome {
+    hedge_timer.cancel();
+    for (auto& r : running) {
+      ContextAccess::cancel(r.attempt->cancel, CancelReason::caller);  // its connection is closed
+      book(r, outbound::Result::other_fault, Code::cancelled);
+    }
+    running.clear();
+    CallAccess::set_attempts(call, made);
+    if (outcome.ok()) stats.latency.add(std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - CallAccess::started(call)));
+    if ((made > 1 || !outcome.ok()) && log::enabled(log::Level::info)) {
+      for (const auto& r : records) {
+        log::info("attempt", {{"kind", "client"},
+                              {"attempt", r.number},
+                              {"attempt_kind", to_string(r.kind)},
+                              {"endpoint", r.endpoint},
+                              {"code", to_string(r.code)},
+                              {"duration_us", static_cast<std::int64_t>(r.took.count())}});
+      }
+    }
+    return outcome;
+  };
+
+  if (!launch(AttemptKind::first)) {
+    if (context.deadline() != Clock::time_point::max() && context.deadline() - Clock::now() <= kDeadlineMargin) {
+      co_return finish(Fault::deadline_exceeded("deadline exceeded before the call was sent").from(Fault::Origin::runtime));
+    }
+    co_return finish(Fault::unavailable("the service has no endpoint to call")
+                         .with_cause(std::string(client->contract().name) + ": no endpoint (DNS not resolved yet?)")
+                         .with(Fault::retryable)
+                         .from(Fault::Origin::runtime));
+  }
+  if (idempotent && stats.retry.hedge != Hedge::off && endpoints.size() > 1) {
+    auto delay = std::chrono::duration_cast<std::chrono::microseconds>(stats.retry.hedge_delay);
+    if (stats.retry.hedge == Hedge::p95) delay = std::max(delay, stats.latency.p95());
+    hedge_timer.expires_after(delay);
+    hedge_timer.async_wait([exchange](const boost::system::error_code& ec) {
+      if (ec) return;
+      exchange->hedge_due = true;
+      exchange->wake();
+    });
+  }
+
+  for (;;) {
+    WaitForAttempts any_ended{*exchange, context, running};  // named: GCC 12 and braced temporaries
+    co_await any_ended;
+    if (context.cancelled()) co_return finish(cancellation_fault(context.cancel_reason()));
+    // The attempts that ended, in the order they are listed (at most two).
+    for (std::size_t i = 0; i < running.size();) {
+      if (running[i].attempt->ended == Ended::running) {
+        ++i;
+        continue;
+      }
+      Running r = std::move(running[i]);
+      running.erase(running.begin() + static_cast<std::ptrdiff_t>(i));
+      Verdict v = judge(*r.attempt, reply_limit);
+      book(r, v.health, v.outcome.code());
+      if (v.final) {
+        if (!v.outcome.ok()) {
+          const Code c = v.outcome.code();
+          if (c == Code::unavailable || c == Code::resource_exhausted || c == Code::deadline_exceeded) {
+            stats.count_suppressed(Suppressed::not_retryable);
           }
-          handshaking = true;
-          stream->tcp.expires_after(options_.read_timeout);
-          co_await stream->tls->async_handshake(asio::ssl::stream_base::client, use_task);
-          stream->tcp.expires_never();
-          handshaking = false;
+          co_return finish(std::move(v.outcome));
+        }
+        // The winner's reply, decoded once.
+        const std::string& body = r.attempt->body;
+        if (auto error = capture([&] { op.hooks.decode_reply(call, body); })) {
+          co_return finish(Fault::internal("the reply could not be decoded")
+                               .with_cause(r.attempt->pool->address().base + ": " + to_fault(error, {}).message())
+                               .from(Fault::Origin::runtime));
+        }
+        co_return finish(Outcome::success());
+      }
+      last = std::move(v.outcome.fault());
+      last_requeue = v.requeue;
+      retry_after = retry_after_of(r.attempt->retry_after);
+    }
+    if (exchange->hedge_due) {
+      exchange->hedge_due = false;
+      if (!hedged && running.size() == 1) {
+        hedged = true;
+        if (!client->budget().try_withdraw(Clock::now())) {
+          stats.count_suppressed(Suppressed::budget);
+        } else {
+          (void)launch(AttemptKind::hedge);
         }
       }
-      if (stream->tls) {
-        co_await http::async_write(*stream->tls, req, use_task);
-        written = true;
-        co_await http::async_read(*stream->tls, buffer, parser, use_task);
-      } else {
-        co_await http::async_write(stream->tcp, req, use_task);
-        written = true;
-        co_await http::async_read(stream->tcp, buffer, parser, use_task);
-      }
-      auto res = parser.release();
-      if (res.keep_alive() && !context.cancelled()) target->give(home, std::move(stream));
-      if (res.result_int() != 200) co_return http_wire::fault_of_problem(res.result_int(), res.body());
-      if (auto error = capture([&] { op.hooks.decode_reply(call, res.body()); })) {
-        co_return Fault::internal("the reply could not be decoded")
-            .with_cause(target->base + ": " + to_fault(error, {}).message())
-            .from(Fault::Origin::runtime);
-      }
-      co_return Outcome::success();
-    } catch (const boost::system::system_error& e) {
-      if (e.code() == http::error::body_limit) {
-        // The callee answered; the answer is more than this caller takes. Not retried:
-        // the call took effect. The connection, mid-body, is closed.
-        co_return reply_too_large(*target, parser.content_length(), reply_limit);
-      }
-      if (context.cancelled()) {
-        co_return Fault::deadline_exceeded("deadline exceeded").from(Fault::Origin::runtime);
-      }
-      const bool safe_to_retry = !written || op.spec.is_idempotent();
-      if (reused && attempt == 0 && safe_to_retry) continue;
-      // A server that fails the handshake (its certificate does not verify, or does not
-      // name this host) is not one to retry against: the same answer would come back.
-      if (handshaking) co_return untrusted(*target, e.code());
-      co_return unreachable(*target, e.code(), !written);
     }
+    if (!running.empty()) continue;
+
+    // Every attempt so far failed, none is running: one more, or the last fault.
+    const AttemptKind kind = last_requeue ? AttemptKind::requeue : AttemptKind::retry;
+    if (!last_requeue) {
+      if (!idempotent) {
+        stats.count_suppressed(Suppressed::not_idempotent);
+        co_return finish(std::move(*last));
+      }
+    }
+    // A requeue may go one attempt past max_attempts: its request was never sent.
+    if (made >= max_attempts + (last_requeue ? 1 : 0)) co_return finish(std::move(*last));
+    const auto now = Clock::now();
+    const bool fresh_endpoint = tried.size() < endpoints.size();
+    ++retries;
+    std::chrono::microseconds wait{0};
+    if (!(last_requeue && fresh_endpoint)) wait = client->backoff().wait(retries, outbound::random_unit(), retry_after);
+    if (outbound::fits_before(now, wait, context.deadline()) != outbound::Fit::fits) {
+      stats.count_suppressed(Suppressed::deadline);
+      co_return finish(std::move(*last));
+    }
+    if (!client->budget().try_withdraw(now)) {
+      stats.count_suppressed(Suppressed::budget);
+      co_return finish(std::move(*last));
+    }
+    if (wait.count() > 0) {
+      asio::steady_timer pause{home.io(), wait};
+      bool interrupted = false;
+      try {
+        co_await pause.async_wait(use_task);
+      } catch (const boost::system::system_error&) {
+        interrupted = true;
+      }
+      if (interrupted || context.cancelled()) co_return finish(cancellation_fault(context.cancel_reason()));
+    }
+    if (!launch(kind)) co_return finish(std::move(*last));
   }
-  co_return Fault::unavailable("the service is unreachable").from(Fault::Origin::runtime);
 }
 
 }  // namespace pit::detail

@@ -1,10 +1,10 @@
 // The HTTP client side: a channel that sends a proxy's calls to another process through
-// the host's outbound pipeline (correlation → call_log → deadline → send).
+// the host's outbound pipeline (correlation → call_log → deadline → identity → attempts).
 #pragma once
 
 #include <memory>
 #include <string>
-#include <string_view>
+#include <vector>
 
 #include "runtime/host_state.hpp"
 #include "settings/operation_settings.hpp"
@@ -13,28 +13,38 @@
 
 namespace pit::detail {
 
-struct HttpTarget;
+class RemoteClient;
 
 class HttpChannel final : public Channel {
  public:
-  // base_url: "http://host:port" or "https://host:port" (a trailing '/' is allowed).
-  // Throws std::invalid_argument, also when an https:// target's TLS files do not load.
-  HttpChannel(std::shared_ptr<Host::State> state, const ContractInfo& contract, std::string_view base_url);
+  // urls: base URLs, "http://host:port" or "https://host:port" (a trailing '/' is
+  // allowed); replaced by HostOptions::clients[contract] endpoints or dns when set.
+  // Throws std::invalid_argument for a bad URL or client option, also when an https://
+  // endpoint's TLS files do not load.
+  HttpChannel(std::shared_ptr<Host::State> state, const ContractInfo& contract, std::vector<std::string> urls);
   ~HttpChannel() override;
   Task<Outcome> call(CallRef call) override;
 
  private:
   std::shared_ptr<Host::State> state_;
-  std::shared_ptr<HttpTarget> target_;
+  std::shared_ptr<RemoteClient> client_;
   std::vector<OperationSettings> settings_;
 };
 
-// Closes the idle pooled connections of every HTTP channel of the host, once its I/O
-// threads have stopped (Host::stop): their peers see them close now, not whenever the
-// channels happen to go, and no socket of a stopped loop stays open.
+// Whether HostOptions::clients names endpoints (or a DNS name) for the contract: then its
+// proxies are remote, whatever the code says.
+bool configured_remote(const HostOptions& options, std::string_view contract);
+
+// The host's outbound HTTP: made with the host, started and stopped with it. stop() ends
+// DNS re-resolution; close_idle_connections() closes the idle pooled connections of every
+// endpoint once the I/O threads have stopped (Host::stop): their peers see them close
+// now, and no socket of a stopped loop stays open.
+void make_outbound(Host::State& state);
+void start_outbound(Host::State& state);
+void stop_outbound(Host::State& state);
 void close_idle_connections(Host::State& state);
 
-// The terminal of the outbound pipeline: one HTTP exchange per call.
+// The terminal of the outbound pipeline: the call's attempts (client.cpp has the rules).
 class HttpSend final : public Terminal {
  public:
   explicit HttpSend(const HttpOptions& options) : options_(options) {}

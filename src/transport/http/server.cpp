@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <optional>
 #include <cerrno>
 #include <chrono>
@@ -490,6 +491,14 @@ Task<Response> HttpServer::Impl::handle(Request& req, DisconnectWatch& watch, co
     const auto now = Clock::now();
     ContextAccess::set_deadline(context, *timeout < Clock::time_point::max() - now ? now + *timeout
                                                                                    : Clock::time_point::max());
+  }
+  // Which attempt of the caller's call this is: informational (the call line says it), so
+  // a value that is not a small positive number is ignored, never refused.
+  if (auto it = req.find(http_wire::kAttemptHeader); it != req.end()) {
+    unsigned n = 0;
+    const auto v = it->value();
+    const auto r = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (r.ec == std::errc{} && r.ptr == v.data() + v.size() && n > 0 && n <= 1000) CallAccess::set_attempts(*call, n);
   }
   // What authentication reads: the credential as sent (the Authorization header, on
   // plaintext too: whether to accept it there is the policy's decision), whether the
