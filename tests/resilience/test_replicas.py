@@ -463,7 +463,10 @@ class Replicas(unittest.TestCase):
 
     # (a) ---------------------------------------------------------------------------------
     def test_sigkill_of_one_replica_mid_load_loses_no_idempotent_call_and_runs_no_reserve_twice(self):
-        c = self.cluster("sigkill")
+        # Hostile to the reserve: hedging is on for the whole client (10 ms) and every reserve
+        # takes 30 ms, so a hedge of a non-idempotent call would happen on every place.
+        c = self.cluster("sigkill", replicas=[{"reserve": {"inject_delay_ms": 30}}] * REPLICAS,
+                         client={"hedge": "fixed", "hedge_delay_ms": 10})
         self.warm(c)
         before = c.orders.metrics()
         total = scaled(3000)  # three idempotent reads for each reserve
@@ -504,6 +507,15 @@ class Replicas(unittest.TestCase):
         self.assertEqual(twice, {}, "reserve reached a replica twice for one call")
         self.assertEqual(reserve.get("retry", 0.0) + reserve.get("hedge", 0.0), 0.0,
                          "a written reserve was retried or hedged: %r" % reserve)
+        # Each retried attempt has its own log line in orders (kind=client, its number), and the
+        # call line says how many attempts the call took.
+        lines = c.orders.lines()
+        retried = [l for l in lines if l.get("msg") == "attempt" and l.get("kind") == "client"
+                   and l.get("attempt_kind") == "retry" and l.get("operation") == "stock"]
+        self.assertEqual(len(retried), first.get("retry", 0.0), "one attempt line per retry")
+        multi = {l.get("correlation_id") for l in lines if l.get("msg") == "call" and l.get("kind") == "client"
+                 and l.get("operation") == "stock" and (l.get("attempts") or 1) > 1}
+        self.assertGreaterEqual(len(multi), 1 if first.get("retry") else 0)
         # The evidence is real: the survivors' call lines name most successful places (the
         # killed replica's last lines may be lost with its log buffer).
         found = sum(1 for x in places if x.ok and x.cid in seen)
@@ -515,15 +527,28 @@ class Replicas(unittest.TestCase):
         allowance = BUDGET_PER_SECOND * (elapsed + BUDGET_WINDOW_S)
         self.assertLessEqual(attempts, 1.2 * inventory_calls + allowance, (first, reserve, inventory_calls))
 
-        # The dead replica stops getting attempts: a second load after the kill, and no
-        # requeue (a refused connection) beyond ejection's rare probes.
-        mid = c.orders.metrics()
+        # The dead replica stops getting attempts: a second load after the kill. Every attempt
+        # on the dead replica fails, and orders logs each attempt of a call that needed more
+        # than one or failed, with its endpoint: so the attempt lines naming the dead replica
+        # count every attempt it got. Only ejection's rare probes may still reach it.
+        dead = "http://127.0.0.1:%d" % victim.http
+
+        def attempts_on_dead():
+            return sum(1 for l in c.orders.lines() if l.get("msg") == "attempt" and l.get("endpoint") == dead)
+
+        time.sleep(0.5)  # the log sink writes asynchronously
+        mid, on_dead_before = c.orders.metrics(), attempts_on_dead()
         later, _ = run_load(c.orders.http, ["availability"] * scaled(1000), 8)
-        end = c.orders.metrics()
+        time.sleep(0.5)
+        end, on_dead_after = c.orders.metrics(), attempts_on_dead()
         requeues = attempts_by_kind(end, "stock").get("requeue", 0.0) - attempts_by_kind(mid, "stock").get("requeue", 0.0)
-        report("after the kill", calls=len(later), ok=sum(x.ok for x in later), requeues=requeues)
+        report("after the kill", calls=len(later), ok=sum(x.ok for x in later), requeues=requeues,
+               attempts_on_the_dead_replica_during_the_kill=on_dead_before,
+               attempts_on_the_dead_replica_after=on_dead_after - on_dead_before)
         self.assertTrue(all(x.ok for x in later), [x for x in later if not x.ok][:5])
-        self.assertLessEqual(requeues, max(3.0, 0.01 * len(later)), "the dead replica still gets attempts")
+        self.assertLessEqual(on_dead_after - on_dead_before, max(3.0, 0.01 * len(later)),
+                             "the dead replica still gets attempts")
+        self.assertLessEqual(requeues, max(3.0, 0.01 * len(later)))
 
     # (b) ---------------------------------------------------------------------------------
     def slow_replica(self, name, client, operations=None, slow=True, calls=1500):
