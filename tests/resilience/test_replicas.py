@@ -465,8 +465,8 @@ class Replicas(unittest.TestCase):
     def test_sigkill_of_one_replica_mid_load_loses_no_idempotent_call_and_runs_no_reserve_twice(self):
         # Hostile to the reserve: hedging is on for the whole client (10 ms) and every reserve
         # takes 30 ms, so a hedge of a non-idempotent call would happen on every place.
-        c = self.cluster("sigkill", replicas=[{"reserve": {"inject_delay_ms": 30}}] * REPLICAS,
-                         client={"hedge": "fixed", "hedge_delay_ms": 10})
+        c = self.cluster("sigkill", replicas=[{"reserve": {"inject_delay_ms": int(30 * SLOW)}}] * REPLICAS,
+                         client={"hedge": "fixed", "hedge_delay_ms": int(10 * SLOW)})
         self.warm(c)
         before = c.orders.metrics()
         total = scaled(3000)  # three idempotent reads for each reserve
@@ -572,7 +572,8 @@ class Replicas(unittest.TestCase):
         return summary, kinds, shares
 
     def test_one_slow_replica_is_avoided_by_the_balancer_and_hedged(self):
-        hedge = {"stock": {"hedge": "fixed", "hedge_delay_ms": 20}}
+        # 20 ms: several times a healthy call (scaled under a sanitizer, where calls are slower).
+        hedge = {"stock": {"hedge": "fixed", "hedge_delay_ms": int(20 * SLOW)}}
         healthy, _, _ = self.slow_replica("healthy", {"balancer": "p2c"}, slow=False)
         rr, _, _ = self.slow_replica("slow-round-robin", {"balancer": "round_robin"}, calls=600)
         # Round robin hedged: a third of the calls need a hedge, so the budget is raised to let
@@ -592,11 +593,11 @@ class Replicas(unittest.TestCase):
         # p2c (outstanding calls x peak-EWMA latency) all but stops sending to the slow
         # replica, so it is out of the p99 (the ratio to the healthy p99, goal <= 1.5x, is
         # measured in bench/resilience; here a bound that holds on a loaded machine).
-        self.assertLessEqual(p2c_shares[0], 0.01 * sum(p2c_shares), p2c_shares)
+        self.assertLessEqual(p2c_shares[0], max(3.0, 0.01 * sum(p2c_shares)), p2c_shares)
         self.assertLess(p2c["p99"], 190.0, "p2c did not keep the slow replica out of the p99")
         # Hedging cuts the tail where the balancer does not: round robin's slow third is
         # answered by the hedge, 20 ms later.
-        self.assertLess(rr_hedged["p99"], 0.5 * rr["p99"])
+        self.assertLess(rr_hedged["p99"], (0.5 if SLOW == 1.0 else 0.75) * rr["p99"])
         # With p2c, hedges are rare (<= 10% of calls) and the p99 stays out of the slow range.
         self.assertLessEqual(kinds.get("hedge", 0.0), 0.10 * hedged["n"], kinds)
         self.assertLess(hedged["p99"], 190.0)
@@ -656,14 +657,16 @@ class Replicas(unittest.TestCase):
     def test_a_300ms_deadline_holds_with_retries_and_hedges_against_1s_replicas(self):
         replicas = [{"stock": {"inject_delay_ms": 1000}}] * REPLICAS
         c = self.cluster("deadline", replicas=replicas, client={"retry_max_attempts": 3},
-                         operations={"stock": {"hedge": "fixed", "hedge_delay_ms": 50}})
+                         operations={"stock": {"hedge": "fixed", "hedge_delay_ms": 50}})  # hedges too
         calls, _ = run_load(c.orders.http, ["availability"] * scaled(60), 4, timeout_header="300m")
         worst = max(x.elapsed_s for x in calls)
         report("deadline 300 ms", calls=len(calls), codes=sorted({(x.status, x.code) for x in calls}, key=str),
                p50_ms=percentile([1000 * x.elapsed_s for x in calls], 0.5), max_ms=1000 * worst)
         for x in calls:
             self.assertEqual((x.status, x.code), (504, "deadline_exceeded"), x)
-        self.assertLessEqual(worst, 0.330 * SLOW, "a call outlived its 300 ms deadline by more than 30 ms")
+        # 330 ms; under a sanitizer 600 ms (still well before the replicas' 1 s answer).
+        self.assertLessEqual(worst, 0.330 if SLOW == 1.0 else 0.600,
+                             "a call outlived its 300 ms deadline by more than 30 ms")
 
     # (f) ---------------------------------------------------------------------------------
     def test_a_dns_name_is_an_endpoint_set(self):
