@@ -294,7 +294,10 @@ class FileReader {
       }
       ClientOperationOptions& op = options.operations[std::string{operation_name}];
       const auto settings = client_operation_settings();
-      for (const auto& [setting, value] : *table) {
+      for (const auto& entry : *table) {
+        // Named, not a structured binding: clang 14 cannot capture one in a lambda.
+        const toml::key& setting = entry.first;
+        const toml::node& value = entry.second;
         const std::string full = key_path({"clients", contract, "operations", operation_name, setting.str()});
         const auto found = std::find_if(settings.begin(), settings.end(),
                                         [&](const ClientOperationSetting& s) { return s.name == setting.str(); });

@@ -335,6 +335,28 @@ TEST_F(Attempts, configured_endpoints_make_the_plain_client_remote) {
   EXPECT_EQ(replica.requests.load(), 2);
 }
 
+TEST_F(Attempts, a_dns_name_becomes_the_endpoints_it_resolves_to) {
+  fake::Replica replica;
+  auto o = caller_options();
+  o.clients["shop.v1.Inventory"].dns = "http://localhost:" + std::to_string(replica.port());
+  make_caller(o);
+  auto inventory = caller->client<Inventory>();
+  caller->start();
+  // Until the first answer arrives, calls fail `unavailable` (retryable), never hang.
+  const auto until = pit::Clock::now() + 3s;
+  int answered = 0;
+  while (answered == 0 && pit::Clock::now() < until) {
+    try {
+      answered = inventory->count({"apple"}).quantity;
+    } catch (const pit::Fault& f) {
+      EXPECT_EQ(f.code(), Code::unavailable);
+      std::this_thread::sleep_for(10ms);
+    }
+  }
+  EXPECT_EQ(answered, 42);
+  EXPECT_GE(replica.requests.load(), 1);
+}
+
 TEST_F(Attempts, invalid_client_options_stop_the_start) {
   auto o = caller_options();
   o.clients["shop.v1.Inventory"].endpoints = {"ftp://nowhere"};

@@ -104,14 +104,15 @@ Verdict judge(const Attempt& a, std::size_t reply_limit) {
     }
     case Ended::not_written:
       v.outcome = unreachable(base, a.error, true);
-      v.health = outbound::Result::connect_failure;
+      // A pooled connection the server closed while idle says nothing of the endpoint.
+      v.health = a.reused ? outbound::Result::other_fault : outbound::Result::connect_failure;
       v.final = false;
       v.requeue = true;
       return v;
     case Ended::lost_after_write:
       // The callee may have acted: only an idempotent operation may be sent again.
       v.outcome = unreachable(base, a.error, false);
-      v.health = outbound::Result::connect_failure;
+      v.health = a.reused ? outbound::Result::other_fault : outbound::Result::connect_failure;
       v.final = false;
       v.retryable = true;
       return v;
@@ -270,10 +271,12 @@ Task<Outcome> HttpSend::dispatch(Call& call) {
   bool hedged = false;
   std::optional<Fault> last;
   bool last_requeue = false;
+  bool last_reused = false;  // the last failure was on a pooled connection
   std::chrono::microseconds retry_after{0};
   asio::steady_timer hedge_timer{home.io()};
 
-  // Starts an attempt of `kind`; false when there is no endpoint or no time left.
+  // Starts an attempt of `kind`; false when there is no endpoint or no time left. A hedge
+  // goes only to an endpoint not tried yet, and is paid from the budget here.
   const auto launch = [&](AttemptKind kind) -> bool {
     const auto now = Clock::now();
     std::chrono::nanoseconds timeout{0};
@@ -283,6 +286,13 @@ Task<Outcome> HttpSend::dispatch(Call& call) {
     }
     auto endpoint = endpoints.pick(now, tried_raw);
     if (!endpoint) return false;
+    if (kind == AttemptKind::hedge) {
+      if (std::find(tried_raw.begin(), tried_raw.end(), endpoint.get()) != tried_raw.end()) return false;
+      if (!client->budget().try_withdraw(now)) {
+        stats.count_suppressed(Suppressed::budget);
+        return false;
+      }
+    }
     auto a = std::make_shared<Attempt>();
     a->exchange = exchange;
     a->pool = client->pool(*endpoint);
@@ -318,7 +328,7 @@ Task<Outcome> HttpSend::dispatch(Call& call) {
     }
     running.clear();
     CallAccess::set_attempts(call, made);
-    if (outcome.ok()) stats.latency.add(std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - CallAccess::started(call)));
+    if (outcome.ok() && stats.retry.hedge == Hedge::p95) stats.latency.add(std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - CallAccess::started(call)));
     if ((made > 1 || !outcome.ok()) && log::enabled(log::Level::info)) {
       for (const auto& r : records) {
         log::info("attempt", {{"kind", "client"},
@@ -385,17 +395,14 @@ Task<Outcome> HttpSend::dispatch(Call& call) {
       }
       last = std::move(v.outcome.fault());
       last_requeue = v.requeue;
+      last_reused = r.attempt->reused;
       retry_after = retry_after_of(r.attempt->retry_after);
     }
     if (exchange->hedge_due) {
       exchange->hedge_due = false;
       if (!hedged && running.size() == 1) {
         hedged = true;
-        if (!client->budget().try_withdraw(Clock::now())) {
-          stats.count_suppressed(Suppressed::budget);
-        } else {
-          (void)launch(AttemptKind::hedge);
-        }
+        (void)launch(AttemptKind::hedge);
       }
     }
     if (!running.empty()) continue;
@@ -414,7 +421,8 @@ Task<Outcome> HttpSend::dispatch(Call& call) {
     const bool fresh_endpoint = tried.size() < endpoints.size();
     ++retries;
     std::chrono::microseconds wait{0};
-    if (!(last_requeue && fresh_endpoint)) wait = client->backoff().wait(retries, outbound::random_unit(), retry_after);
+    // A requeue to another endpoint, or after a stale pooled connection, goes at once.
+    if (!(last_requeue && (fresh_endpoint || last_reused))) wait = client->backoff().wait(retries, outbound::random_unit(), retry_after);
     if (outbound::fits_before(now, wait, context.deadline()) != outbound::Fit::fits) {
       stats.count_suppressed(Suppressed::deadline);
       co_return finish(std::move(*last));
