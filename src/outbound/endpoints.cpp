@@ -60,6 +60,14 @@ double Endpoint::score(time_point now) const {
   return load + penalty * kFailureCostUs;
 }
 
+void Endpoint::hold_latency(double us, time_point now) {
+  std::lock_guard lock(decay_mutex_);
+  // It had not answered when a faster endpoint did: evidence that its estimate is still
+  // right, so the estimate stays (refreshed, not decayed) unless this age is even larger.
+  latency_us_ = std::max(latency_us_, us);
+  latency_stamp_ = std::max(latency_stamp_, now);
+}
+
 void Endpoint::observe_latency(double us, bool peak_only, time_point now) {
   std::lock_guard lock(decay_mutex_);
   // Peak EWMA: a slower sample is taken at once; a faster one pulls the estimate down
@@ -165,6 +173,12 @@ void EndpointSet::finished(Endpoint& endpoint, Result result, Duration latency, 
     case Result::other_fault:
       endpoint.observe_latency(us, false, now);
       endpoint.consecutive_failures_.store(0, std::memory_order_relaxed);
+      return;
+    case Result::abandoned:
+      // A slow endpoint whose attempts keep losing hedges must keep looking slow: before
+      // this, each lost race booked its ~hedge-delay age as a fast sample, and p2c went
+      // back to it (bench/resilience: p99 pinned at the hedge delay).
+      endpoint.hold_latency(us, now);
       return;
     case Result::connect_failure:
     case Result::unavailable: {

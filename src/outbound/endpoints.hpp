@@ -37,6 +37,9 @@ enum class Result : std::uint8_t {
   connect_failure,  // refused, unreachable, reset before the request was written, TLS failed
   unavailable,      // the endpoint answered `unavailable` (overloaded, draining)
   other_fault,      // any other answer: the endpoint is up; neutral to its health
+  // The caller stopped waiting (a hedge lost, the call ended): the time it had taken is
+  // a lower bound of the endpoint's latency, never a sample that makes it look faster.
+  abandoned,
 };
 
 class Endpoint {
@@ -71,6 +74,8 @@ class Endpoint {
  private:
   friend class EndpointSet;
   void observe_latency(double us, bool peak_only, time_point now);
+  // An abandoned attempt: at least `us`, and the endpoint's slowness is still current.
+  void hold_latency(double us, time_point now);
   void add_failure(time_point now);
 
   const Url url_;

@@ -101,6 +101,36 @@ TEST(EndpointSet, p2c_prefers_the_faster_endpoint_at_equal_load) {
   EXPECT_EQ(set.pick(t0)->url().key(), "slow:1");
 }
 
+TEST(EndpointSet, an_abandoned_attempt_never_makes_a_slow_endpoint_look_faster) {
+  // A slow endpoint whose attempts keep losing hedges after 20 ms: the 20 ms each one had
+  // taken must not pull its 200 ms estimate down, or p2c keeps sending calls there.
+  EndpointSet set(Balancer::p2c, outlier(5));
+  set.replace(urls({"http://fast:1", "http://slow:1"}));
+  attempt(set, *find(set, "fast:1"), Result::success, 5ms, t0);
+  attempt(set, *find(set, "slow:1"), Result::success, 200ms, t0);
+  auto now = t0;
+  for (int i = 0; i < 2000; ++i) {
+    now += 50ms;
+    attempt(set, *find(set, "slow:1"), Result::abandoned, 20ms, now);
+    attempt(set, *find(set, "fast:1"), Result::success, 5ms, now);
+  }
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(set.pick(now)->url().key(), "fast:1");
+  // The control: fast answers booked for 100 s (ten decay periods) do make it look fast.
+  EndpointSet control(Balancer::p2c, outlier(5));
+  control.replace(urls({"http://fast:1", "http://slow:1"}));
+  attempt(control, *find(control, "fast:1"), Result::success, 5ms, t0);
+  attempt(control, *find(control, "slow:1"), Result::success, 200ms, t0);
+  now = t0;
+  for (int i = 0; i < 2000; ++i) {
+    now += 50ms;
+    attempt(control, *find(control, "slow:1"), Result::other_fault, 2ms, now);
+    attempt(control, *find(control, "fast:1"), Result::success, 5ms, now);
+  }
+  int slow = 0;
+  for (int i = 0; i < 100; ++i) slow += control.pick(now)->url().key() == "slow:1" ? 1 : 0;
+  EXPECT_GT(slow, 0);
+}
+
 TEST(EndpointSet, a_new_endpoint_gets_one_probe_until_it_answers) {
   EndpointSet set(Balancer::p2c, outlier(5));
   set.replace(urls({"http://old:1", "http://new:1"}));

@@ -324,7 +324,7 @@ Task<Outcome> HttpSend::dispatch(Call& call) {
     hedge_timer.cancel();
     for (auto& r : running) {
       ContextAccess::cancel(r.attempt->cancel, CancelReason::caller);  // its connection is closed
-      book(r, outbound::Result::other_fault, Code::cancelled);
+      book(r, outbound::Result::abandoned, Code::cancelled);
     }
     running.clear();
     CallAccess::set_attempts(call, made);
@@ -415,8 +415,11 @@ Task<Outcome> HttpSend::dispatch(Call& call) {
         co_return finish(std::move(*last));
       }
     }
-    // A requeue may go one attempt past max_attempts: its request was never sent.
-    if (made >= max_attempts + (last_requeue ? 1 : 0)) co_return finish(std::move(*last));
+    // A stale pooled connection (the server closed it while idle) may cost one attempt
+    // past max_attempts: the request never left, and the endpoint did nothing wrong. Any
+    // other requeue (refused, reset before the write) is an attempt like the others, so
+    // with every replica down a call makes max_attempts attempts, not more.
+    if (made >= max_attempts + (last_requeue && last_reused ? 1 : 0)) co_return finish(std::move(*last));
     const auto now = Clock::now();
     const bool fresh_endpoint = tried.size() < endpoints.size();
     ++retries;
