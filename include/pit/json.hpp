@@ -71,6 +71,15 @@ struct Limits {
   std::size_t max_elements = 1 << 20;
 };
 
+// What one decode saw besides the message, for the runtime's counters.
+struct DecodeStats {
+  // Object members, at any depth, whose name is no described member of the struct they
+  // were sent for (a newer peer's field, or a retired one a PIT_RESERVED name covers): the
+  // decoder ignores them. Counted per object as its size less the members it matched, so
+  // the count costs one comparison per object, and nothing per field.
+  std::size_t unknown_fields = 0;
+};
+
 // Appends `s` as the body of a JSON string (no surrounding quotes). `"` and `\` are
 // escaped, and every character that could break a line or a terminal is written as
 // \uXXXX: all C0 controls (CR and LF included), DEL, the C1 controls (NEL included) and
@@ -198,7 +207,16 @@ struct Path {
   Step step = Step::root;
   std::string_view name;  // member name or map key
   std::size_t index = 0;  // array index
+  DecodeStats* stats = nullptr;  // on the root of a decode only; may be null
 };
+
+// Adds `n` unknown fields to the stats of the decode `path` belongs to. Called only for an
+// object that has some, so the walk to the root is off the common path.
+inline void count_unknown_fields(const Path& path, std::size_t n) noexcept {
+  const Path* root = &path;
+  while (root->parent != nullptr) root = root->parent;
+  if (root->stats != nullptr) root->stats->unknown_fields += n;
+}
 
 enum class Expected : std::uint8_t { object, array, string, boolean, integer, number };
 
@@ -213,10 +231,13 @@ enum class Expected : std::uint8_t { object, array, string, boolean, integer, nu
 [[noreturn]] void throw_encode_error(const Path& path, std::string_view reason);
 
 bool decode_bool(Node node, const Path& path);
+// decimal_string: a string holding the integer in canonical decimal ("-5", "0", never
+// "+5", "05", "-0", "5e0" or " 5") is accepted too, within the same range; the codec
+// passes true for the 64-bit types, whose values past 2^53 JavaScript numbers cannot hold.
 std::int64_t decode_signed(Node node, const Path& path, std::int64_t min, std::int64_t max,
-                           std::string_view type_name);
+                           std::string_view type_name, bool decimal_string = false);
 std::uint64_t decode_unsigned(Node node, const Path& path, std::uint64_t max,
-                              std::string_view type_name);
+                              std::string_view type_name, bool decimal_string = false);
 double decode_double(Node node, const Path& path);
 float decode_float(Node node, const Path& path);
 std::string_view decode_string(Node node, const Path& path);
@@ -364,9 +385,10 @@ void decode_value(Node node, T& out, const Path& path) {
   } else if constexpr (std::is_integral_v<T>) {
     if constexpr (std::is_signed_v<T>) {
       out = static_cast<T>(decode_signed(node, path, std::numeric_limits<T>::min(),
-                                         std::numeric_limits<T>::max(), integer_name<T>()));
+                                         std::numeric_limits<T>::max(), integer_name<T>(), sizeof(T) == 8));
     } else {
-      out = static_cast<T>(decode_unsigned(node, path, std::numeric_limits<T>::max(), integer_name<T>()));
+      out = static_cast<T>(
+          decode_unsigned(node, path, std::numeric_limits<T>::max(), integer_name<T>(), sizeof(T) == 8));
     }
   } else if constexpr (std::is_same_v<T, double>) {
     out = decode_double(node, path);
@@ -428,16 +450,27 @@ void decode_value(Node node, T& out, const Path& path) {
     static_assert(required_members_are_described<T>(),
                   "PIT_REQUIRED names a member that BOOST_DESCRIBE_STRUCT does not list (or that is not public)");
     if (node.kind() != Node::Kind::object) throw_type_error(path, Expected::object, node);
+    std::size_t matched = 0;  // members of the object that are described members of T
     boost::mp11::mp_for_each<public_members<T>>([&](auto member) {
       const Node field = node.find(member.name);
       const Path sub{&path, Path::Step::name, member.name, 0};
-      if constexpr (is_required_member<decltype(member)>()) {
-        if (!field.present() || field.kind() == Node::Kind::null) throw_required_field(sub, field.present());
-      } else if (!field.present()) {
+      if (!field.present()) {
+        if constexpr (is_required_member<decltype(member)>()) throw_required_field(sub, false);
         return;  // missing: keep the member's current (default) value
+      }
+      ++matched;
+      if (field.kind() == Node::Kind::null) {
+        if constexpr (is_required_member<decltype(member)>()) {
+          throw_required_field(sub, true);
+        } else if constexpr (!is_optional<std::remove_cvref_t<decltype(out.*member.pointer)>>::value) {
+          return;  // null for a plain member means absent: keep its value (optionals are reset below)
+        }
       }
       decode_value(field, out.*member.pointer, sub);
     });
+    // Keys are unique (the parser refuses duplicates), so a shortfall is the unknown fields.
+    // (A member shadowing a base's member of the same name can match twice: hence `<`.)
+    if (matched < node.size()) count_unknown_fields(path, node.size() - matched);
   } else {
     static_assert(always_false<T>,
                   "pit::json: unsupported type; use bool, integers, float, double, std::string, "
@@ -507,8 +540,17 @@ void encode_value(Writer& w, const T& v, const Path& path) {
 }
 
 template <class T>
+struct DecodeTarget {
+  T* out;
+  DecodeStats* stats;
+};
+
+template <class T>
 void decode_root(Node root, void* target) {
-  decode_value(root, *static_cast<T*>(target), Path{});
+  const auto* t = static_cast<const DecodeTarget<T>*>(target);
+  Path path;
+  path.stats = t->stats;
+  decode_value(root, *t->out, path);
 }
 
 }  // namespace detail
@@ -536,7 +578,17 @@ template <class T>
 void decode_into(std::string_view text, T& out, const Limits& limits = {}) {
   static_assert(detail::DescribedStruct<T>,
                 "pit::json: a message is a struct described with BOOST_DESCRIBE_STRUCT");
-  detail::parse(text, limits, &detail::decode_root<T>, &out);
+  detail::DecodeTarget<T> target{&out, nullptr};
+  detail::parse(text, limits, &detail::decode_root<T>, &target);
+}
+
+// The same, and adds to `stats` what the decode saw (on a Fault, what it saw until then).
+template <class T>
+void decode_into(std::string_view text, T& out, const Limits& limits, DecodeStats& stats) {
+  static_assert(detail::DescribedStruct<T>,
+                "pit::json: a message is a struct described with BOOST_DESCRIBE_STRUCT");
+  detail::DecodeTarget<T> target{&out, &stats};
+  detail::parse(text, limits, &detail::decode_root<T>, &target);
 }
 
 // Decodes `text` into a default-constructed T; missing fields keep their default

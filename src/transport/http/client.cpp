@@ -16,6 +16,7 @@
 #include "client/enter.hpp"
 #include "fault/exception_mappers.hpp"
 #include "call/call_access.hpp"
+#include "observability/metrics.hpp"
 #include "pit/asio.hpp"
 #include "transport/http/wire.hpp"
 #include "transport/tls/contexts.hpp"
@@ -275,11 +276,13 @@ Task<Outcome> HttpSend::dispatch(Call& call) {
       auto res = parser.release();
       if (res.keep_alive() && !context.cancelled()) target->give(home, std::move(stream));
       if (res.result_int() != 200) co_return http_wire::fault_of_problem(res.result_int(), res.body());
-      if (auto error = capture([&] { op.hooks.decode_reply(call, res.body()); })) {
+      std::size_t unknown_fields = 0;
+      if (auto error = capture([&] { unknown_fields = op.hooks.decode_reply(call, res.body()); })) {
         co_return Fault::internal("the reply could not be decoded")
             .with_cause(target->base + ": " + to_fault(error, {}).message())
             .from(Fault::Origin::runtime);
       }
+      if (settings != nullptr && settings->metrics != nullptr) settings->metrics->count_unknown_fields(unknown_fields);
       co_return Outcome::success();
     } catch (const boost::system::system_error& e) {
       if (e.code() == http::error::body_limit) {
