@@ -10,8 +10,10 @@
 //
 // Decoding is strict about the JSON and tolerant about the message: the text must be
 // RFC 8259 JSON (no comments, trailing commas, NaN/Infinity, invalid UTF-8, duplicate
-// keys or trailing data), while unknown fields are ignored and missing fields keep the
-// member's default, unless the struct declares them required:
+// keys or trailing data), while unknown fields are ignored (and counted: DecodeStats),
+// missing fields and members sent as null keep the member's default (an optional becomes
+// empty), and 64-bit integers are also read from decimal strings ("9007199254740993"),
+// unless the struct declares them required:
 //
 //   struct GetOrder { std::int64_t id = 0; };
 //   BOOST_DESCRIBE_STRUCT(GetOrder, (), (id))
