@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/describe.hpp>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -61,7 +62,45 @@ PIT_REQUIRED(GetOrder, id)
 //   "field 'id': required, but missing"   (and {"id":null}: "field 'id': required, but null")
 // [/required]
 
+// [evolution]
+namespace shop::v1 {
+
+enum class Channel { unknown, web, store };
+BOOST_DESCRIBE_ENUM(Channel, unknown, web, store)
+PIT_ENUM_FALLBACK(Channel, unknown)  // a newer peer's "phone" reads as unknown
+
+struct Customer {
+  std::int64_t id = 0;
+  std::string name = "anonymous";
+  Channel channel = Channel::web;
+};
+BOOST_DESCRIBE_STRUCT(Customer, (), (id, name, channel))
+PIT_RESERVED(Customer, "nickname")  // removed; no member may take the name again
+
+}  // namespace shop::v1
+
+std::size_t unknown_fields_in(std::string_view body, shop::v1::Customer& out) {
+  pit::json::DecodeStats stats;  // what pit_unknown_fields_total counts per operation
+  pit::json::decode_into(body, out, {}, stats);
+  return stats.unknown_fields;
+}
+// unknown_fields_in(R"({"id":"9007199254740993","name":null,"channel":"phone","nickname":"x","since":2019})", c)
+//   == 2 ("nickname" and "since", both ignored), and c holds id 9007199254740993 (a decimal string
+//   is accepted for 64-bit integers), name "anonymous" (null: absent), channel Channel::unknown.
+// [/evolution]
+
 namespace {
+
+TEST(ContractsJsonGuide, evolution_rules_work_as_documented) {
+  shop::v1::Customer c;
+  EXPECT_EQ(unknown_fields_in(
+                R"({"id":"9007199254740993","name":null,"channel":"phone","nickname":"x","since":2019})", c),
+            2U);
+  EXPECT_EQ(c.id, 9007199254740993LL);
+  EXPECT_EQ(c.name, "anonymous");
+  EXPECT_EQ(c.channel, shop::v1::Channel::unknown);
+  EXPECT_EQ(pit::json::encode(c), R"({"id":9007199254740993,"name":"anonymous","channel":"unknown"})");
+}
 
 TEST(ContractsJsonGuide, required_member_missing_or_null_is_an_invalid_argument_naming_it) {
   for (const auto& [body, message] : {std::pair{"{}", "field 'id': required, but missing"},

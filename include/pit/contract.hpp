@@ -157,12 +157,16 @@ struct OperationGlue {
   static const CallType& typed(const Call& c) noexcept { return static_cast<const CallType&>(c); }
 
   static Call* make_call(const OperationInfo& op) { return new CallType(op); }
-  static void decode_request(Call& c, std::string_view text) {
-    json::decode_into(text, typed(c).request.emplace());
+  static std::size_t decode_request(Call& c, std::string_view text) {
+    json::DecodeStats stats;
+    json::decode_into(text, typed(c).request.emplace(), {}, stats);
+    return stats.unknown_fields;
   }
   static std::string encode_request(const Call& c) { return json::encode(*typed(c).request); }
-  static void decode_reply(Call& c, std::string_view text) {
-    json::decode_into(text, typed(c).reply.emplace());
+  static std::size_t decode_reply(Call& c, std::string_view text) {
+    json::DecodeStats stats;
+    json::decode_into(text, typed(c).reply.emplace(), {}, stats);
+    return stats.unknown_fields;
   }
   static void encode_reply(const Call& c, json::Writer& w) { json::encode(w, *typed(c).reply); }
 

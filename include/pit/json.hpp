@@ -10,12 +10,20 @@
 //
 // Decoding is strict about the JSON and tolerant about the message: the text must be
 // RFC 8259 JSON (no comments, trailing commas, NaN/Infinity, invalid UTF-8, duplicate
-// keys or trailing data), while unknown fields are ignored and missing fields keep the
-// member's default, unless the struct declares them required:
+// keys or trailing data), while unknown fields are ignored (and counted: DecodeStats),
+// missing fields and members sent as null keep the member's default (an optional becomes
+// empty), and 64-bit integers are also read from decimal strings ("9007199254740993"),
+// unless the struct declares them required:
 //
 //   struct GetOrder { std::int64_t id = 0; };
 //   BOOST_DESCRIBE_STRUCT(GetOrder, (), (id))
 //   PIT_REQUIRED(GetOrder, id)                    // decode of {} or {"id":null} throws
+//
+// Contracts evolve: an enum may name the enumerator that unknown names decode to, and a
+// struct may reserve the names of fields it retired (the lock keeps them from coming back):
+//
+//   PIT_ENUM_FALLBACK(Colour, unknown)            // "ultraviolet" decodes to Colour::unknown
+//   PIT_RESERVED(Profile, "nickname")             // once a member; never to be reused
 //
 // Every decode problem is a pit::Fault with code invalid_argument,
 // origin runtime, and a public message naming the field path (items[2].quantity).
@@ -35,6 +43,7 @@
 #include <boost/mp11/algorithm.hpp>
 #include <boost/preprocessor/seq/for_each.hpp>
 #include <boost/preprocessor/stringize.hpp>
+#include <boost/preprocessor/variadic/size.hpp>
 #include <boost/preprocessor/variadic/to_seq.hpp>
 
 #include <array>
@@ -62,6 +71,15 @@ struct Limits {
   std::size_t max_string_bytes = 1 << 20;
   // Values in the whole document, arrays and objects included.
   std::size_t max_elements = 1 << 20;
+};
+
+// What one decode saw besides the message, for the runtime's counters.
+struct DecodeStats {
+  // Object members, at any depth, whose name is no described member of the struct they
+  // were sent for (a newer peer's field, or a retired one a PIT_RESERVED name covers): the
+  // decoder ignores them. Counted per object as its size less the members it matched, so
+  // the count costs one comparison per object, and nothing per field.
+  std::size_t unknown_fields = 0;
 };
 
 // Appends `s` as the body of a JSON string (no surrounding quotes). `"` and `\` are
@@ -191,7 +209,16 @@ struct Path {
   Step step = Step::root;
   std::string_view name;  // member name or map key
   std::size_t index = 0;  // array index
+  DecodeStats* stats = nullptr;  // on the root of a decode only; may be null
 };
+
+// Adds `n` unknown fields to the stats of the decode `path` belongs to. Called only for an
+// object that has some, so the walk to the root is off the common path.
+inline void count_unknown_fields(const Path& path, std::size_t n) noexcept {
+  const Path* root = &path;
+  while (root->parent != nullptr) root = root->parent;
+  if (root->stats != nullptr) root->stats->unknown_fields += n;
+}
 
 enum class Expected : std::uint8_t { object, array, string, boolean, integer, number };
 
@@ -206,10 +233,13 @@ enum class Expected : std::uint8_t { object, array, string, boolean, integer, nu
 [[noreturn]] void throw_encode_error(const Path& path, std::string_view reason);
 
 bool decode_bool(Node node, const Path& path);
+// decimal_string: a string holding the integer in canonical decimal ("-5", "0", never
+// "+5", "05", "-0", "5e0" or " 5") is accepted too, within the same range; the codec
+// passes true for the 64-bit types, whose values past 2^53 JavaScript numbers cannot hold.
 std::int64_t decode_signed(Node node, const Path& path, std::int64_t min, std::int64_t max,
-                           std::string_view type_name);
+                           std::string_view type_name, bool decimal_string = false);
 std::uint64_t decode_unsigned(Node node, const Path& path, std::uint64_t max,
-                              std::string_view type_name);
+                              std::string_view type_name, bool decimal_string = false);
 double decode_double(Node node, const Path& path);
 float decode_float(Node node, const Path& path);
 std::string_view decode_string(Node node, const Path& path);
@@ -297,6 +327,48 @@ constexpr bool required_members_are_described() {
   return true;
 }
 
+// Enum fallbacks (PIT_ENUM_FALLBACK): the enumerator an unknown name decodes to. The macro
+// defines, next to the enum, `pit_json_enum_fallback(E*)`; an enum has no derived types, so
+// `E*` cannot pick up another type's declaration.
+template <class E>
+concept HasEnumFallback = requires { pit_json_enum_fallback(static_cast<E*>(nullptr)); };
+
+// Whether `name` is one of the enumerators BOOST_DESCRIBE_ENUM lists for E.
+template <class E>
+constexpr bool is_described_enumerator(std::string_view name) {
+  if constexpr (DescribedEnum<E>) {
+    bool found = false;
+    boost::mp11::mp_for_each<boost::describe::describe_enumerators<E>>(
+        [&](auto e) { found = found || name == e.name; });
+    return found;
+  } else {
+    return false;
+  }
+}
+
+// Reserved names (PIT_RESERVED): JSON names retired from a struct, that no member may take
+// again. `S**` for the reason given for PIT_REQUIRED: a derived struct must not inherit its
+// base's list as its own (the base's names stay reserved in the base's own object).
+template <class S>
+concept HasReservedNames = requires { pit_json_reserved_names(static_cast<S**>(nullptr)); };
+
+// None of `names` is the name of a member the codec reads or writes for S (bases' members
+// included), and none is empty or listed twice: a reserved name taken again by a member
+// would give an old peer's field a new meaning.
+template <class S, std::size_t N>
+constexpr bool reserved_names_are_free(const std::array<std::string_view, N>& names) {
+  for (std::size_t i = 0; i < N; ++i) {
+    if (names[i].empty()) return false;
+    for (std::size_t j = 0; j < i; ++j) {
+      if (names[i] == names[j]) return false;
+    }
+    bool taken = false;
+    boost::mp11::mp_for_each<public_members<S>>([&](auto member) { taken = taken || names[i] == member.name; });
+    if (taken) return false;
+  }
+  return true;
+}
+
 template <std::integral I>
 constexpr std::string_view integer_name() {
   constexpr bool s = std::is_signed_v<I>;
@@ -315,9 +387,10 @@ void decode_value(Node node, T& out, const Path& path) {
   } else if constexpr (std::is_integral_v<T>) {
     if constexpr (std::is_signed_v<T>) {
       out = static_cast<T>(decode_signed(node, path, std::numeric_limits<T>::min(),
-                                         std::numeric_limits<T>::max(), integer_name<T>()));
+                                         std::numeric_limits<T>::max(), integer_name<T>(), sizeof(T) == 8));
     } else {
-      out = static_cast<T>(decode_unsigned(node, path, std::numeric_limits<T>::max(), integer_name<T>()));
+      out = static_cast<T>(
+          decode_unsigned(node, path, std::numeric_limits<T>::max(), integer_name<T>(), sizeof(T) == 8));
     }
   } else if constexpr (std::is_same_v<T, double>) {
     out = decode_double(node, path);
@@ -334,7 +407,10 @@ void decode_value(Node node, T& out, const Path& path) {
         found = true;
       }
     });
-    if (!found) {
+    if constexpr (HasEnumFallback<T>) {
+      // A peer on a newer version of the contract sent a value this side does not know.
+      if (!found) out = pit_json_enum_fallback(static_cast<T*>(nullptr));
+    } else if (!found) {
       std::vector<std::string_view> names;
       boost::mp11::mp_for_each<boost::describe::describe_enumerators<T>>(
           [&](auto e) { names.emplace_back(e.name); });
@@ -376,16 +452,27 @@ void decode_value(Node node, T& out, const Path& path) {
     static_assert(required_members_are_described<T>(),
                   "PIT_REQUIRED names a member that BOOST_DESCRIBE_STRUCT does not list (or that is not public)");
     if (node.kind() != Node::Kind::object) throw_type_error(path, Expected::object, node);
+    std::size_t matched = 0;  // members of the object that are described members of T
     boost::mp11::mp_for_each<public_members<T>>([&](auto member) {
       const Node field = node.find(member.name);
       const Path sub{&path, Path::Step::name, member.name, 0};
-      if constexpr (is_required_member<decltype(member)>()) {
-        if (!field.present() || field.kind() == Node::Kind::null) throw_required_field(sub, field.present());
-      } else if (!field.present()) {
+      if (!field.present()) {
+        if constexpr (is_required_member<decltype(member)>()) throw_required_field(sub, false);
         return;  // missing: keep the member's current (default) value
+      }
+      ++matched;
+      if (field.kind() == Node::Kind::null) {
+        if constexpr (is_required_member<decltype(member)>()) {
+          throw_required_field(sub, true);
+        } else if constexpr (!is_optional<std::remove_cvref_t<decltype(out.*member.pointer)>>::value) {
+          return;  // null for a plain member means absent: keep its value (optionals are reset below)
+        }
       }
       decode_value(field, out.*member.pointer, sub);
     });
+    // Keys are unique (the parser refuses duplicates), so a shortfall is the unknown fields.
+    // (A member shadowing a base's member of the same name can match twice: hence `<`.)
+    if (matched < node.size()) count_unknown_fields(path, node.size() - matched);
   } else {
     static_assert(always_false<T>,
                   "pit::json: unsupported type; use bool, integers, float, double, std::string, "
@@ -455,8 +542,17 @@ void encode_value(Writer& w, const T& v, const Path& path) {
 }
 
 template <class T>
+struct DecodeTarget {
+  T* out;
+  DecodeStats* stats;
+};
+
+template <class T>
 void decode_root(Node root, void* target) {
-  decode_value(root, *static_cast<T*>(target), Path{});
+  const auto* t = static_cast<const DecodeTarget<T>*>(target);
+  Path path;
+  path.stats = t->stats;
+  decode_value(root, *t->out, path);
 }
 
 }  // namespace detail
@@ -484,7 +580,17 @@ template <class T>
 void decode_into(std::string_view text, T& out, const Limits& limits = {}) {
   static_assert(detail::DescribedStruct<T>,
                 "pit::json: a message is a struct described with BOOST_DESCRIBE_STRUCT");
-  detail::parse(text, limits, &detail::decode_root<T>, &out);
+  detail::DecodeTarget<T> target{&out, nullptr};
+  detail::parse(text, limits, &detail::decode_root<T>, &target);
+}
+
+// The same, and adds to `stats` what the decode saw (on a Fault, what it saw until then).
+template <class T>
+void decode_into(std::string_view text, T& out, const Limits& limits, DecodeStats& stats) {
+  static_assert(detail::DescribedStruct<T>,
+                "pit::json: a message is a struct described with BOOST_DESCRIBE_STRUCT");
+  detail::DecodeTarget<T> target{&out, &stats};
+  detail::parse(text, limits, &detail::decode_root<T>, &target);
 }
 
 // Decodes `text` into a default-constructed T; missing fields keep their default
@@ -494,6 +600,29 @@ T decode(std::string_view text, const Limits& limits = {}) {
   T out{};
   decode_into(text, out, limits);
   return out;
+}
+
+// The enumerator an unknown name decodes to (PIT_ENUM_FALLBACK), or none: then an unknown
+// name is invalid_argument.
+template <class E>
+  requires std::is_enum_v<E>
+constexpr std::optional<E> enum_fallback() noexcept {
+  if constexpr (detail::HasEnumFallback<E>) {
+    return pit_json_enum_fallback(static_cast<E*>(nullptr));
+  } else {
+    return std::nullopt;
+  }
+}
+
+// The field names S declares retired with PIT_RESERVED (its own, not its bases'); empty if
+// it declares none.
+template <class S>
+constexpr auto reserved_names() noexcept {
+  if constexpr (detail::HasReservedNames<S>) {
+    return pit_json_reserved_names(static_cast<S**>(nullptr));
+  } else {
+    return std::array<std::string_view, 0>{};
+  }
 }
 
 }  // namespace pit::json
@@ -517,3 +646,32 @@ T decode(std::string_view text, const Limits& limits = {}) {
                 "the struct with pit::json");
 #define PIT_REQUIRED_MEMBER_(r, Struct, member) \
   ::pit::json::detail::required_member<Struct>(&Struct::member, BOOST_PP_STRINGIZE(member)),
+
+// PIT_ENUM_FALLBACK(Enum, enumerator): decoding a name that is not one of Enum's
+// enumerators yields Enum::enumerator instead of invalid_argument, wherever the enum
+// appears (a member, a vector element, a map value). For an enum a newer peer may extend:
+// an old reader then sees the fallback (`unknown`, say) rather than refusing the whole
+// message. Encoding is unchanged. Write it after BOOST_DESCRIBE_ENUM, in the enum's
+// namespace; an enumerator BOOST_DESCRIBE_ENUM does not list fails to compile.
+#define PIT_ENUM_FALLBACK(Enum, enumerator)                                                        \
+  constexpr Enum pit_json_enum_fallback(Enum*) noexcept { return Enum::enumerator; }               \
+  static_assert(::pit::json::detail::is_described_enumerator<Enum>(BOOST_PP_STRINGIZE(enumerator)), \
+                "PIT_ENUM_FALLBACK: the fallback must be an enumerator BOOST_DESCRIBE_ENUM lists");  \
+  static_assert(::pit::json::detail::HasEnumFallback<Enum>,                                        \
+                "PIT_ENUM_FALLBACK: write it in the namespace of the enum");
+
+// PIT_RESERVED(Struct, "old_name", ...): JSON names once used by Struct's members and now
+// retired. The codec ignores them like any unknown field (an old peer may still send them);
+// the compatibility lock records them, so that removing a field with its name reserved is
+// not a break, and no later member can take a name whose old meaning peers still hold:
+// naming a described member (a base's included), an empty name or one listed twice fails to
+// compile. Write it after BOOST_DESCRIBE_STRUCT, in the struct's namespace.
+#define PIT_RESERVED(Struct, ...)                                                                \
+  constexpr auto pit_json_reserved_names(Struct**) noexcept {                                    \
+    return std::array<std::string_view, BOOST_PP_VARIADIC_SIZE(__VA_ARGS__)>{__VA_ARGS__};       \
+  }                                                                                              \
+  static_assert(::pit::json::detail::HasReservedNames<Struct>,                                   \
+                "PIT_RESERVED: write it in the namespace of the struct");                        \
+  static_assert(::pit::json::detail::reserved_names_are_free<Struct>(                            \
+                    pit_json_reserved_names(static_cast<Struct**>(nullptr))),                    \
+                "PIT_RESERVED: a reserved name must not be a described member's name, empty, or listed twice");

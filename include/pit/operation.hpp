@@ -97,9 +97,11 @@ namespace detail {
 // How one operation is carried out on a type-erased call; generated per operation.
 struct OperationHooks {
   Call* (*make_call)(const OperationInfo&);              // a call with empty request/reply
-  void (*decode_request)(Call&, std::string_view json);  // throws pit::Fault (invalid_argument)
+  // The decodes throw pit::Fault (invalid_argument) and return the number of unknown
+  // fields the body held (json::DecodeStats), for pit_unknown_fields_total.
+  std::size_t (*decode_request)(Call&, std::string_view json);
   std::string (*encode_request)(const Call&);
-  void (*decode_reply)(Call&, std::string_view json);
+  std::size_t (*decode_reply)(Call&, std::string_view json);
   // Appends the reply; throws pit::Fault (internal), or json::OutputTooLarge when the
   // writer's limit is passed.
   void (*encode_reply)(const Call&, json::Writer&);

@@ -39,6 +39,59 @@ std::string format_double(double d) {
   throw_type_error(path, Expected::integer, got);
 }
 
+// A 64-bit integer sent as a JSON string ("9007199254740993"), by a client whose numbers
+// are doubles. Only the canonical decimal form is taken, so that each value has exactly one
+// string: an optional '-', then "0" or digits not starting with 0. Nothing else: no '+',
+// no leading zeros, no "-0", no fraction or exponent, no spaces.
+struct DecimalString {
+  bool valid = false;
+  bool negative = false;
+  bool fits = false;  // the magnitude fits 64 bits
+  std::uint64_t magnitude = 0;
+};
+
+DecimalString parse_decimal_string(std::string_view s) noexcept {
+  DecimalString result;
+  std::size_t i = 0;
+  if (i < s.size() && s[i] == '-') {
+    result.negative = true;
+    ++i;
+  }
+  const std::string_view digits = s.substr(i);
+  if (digits.empty() || !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return result;
+  }
+  if (digits.front() == '0' && (digits.size() > 1 || result.negative)) return result;
+  result.valid = true;
+  result.fits = true;
+  for (const char c : digits) {
+    if (__builtin_mul_overflow(result.magnitude, 10U, &result.magnitude) ||
+        __builtin_add_overflow(result.magnitude, static_cast<unsigned>(c - '0'), &result.magnitude)) {
+      result.fits = false;
+      break;
+    }
+  }
+  return result;
+}
+
+// The text an out-of-range decimal string is named by: itself when it is no longer than
+// the longest 64-bit value ("-" and 20 digits), else its length, as a message never echoes
+// long input.
+std::string out_of_range_text(std::string_view s) {
+  if (s.size() <= 21) return std::string{s};
+  return "a decimal string of " + std::to_string(s.size()) + " characters";
+}
+
+[[noreturn]] void throw_not_a_decimal_string(const Path& path) {
+  throw bad_request(field_message(render(path), "expected an integer, got a string that is not a decimal integer"));
+}
+
+DecimalString checked_decimal_string(Node node, const Path& path) {
+  const DecimalString d = parse_decimal_string(node.as_string());
+  if (!d.valid) throw_not_a_decimal_string(path);
+  return d;
+}
+
 }  // namespace
 
 ExactInteger exact_integer(std::string_view text) noexcept {
@@ -112,8 +165,18 @@ double correctly_rounded(std::string_view text, double parsed) noexcept {
 }
 
 std::int64_t decode_signed(Node node, const Path& path, std::int64_t min, std::int64_t max,
-                           std::string_view type_name) {
+                           std::string_view type_name, bool decimal_string) {
   switch (node.kind()) {
+    case Node::Kind::string: {
+      if (!decimal_string) throw_type_error(path, Expected::integer, node);
+      const DecimalString d = checked_decimal_string(node, path);
+      // |min| = max + 1 for the two's complement types.
+      const std::uint64_t limit = d.negative ? static_cast<std::uint64_t>(max) + 1 : static_cast<std::uint64_t>(max);
+      if (!d.fits || d.magnitude > limit) throw_out_of_range(path, out_of_range_text(node.as_string()), type_name);
+      const auto value = d.negative ? static_cast<std::int64_t>(0U - d.magnitude) : static_cast<std::int64_t>(d.magnitude);
+      if (value < min) throw_out_of_range(path, out_of_range_text(node.as_string()), type_name);
+      return value;
+    }
     case Node::Kind::int64: {
       const std::int64_t i = node.as_int64();
       if (i < min || i > max) throw_out_of_range(path, std::to_string(i), type_name);
@@ -131,8 +194,17 @@ std::int64_t decode_signed(Node node, const Path& path, std::int64_t min, std::i
   }
 }
 
-std::uint64_t decode_unsigned(Node node, const Path& path, std::uint64_t max, std::string_view type_name) {
+std::uint64_t decode_unsigned(Node node, const Path& path, std::uint64_t max, std::string_view type_name,
+                              bool decimal_string) {
   switch (node.kind()) {
+    case Node::Kind::string: {
+      if (!decimal_string) throw_type_error(path, Expected::integer, node);
+      const DecimalString d = checked_decimal_string(node, path);
+      if (d.negative || !d.fits || d.magnitude > max) {
+        throw_out_of_range(path, out_of_range_text(node.as_string()), type_name);
+      }
+      return d.magnitude;
+    }
     case Node::Kind::int64: {
       const std::int64_t i = node.as_int64();
       if (i < 0 || static_cast<std::uint64_t>(i) > max) throw_out_of_range(path, std::to_string(i), type_name);

@@ -1,6 +1,7 @@
 #include "dispatch/dispatch.hpp"
 
 #include "call/call_access.hpp"
+#include "observability/metrics.hpp"
 #include "pit/json.hpp"
 #include "settings/operation_settings.hpp"
 
@@ -9,7 +10,10 @@ namespace {
 
 void decode_if_json(Call& call) {
   if (const std::string* body = CallAccess::json_request(call)) {
-    call.operation().hooks.decode_request(call, *body);
+    const std::size_t unknown = call.operation().hooks.decode_request(call, *body);
+    if (const OperationSettings* settings = CallAccess::settings(call); settings != nullptr && settings->metrics != nullptr) {
+      settings->metrics->count_unknown_fields(unknown);
+    }
   }
 }
 

@@ -156,6 +156,14 @@ std::string MetricsRegistry::render() const {
     out.append("pit_faults_masked_total{contract=\"").append(m.contract).append("\",operation=\"").append(m.operation);
     out.append("\"} ").append(std::to_string(m.masked.load(std::memory_order_relaxed))).append("\n");
   }
+  header(out, "pit_unknown_fields_total", "counter",
+         "Fields of JSON bodies that matched no member of the message (ignored), by operation and direction: "
+         "requests served here, replies to calls made from here.");
+  for (const auto& m : operations_) {
+    out.append("pit_unknown_fields_total{contract=\"").append(m.contract).append("\",operation=\"").append(m.operation);
+    out.append("\",direction=\"").append(m.kind == "server" ? "request" : "reply").append("\"} ");
+    out.append(std::to_string(m.unknown_fields.load(std::memory_order_relaxed))).append("\n");
+  }
   header(out, "pit_admission_rejected_total", "counter", "Calls refused by admission control, by operation and by the limit (operation or host) that was full.");
   static constexpr std::array<std::string_view, OperationMetrics::limits> kLimit = {"operation", "host"};
   for (const auto& m : operations_) {

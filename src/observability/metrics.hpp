@@ -36,6 +36,13 @@ struct OperationMetrics {
   enum Limit : std::uint8_t { operation_limit = 0, host_limit = 1, limits = 2 };
   std::array<std::atomic<std::uint64_t>, limits> rejected{};
   std::atomic<std::uint64_t> injected{0};  // calls that fault injection delayed or failed
+  // Fields of JSON bodies this side decoded that matched no member (requests as "server",
+  // replies as "client"): a peer newer than this side, or one still sending a removed field.
+  std::atomic<std::uint64_t> unknown_fields{0};
+
+  void count_unknown_fields(std::size_t n) noexcept {
+    if (n != 0) unknown_fields.fetch_add(n, std::memory_order_relaxed);
+  }
 
   void record(Code code, Transport transport, std::chrono::nanoseconds elapsed) noexcept;
 };

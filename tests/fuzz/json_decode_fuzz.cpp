@@ -1,6 +1,6 @@
 // pit::json::decode of a message with every supported shape (nested structs, vectors,
 // optionals, maps, enums, integers of each width, float, double, strings, bools, required
-// members).
+// members, an enum with a fallback, reserved names; 64-bit integers may come as strings).
 //
 // Properties:
 //  - decode either succeeds or throws pit::Fault with code invalid_argument and origin
@@ -8,6 +8,8 @@
 //  - what decoded encodes without a fault, and that text decodes again to a message that
 //    encodes to the same text (encode ∘ decode is a fixed point after one step);
 //  - tighter Limits never accept what the defaults reject, and agree on what both accept;
+//  - counting unknown fields changes nothing about the result, and the encoding of a
+//    decoded message has none (encode writes described members only);
 //  - Writer::value(string) of the raw input is one line of valid JSON that decodes back to
 //    the input exactly when the input was valid UTF-8.
 #include <boost/describe.hpp>
@@ -29,6 +31,11 @@ namespace fuzzmsg {
 
 enum class Kind { plain, gift, rush };
 BOOST_DESCRIBE_ENUM(Kind, plain, gift, rush)
+
+// An enum a newer peer may extend: unknown names decode to `other`.
+enum class Tone { other, soft, loud };
+BOOST_DESCRIBE_ENUM(Tone, other, soft, loud)
+PIT_ENUM_FALLBACK(Tone, other)
 
 struct Widths {
   std::int8_t i8 = 0;
@@ -82,10 +89,13 @@ struct Message : Base {
   Widths widths;
   std::optional<Checked> checked;
   std::vector<Checked> checks;
+  Tone tone = Tone::soft;
+  std::vector<Tone> tones;
 };
 BOOST_DESCRIBE_STRUCT(Message, (Base),
                       (id, kind, urgent, lines, primary, note, counts, by_sku, grid, flags, kinds, widths,
-                       checked, checks))
+                       checked, checks, tone, tones))
+PIT_RESERVED(Message, "old_note", "legacy")
 
 struct Text {
   std::string s;
@@ -136,8 +146,25 @@ void check_message(std::string_view text) {
   tight.max_elements = 64;
   const auto decoded_tight = try_decode<fuzzmsg::Message>(text, tight);
   if (decoded_tight && !decoded) fail("tight limits accepted what the defaults reject", text);
+  fuzzmsg::Message counted;
+  pit::json::DecodeStats stats;
+  bool counted_ok = true;
+  try {
+    pit::json::decode_into(text, counted, {}, stats);
+  } catch (const pit::Fault&) {
+    counted_ok = false;
+  }
+  if (counted_ok != decoded.has_value()) fail("counting unknown fields changed whether the body decodes", text);
+  if (stats.unknown_fields > text.size()) fail("more unknown fields than bytes", text);
   if (!decoded) return;
   const std::string once = must_encode(*decoded, text);
+  if (must_encode(counted, text) != once) fail("counting unknown fields changed the decoded message", text);
+  {
+    fuzzmsg::Message clean;
+    pit::json::DecodeStats none;
+    pit::json::decode_into(once, clean, {}, none);
+    if (none.unknown_fields != 0) fail("an encoded message holds unknown fields", once);
+  }
   if (decoded_tight && must_encode(*decoded_tight, text) != once) fail("the limits changed the decoded message", text);
   const auto again = try_decode<fuzzmsg::Message>(once, {});
   if (!again) fail("the encoding of a decoded message does not decode", text, once);

@@ -32,6 +32,7 @@
 #include "client/enter.hpp"
 #include "fault/exception_mappers.hpp"
 #include "observability/log_format.hpp"
+#include "observability/metrics.hpp"
 #include "outbound/backoff.hpp"
 #include "pit/asio.hpp"
 #include "transport/http/attempt.hpp"
@@ -386,11 +387,13 @@ Task<Outcome> HttpSend::dispatch(Call& call) {
         }
         // The winner's reply, decoded once.
         const std::string& body = r.attempt->body;
-        if (auto error = capture([&] { op.hooks.decode_reply(call, body); })) {
+        std::size_t unknown_fields = 0;
+        if (auto error = capture([&] { unknown_fields = op.hooks.decode_reply(call, body); })) {
           co_return finish(Fault::internal("the reply could not be decoded")
                                .with_cause(r.attempt->pool->address().base + ": " + to_fault(error, {}).message())
                                .from(Fault::Origin::runtime));
         }
+        if (settings != nullptr && settings->metrics != nullptr) settings->metrics->count_unknown_fields(unknown_fields);
         co_return finish(Outcome::success());
       }
       last = std::move(v.outcome.fault());
