@@ -137,7 +137,7 @@ Expr parse(std::string_view text) {
     // A name: letters, digits, _, :, and the <>, of a template's name.
     for (const char c : text) {
       const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-                      c == ':' || c == '<' || c == '>' || c == ',' || c == ' ' || c == '.';
+                      c == ':' || c == '<' || c == '>' || c == ',' || c == ' ' || c == '.' || c == '(' || c == ')';
       if (!ok) bad(text, "not a type: a name of the lock's messages or enums, or a built-in type");
     }
     out.kind = schema::Kind::message;
