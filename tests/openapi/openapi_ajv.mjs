@@ -23,19 +23,23 @@ export function newAjv() {
   return ajv;
 }
 
-function rewriteRefs(node) {
-  if (Array.isArray(node)) return node.map(rewriteRefs);
+// Keywords whose value maps names to schemas: a member named x-... there is a field, not an
+// extension.
+const NAMES_TO_SCHEMAS = new Set(["properties", "patternProperties", "$defs", "dependentSchemas"]);
+
+function rewriteRefs(node, namesToSchemas = false) {
+  if (Array.isArray(node)) return node.map((v) => rewriteRefs(v));
   if (node === null || typeof node !== "object") return node;
   const out = {};
   for (const [k, v] of Object.entries(node)) {
-    if (k.startsWith("x-")) {
-      // Extensions are annotations: strict Ajv would reject an unknown keyword.
+    if (k.startsWith("x-") && !namesToSchemas) {
+      // An extension (x-pit-*) is an annotation: strict Ajv would reject an unknown keyword.
       continue;
     }
     if (k === "$ref" && typeof v === "string" && v.startsWith(COMPONENT_SCHEMA)) {
       out[k] = "#/$defs/" + v.slice(COMPONENT_SCHEMA.length);
     } else {
-      out[k] = rewriteRefs(v);
+      out[k] = rewriteRefs(v, !namesToSchemas && NAMES_TO_SCHEMAS.has(k));
     }
   }
   return out;
@@ -62,7 +66,7 @@ export function standalone(doc, schema) {
   return {
     $schema: "https://json-schema.org/draft/2020-12/schema",
     ...rewriteRefs(schema),
-    $defs: rewriteRefs(doc.components?.schemas ?? {}),
+    $defs: rewriteRefs(doc.components?.schemas ?? {}, true),
   };
 }
 
