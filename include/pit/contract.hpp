@@ -37,6 +37,7 @@
 #include "pit/json.hpp"
 #include "pit/operation.hpp"
 #include "pit/pipeline.hpp"
+#include "pit/schema.hpp"
 #include "pit/task.hpp"
 
 namespace pit::detail {
@@ -214,8 +215,9 @@ struct OperationGlue {
     op.spec = spec;
     op.coroutine = traits::coroutine;
     op.index = index;
-    op.hooks = {&make_call,   &decode_request, &encode_request,
-                &decode_reply, &encode_reply,  &invoke};
+    op.hooks = {&make_call,    &decode_request, &encode_request,
+                &decode_reply, &encode_reply,   &invoke,
+                &schema::type_of<Request>, &schema::type_of<Reply>};
     return op;
   }
 };

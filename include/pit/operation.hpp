@@ -93,6 +93,10 @@ namespace json {
 class Writer;
 }  // namespace json
 
+namespace schema {
+struct Type;  // pit/schema.hpp: the message model
+}  // namespace schema
+
 namespace detail {
 // How one operation is carried out on a type-erased call; generated per operation.
 struct OperationHooks {
@@ -106,6 +110,10 @@ struct OperationHooks {
   // Invokes the implementation. Coroutine operations return the task to await; sync
   // operations run to completion inside (on a worker thread) and return an empty task.
   Task<void> (*invoke)(void* implementation, Call&);
+  // The models of the request and reply messages (pit/schema.hpp): what the OpenAPI
+  // document and the compatibility lock are derived from.
+  const schema::Type& (*request_type)();
+  const schema::Type& (*reply_type)();
 };
 }  // namespace detail
 
