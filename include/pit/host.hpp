@@ -214,6 +214,14 @@ struct ClientOptions {
   std::map<std::string, ClientOperationOptions, std::less<>> operations;
 };
 
+// What the service calls itself in the documents it publishes: the OpenAPI document's
+// info (Host::openapi(), docs/openapi.md).
+struct ServiceOptions {
+  std::string name;     // empty: the names of the served contracts
+  std::string version;  // empty: "unversioned"
+  std::string license;  // an SPDX identifier ("Apache-2.0"); empty: none stated
+};
+
 struct HostOptions {
   // Threads that run coroutine operations, the pipeline and the HTTP connections;
   // 0: one per core.
@@ -237,6 +245,7 @@ struct HostOptions {
   std::shared_ptr<log::Sink> log_sink;
   HttpOptions http;
   AdminOptions admin;
+  ServiceOptions service;
   // On stop (SIGTERM): how long calls in flight may take to finish before they are
   // cancelled (reason: shutdown) and answered `unavailable`.
   std::chrono::milliseconds shutdown_grace{10'000};
@@ -405,6 +414,10 @@ class Host {
 
   // The pipeline in order, one policy a line: what runs for every call.
   [[nodiscard]] std::string describe_pipeline() const;
+  // The OpenAPI 3.1 document of the operations this host serves (docs/openapi.md), as
+  // compact JSON. The same before start, while serving (GET /openapi.json on the admin
+  // listener) and from the command line (`--openapi`).
+  [[nodiscard]] std::string openapi() const;
   [[nodiscard]] const HostOptions& options() const noexcept;
 
   struct State;

@@ -19,6 +19,7 @@
 #include "pipeline/standard_order.hpp"
 #include "transport/http/client.hpp"
 #include "transport/http/fetch.hpp"
+#include "transport/http/openapi.hpp"
 #include "transport/http/server.hpp"
 
 namespace pit {
@@ -533,6 +534,15 @@ int Host::run() {
     std::_Exit(EXIT_FAILURE);
   }
   return 0;
+}
+
+std::string Host::openapi() const {
+  std::vector<const ContractInfo*> contracts;
+  {
+    std::lock_guard lock(state_->lifecycle);
+    for (const auto& s : state_->services) contracts.push_back(s.contract);
+  }
+  return detail::openapi_document(state_->options, contracts);
 }
 
 std::string Host::describe_pipeline() const {
