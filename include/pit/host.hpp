@@ -261,6 +261,10 @@ struct HostOptions {
   std::map<std::string, OperationOptions, std::less<>> operations;
   // Outbound: keyed by the downstream contract's wire name; validated at start.
   std::map<std::string, ClientOptions, std::less<>> clients;
+  // A tool command from the command line (Config::from_args): the flag and its arguments,
+  // e.g. {"--contract-lock", "check", "contracts.lock"}. When set, run() carries it out on
+  // the served contracts and returns its exit code instead of serving: nothing starts.
+  std::vector<std::string> command;
 };
 
 class Host;
@@ -403,7 +407,9 @@ class Host {
   // and logged (operation, age, correlation id): stop() always returns, and the host then
   // keeps (leaks) what that operation still uses instead of destroying it.
   void stop();
-  // start(), then serve until SIGTERM or SIGINT, then stop(); returns the exit code: 0.
+  // With options().command set: carries the command out (--contract-lock: pit/lock.hpp)
+  // without starting, prints its result to stdout and returns its exit code.
+  // Otherwise start(), then serve until SIGTERM or SIGINT, then stop(); returns the exit code: 0.
   // If start() throws, run() writes one line to stderr, "pit: cannot start: <what>", and
   // returns 1 (stderr, not the log: the log may not be set up, or the options that set it
   // up may be what is wrong). A second signal while draining ends the process at once
@@ -418,6 +424,8 @@ class Host {
   // compact JSON. The same before start, while serving (GET /openapi.json on the admin
   // listener) and from the command line (`--openapi`).
   [[nodiscard]] std::string openapi() const;
+  // The contracts served, in the order serve<>() was called.
+  [[nodiscard]] std::vector<const ContractInfo*> contracts() const;
   [[nodiscard]] const HostOptions& options() const noexcept;
 
   struct State;
