@@ -44,6 +44,8 @@ int main(int argc, char** argv) {
       options.admin.listen = argv[i + 1];
     } else if (flag == "--inventory" || flag == "--orders") {
       downstream = argv[i + 1];
+    } else if (flag == "--contract-lock") {
+      ++i;  // `--contract-lock check|write FILE`: carried out by host.run() (pit/lock.hpp)
     } else if (flag != "--config") {
       return usage();
     }

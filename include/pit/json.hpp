@@ -17,6 +17,12 @@
 //   BOOST_DESCRIBE_STRUCT(GetOrder, (), (id))
 //   PIT_REQUIRED(GetOrder, id)                    // decode of {} or {"id":null} throws
 //
+// Contracts evolve: an enum may name the enumerator that unknown names decode to, and a
+// struct may reserve the names of fields it retired (the lock keeps them from coming back):
+//
+//   PIT_ENUM_FALLBACK(Colour, unknown)            // "ultraviolet" decodes to Colour::unknown
+//   PIT_RESERVED(Profile, "nickname")             // once a member; never to be reused
+//
 // Every decode problem is a pit::Fault with code invalid_argument,
 // origin runtime, and a public message naming the field path (items[2].quantity).
 // Encode problems (a non-finite double, a string that is not UTF-8, an enum value with no
@@ -35,6 +41,7 @@
 #include <boost/mp11/algorithm.hpp>
 #include <boost/preprocessor/seq/for_each.hpp>
 #include <boost/preprocessor/stringize.hpp>
+#include <boost/preprocessor/variadic/size.hpp>
 #include <boost/preprocessor/variadic/to_seq.hpp>
 
 #include <array>
@@ -297,6 +304,48 @@ constexpr bool required_members_are_described() {
   return true;
 }
 
+// Enum fallbacks (PIT_ENUM_FALLBACK): the enumerator an unknown name decodes to. The macro
+// defines, next to the enum, `pit_json_enum_fallback(E*)`; an enum has no derived types, so
+// `E*` cannot pick up another type's declaration.
+template <class E>
+concept HasEnumFallback = requires { pit_json_enum_fallback(static_cast<E*>(nullptr)); };
+
+// Whether `name` is one of the enumerators BOOST_DESCRIBE_ENUM lists for E.
+template <class E>
+constexpr bool is_described_enumerator(std::string_view name) {
+  if constexpr (DescribedEnum<E>) {
+    bool found = false;
+    boost::mp11::mp_for_each<boost::describe::describe_enumerators<E>>(
+        [&](auto e) { found = found || name == e.name; });
+    return found;
+  } else {
+    return false;
+  }
+}
+
+// Reserved names (PIT_RESERVED): JSON names retired from a struct, that no member may take
+// again. `S**` for the reason given for PIT_REQUIRED: a derived struct must not inherit its
+// base's list as its own (the base's names stay reserved in the base's own object).
+template <class S>
+concept HasReservedNames = requires { pit_json_reserved_names(static_cast<S**>(nullptr)); };
+
+// None of `names` is the name of a member the codec reads or writes for S (bases' members
+// included), and none is empty or listed twice: a reserved name taken again by a member
+// would give an old peer's field a new meaning.
+template <class S, std::size_t N>
+constexpr bool reserved_names_are_free(const std::array<std::string_view, N>& names) {
+  for (std::size_t i = 0; i < N; ++i) {
+    if (names[i].empty()) return false;
+    for (std::size_t j = 0; j < i; ++j) {
+      if (names[i] == names[j]) return false;
+    }
+    bool taken = false;
+    boost::mp11::mp_for_each<public_members<S>>([&](auto member) { taken = taken || names[i] == member.name; });
+    if (taken) return false;
+  }
+  return true;
+}
+
 template <std::integral I>
 constexpr std::string_view integer_name() {
   constexpr bool s = std::is_signed_v<I>;
@@ -334,7 +383,10 @@ void decode_value(Node node, T& out, const Path& path) {
         found = true;
       }
     });
-    if (!found) {
+    if constexpr (HasEnumFallback<T>) {
+      // A peer on a newer version of the contract sent a value this side does not know.
+      if (!found) out = pit_json_enum_fallback(static_cast<T*>(nullptr));
+    } else if (!found) {
       std::vector<std::string_view> names;
       boost::mp11::mp_for_each<boost::describe::describe_enumerators<T>>(
           [&](auto e) { names.emplace_back(e.name); });
@@ -496,6 +548,29 @@ T decode(std::string_view text, const Limits& limits = {}) {
   return out;
 }
 
+// The enumerator an unknown name decodes to (PIT_ENUM_FALLBACK), or none: then an unknown
+// name is invalid_argument.
+template <class E>
+  requires std::is_enum_v<E>
+constexpr std::optional<E> enum_fallback() noexcept {
+  if constexpr (detail::HasEnumFallback<E>) {
+    return pit_json_enum_fallback(static_cast<E*>(nullptr));
+  } else {
+    return std::nullopt;
+  }
+}
+
+// The field names S declares retired with PIT_RESERVED (its own, not its bases'); empty if
+// it declares none.
+template <class S>
+constexpr auto reserved_names() noexcept {
+  if constexpr (detail::HasReservedNames<S>) {
+    return pit_json_reserved_names(static_cast<S**>(nullptr));
+  } else {
+    return std::array<std::string_view, 0>{};
+  }
+}
+
 }  // namespace pit::json
 
 // PIT_REQUIRED(Struct, member, ...): decoding rejects a body in which one of these members
@@ -517,3 +592,32 @@ T decode(std::string_view text, const Limits& limits = {}) {
                 "the struct with pit::json");
 #define PIT_REQUIRED_MEMBER_(r, Struct, member) \
   ::pit::json::detail::required_member<Struct>(&Struct::member, BOOST_PP_STRINGIZE(member)),
+
+// PIT_ENUM_FALLBACK(Enum, enumerator): decoding a name that is not one of Enum's
+// enumerators yields Enum::enumerator instead of invalid_argument, wherever the enum
+// appears (a member, a vector element, a map value). For an enum a newer peer may extend:
+// an old reader then sees the fallback (`unknown`, say) rather than refusing the whole
+// message. Encoding is unchanged. Write it after BOOST_DESCRIBE_ENUM, in the enum's
+// namespace; an enumerator BOOST_DESCRIBE_ENUM does not list fails to compile.
+#define PIT_ENUM_FALLBACK(Enum, enumerator)                                                        \
+  constexpr Enum pit_json_enum_fallback(Enum*) noexcept { return Enum::enumerator; }               \
+  static_assert(::pit::json::detail::is_described_enumerator<Enum>(BOOST_PP_STRINGIZE(enumerator)), \
+                "PIT_ENUM_FALLBACK: the fallback must be an enumerator BOOST_DESCRIBE_ENUM lists");  \
+  static_assert(::pit::json::detail::HasEnumFallback<Enum>,                                        \
+                "PIT_ENUM_FALLBACK: write it in the namespace of the enum");
+
+// PIT_RESERVED(Struct, "old_name", ...): JSON names once used by Struct's members and now
+// retired. The codec ignores them like any unknown field (an old peer may still send them);
+// the compatibility lock records them, so that removing a field with its name reserved is
+// not a break, and no later member can take a name whose old meaning peers still hold:
+// naming a described member (a base's included), an empty name or one listed twice fails to
+// compile. Write it after BOOST_DESCRIBE_STRUCT, in the struct's namespace.
+#define PIT_RESERVED(Struct, ...)                                                                \
+  constexpr auto pit_json_reserved_names(Struct**) noexcept {                                    \
+    return std::array<std::string_view, BOOST_PP_VARIADIC_SIZE(__VA_ARGS__)>{__VA_ARGS__};       \
+  }                                                                                              \
+  static_assert(::pit::json::detail::HasReservedNames<Struct>,                                   \
+                "PIT_RESERVED: write it in the namespace of the struct");                        \
+  static_assert(::pit::json::detail::reserved_names_are_free<Struct>(                            \
+                    pit_json_reserved_names(static_cast<Struct**>(nullptr))),                    \
+                "PIT_RESERVED: a reserved name must not be a described member's name, empty, or listed twice");

@@ -81,6 +81,21 @@ std::optional<std::string> config_path(int argc, char** argv, const Environment&
   return path;
 }
 
+// A tool command that Host::run() carries out instead of serving (HostOptions::command):
+// the flag and the arguments it takes.
+std::vector<std::string> command_of(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg != "--contract-lock") continue;
+    const std::string_view action = i + 2 < argc ? std::string_view{argv[i + 1]} : std::string_view{};
+    if ((action != "check" && action != "write") || std::string_view{argv[i + 2]}.empty()) {
+      throw ConfigError("--contract-lock: expects `check FILE` or `write FILE`");
+    }
+    return {std::string{arg}, std::string{action}, argv[i + 2]};
+  }
+  return {};
+}
+
 // The settings are read once: a second reading would change values other threads may be
 // reading, and a service that reads twice has two sources of truth.
 config::AppRead start_reading(bool read_already,
@@ -142,7 +157,9 @@ HostOptions or_exit(F&& read) {
 HostOptions Config::from_args(int argc, char** argv) {
   return or_exit([&] {
     const auto environment = config::process_environment();
-    return load(config_path(argc, argv, environment), environment, nullptr);
+    HostOptions options = load(config_path(argc, argv, environment), environment, nullptr);
+    options.command = command_of(argc, argv);
+    return options;
   });
 }
 
@@ -169,6 +186,7 @@ HostOptions Config::from_args(int argc, char** argv, AppSettings& app) {
     config::AppRead read = start_reading(app.read_, app.declared_);
     const auto environment = config::process_environment();
     HostOptions options = load(config_path(argc, argv, environment), environment, &read);
+    options.command = command_of(argc, argv);
     store(read);
     app.read_ = true;
     return options;

@@ -1,4 +1,5 @@
 #include "pit/host.hpp"
+#include "pit/lock.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -13,12 +14,15 @@
 #include <algorithm>
 #include <thread>
 
+#include <iostream>
+
 #include "client/inproc_channel.hpp"
 #include "runtime/host_state.hpp"
 #include "observability/log_format.hpp"
 #include "pipeline/standard_order.hpp"
 #include "transport/http/client.hpp"
 #include "transport/http/fetch.hpp"
+#include "transport/http/openapi.hpp"
 #include "transport/http/server.hpp"
 
 namespace pit {
@@ -120,6 +124,16 @@ ConnectionBudget connection_budget(std::size_t limit, std::size_t configured_htt
 
 // One line, whole, on stderr: what an operator sees when `systemctl status` or `kubectl
 // logs` shows the crash loop. pit's own messages start with "pit: "; not twice.
+// A tool command (HostOptions::command) instead of serving: nothing starts. A setup error
+// (a contract served twice) is reported as a start failure would be: the contracts are
+// not what the program means to serve.
+int run_command(const Host& host, const std::vector<std::string>& command) {
+  const std::vector<std::string> args(command.begin() + 1, command.end());
+  if (command.front() == "--contract-lock") return lock::run_command(host.contracts(), args, std::cout);
+  std::cerr << "pit: unknown command " << command.front() << "\n";
+  return 2;
+}
+
 void report_start_failure(std::string_view what) {
   if (what.starts_with("pit: ")) what.remove_prefix(5);
   std::string line = "pit: cannot start: ";
@@ -494,7 +508,28 @@ void Host::stop() {
   log::flush();
 }
 
+std::vector<const ContractInfo*> Host::contracts() const {
+  std::lock_guard lock(state_->lifecycle);
+  std::vector<const ContractInfo*> out;
+  out.reserve(state_->services.size());
+  for (const auto& s : state_->services) out.push_back(s.contract);
+  return out;
+}
+
 int Host::run() {
+  if (!state_->options.command.empty()) {
+    if (state_->setup_error) {
+      try {
+        std::rethrow_exception(state_->setup_error);
+      } catch (const std::exception& e) {
+        report_start_failure(e.what());
+      } catch (...) {
+        report_start_failure("an exception that is not a std::exception");
+      }
+      return 1;
+    }
+    return run_command(*this, state_->options.command);
+  }
   // The handlers are in place before anything starts: a signal while starting drains too.
   boost::asio::io_context signals_io;
   boost::asio::signal_set signals(signals_io, SIGINT, SIGTERM);
@@ -534,6 +569,8 @@ int Host::run() {
   }
   return 0;
 }
+
+std::string Host::openapi() const { return detail::openapi_document(state_->options, contracts()); }
 
 std::string Host::describe_pipeline() const {
   std::lock_guard lock(state_->lifecycle);
