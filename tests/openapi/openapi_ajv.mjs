@@ -11,12 +11,15 @@ import addFormatsModule from "ajv-formats";
 const addFormats = addFormatsModule.default ?? addFormatsModule;
 const COMPONENT_SCHEMA = "#/components/schemas/";
 
-// Strict mode: an unknown keyword, an unknown format or a contradictory type in a generated
-// schema is an error here, not silently ignored. OpenAPI's own schema keywords and the x-*
-// extensions are allowed, and so are union types (an optional is `type: [T, "null"]`); OpenAPI's integer formats are known (they only annotate: the
-// bounds are in minimum/maximum).
+// Strict mode: an unknown keyword or format, a `required` name that is not a property, an
+// ambiguous tuple or a non-finite number in a generated schema is an error here, not silently
+// ignored. Allowed: OpenAPI's own schema keywords, the x-* extensions, union types (an
+// optional is `type: [T, "null"]`), OpenAPI's integer formats (they only annotate: the
+// bounds are in minimum/maximum), and `properties` without `type: "object"` (strictTypes
+// off): a fault's schema is `allOf: [pit.Problem, {properties: {code: {enum: [...]}}}]`,
+// whose second part narrows an object the first already requires.
 export function newAjv() {
-  const ajv = new Ajv2020({ strict: true, allowUnionTypes: true, allErrors: true });
+  const ajv = new Ajv2020({ strict: true, strictTypes: false, allowUnionTypes: true, allErrors: true });
   addFormats(ajv);
   for (const f of ["int32", "int64", "float", "double"]) ajv.addFormat(f, { type: "number", validate: () => true });
   for (const keyword of ["discriminator", "xml", "externalDocs", "example"]) ajv.addKeyword(keyword);

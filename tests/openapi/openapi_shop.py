@@ -46,10 +46,15 @@ def tool(*path):
     return p
 
 
+# What `shop ROLE` needs to serve its contract (the downstream is only named, never called).
+ROLE_ARGS = {"gateway": ["--orders", "http://127.0.0.1:9"], "orders": ["--inventory", "http://127.0.0.1:9"],
+             "inventory": []}
+
+
 def binary_document(role):
-    """(text, parsed) of `shop ROLE --openapi`: the document without starting a host."""
-    r = subprocess.run([e2e.SHOP_BIN, role, "--openapi"], capture_output=True, text=True, timeout=30,
-                       stdin=subprocess.DEVNULL)
+    """(text, parsed) of `shop ROLE ... --openapi`: the document without starting a host."""
+    r = subprocess.run([e2e.SHOP_BIN, role, *ROLE_ARGS[role], "--openapi"], capture_output=True, text=True,
+                       timeout=30, stdin=subprocess.DEVNULL)
     if r.returncode != 0:
         raise AssertionError("shop %s --openapi exited %d\n%s" % (role, r.returncode, r.stderr))
     return r.stdout, json.loads(r.stdout)
@@ -107,6 +112,18 @@ class ToolShop(e2e.ShopTestCase):
     @classmethod
     def call(cls, role, path, body, headers=None):
         return e2e.http_call(cls.ports[role], path, body, headers=headers)
+
+    @classmethod
+    def admitted_call(cls, role, path, body, headers=None, within_s=10.0):
+        """A call that is not meant to be refused: a retryable 503 is retried, as a client
+        would. The gateway's only slot is freed when the previous buy's implementation
+        returns, which may be just after its caller got the reply."""
+        deadline = time.monotonic() + within_s
+        while True:
+            r = cls.call(role, path, body, headers)
+            if r.status != 503 or r.header("Retry-After") is None or time.monotonic() > deadline:
+                return r
+            time.sleep(0.05)
 
     @classmethod
     def refused_buy(cls, body, headers=None, hold_s=3.0):

@@ -19,11 +19,25 @@ type Receipt = Buy["responses"][200]["content"]["application/json"];
 const [baseUrl, token, mode] = process.argv.slice(2);
 const client = createClient<paths>({ baseUrl: baseUrl ?? "", headers: { Authorization: `Bearer ${token ?? ""}` } });
 
-async function buy(sku: string, quantity: number, requestId: string, timeout?: string) {
-  const { data, error, response } = await client.POST("/shop.v1.Gateway/buy", {
+function post(sku: string, quantity: number, requestId: string, timeout?: string) {
+  return client.POST("/shop.v1.Gateway/buy", {
     body: { sku, quantity },
     params: { header: timeout === undefined ? { "X-Request-Id": requestId } : { "X-Request-Id": requestId, "Pit-Timeout": timeout } },
   });
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// One buy; a retryable refusal is retried (for up to 10 s) when `retry` says so, as a client
+// would: the gateway's only slot is freed when the previous buy's implementation returns,
+// which may be just after its caller got the reply.
+async function buy(sku: string, quantity: number, requestId: string, timeout?: string, retry = true) {
+  let answer = await post(sku, quantity, requestId, timeout);
+  for (let waited = 0; retry && answer.error?.retryable === true && waited < 10_000; waited += 50) {
+    await sleep(50);
+    answer = await post(sku, quantity, requestId, timeout);
+  }
+  const { data, error, response } = answer;
   if (data !== undefined) {
     const receipt: Receipt = data;
     const orderId: string = receipt.order_id;
@@ -48,14 +62,14 @@ async function buy(sku: string, quantity: number, requestId: string, timeout?: s
 // until one is refused, for as long as the slow one lasts.
 async function refused() {
   let slowDone = false;
-  const slow = buy("slow-sku", 1, "ts-slow", "3000m").finally(() => {
+  const slow = buy("slow-sku", 1, "ts-slow", "3000m", false).finally(() => {
     slowDone = true;
   });
   let outcome: Awaited<ReturnType<typeof buy>> | undefined;
   for (let i = 0; !slowDone; i++) {
-    outcome = await buy("apple", 1, `ts-refused-${i}`);
+    outcome = await buy("apple", 1, `ts-refused-${i}`, undefined, false);
     if (outcome.status === 503) break;
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await sleep(20);
   }
   await slow;
   return outcome;
