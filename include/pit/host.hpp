@@ -407,8 +407,9 @@ class Host {
   // and logged (operation, age, correlation id): stop() always returns, and the host then
   // keeps (leaks) what that operation still uses instead of destroying it.
   void stop();
-  // With options().command set: carries the command out (--contract-lock: pit/lock.hpp)
-  // without starting, prints its result to stdout and returns its exit code.
+  // With options().command set: carries the command out (--contract-lock: pit/lock.hpp;
+  // --openapi: prints openapi()) without starting, prints its result to stdout and returns
+  // its exit code.
   // Otherwise start(), then serve until SIGTERM or SIGINT, then stop(); returns the exit code: 0.
   // If start() throws, run() writes one line to stderr, "pit: cannot start: <what>", and
   // returns 1 (stderr, not the log: the log may not be set up, or the options that set it

@@ -130,6 +130,10 @@ ConnectionBudget connection_budget(std::size_t limit, std::size_t configured_htt
 int run_command(const Host& host, const std::vector<std::string>& command) {
   const std::vector<std::string> args(command.begin() + 1, command.end());
   if (command.front() == "--contract-lock") return lock::run_command(host.contracts(), args, std::cout);
+  if (command.front() == "--openapi") {
+    std::cout << host.openapi() << '\n' << std::flush;
+    return std::cout ? 0 : 1;
+  }
   std::cerr << "pit: unknown command " << command.front() << "\n";
   return 2;
 }
