@@ -71,7 +71,7 @@ struct HttpOptions {
   std::string client_key_file;
 };
 
-// The admin listener: /metrics, /healthz, /readyz (docs/operations.md).
+// The admin listener: /metrics, /healthz, /readyz, /openapi.json (docs/operations.md).
 struct AdminOptions {
   // "address:port"; empty: no admin listener. Keep it on loopback or a private network.
   std::string listen;

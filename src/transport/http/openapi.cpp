@@ -459,7 +459,8 @@ Configured configured(const HostOptions& options, const OperationInfo& op) {
 
 // The operation's access rule as OpenAPI security requirements: one alternative per clause
 // of the requirement, each listing the scopes it needs and its roles as "role:<name>".
-// Empty: open to anyone (anonymous, and configuration added nothing).
+// Empty: open to anyone (anonymous, and configuration added nothing). Never called for an
+// operation that declares no access (the document leaves it out).
 bj::array security(const OperationInfo& op, const Configured& c) {
   bj::array extra;
   for (const auto& s : c.scopes) extra.emplace_back(s);
@@ -470,7 +471,6 @@ bj::array security(const OperationInfo& op, const Configured& c) {
     return o;
   };
   const OpSpec& spec = op.spec;
-  if (spec.access() == Access::undeclared) return bj::array{alternative({})};
   if (spec.access() == Access::anonymous) return extra.empty() ? bj::array{} : bj::array{alternative(extra)};
   const Requirement& r = spec.requirement();
   if (r.clause_count() == 0) return bj::array{alternative(extra)};
@@ -493,7 +493,6 @@ bj::object operation(const HostOptions& options, const OperationInfo& op, const 
                      bool& uses_bearer) {
   const Configured c = configured(options, op);
   const std::string rule = rule_text(op.spec, c.scopes, c.roles);
-  const bool undeclared = op.spec.access() == Access::undeclared;
   const bool needs_identity = rule != "anonymous";
 
   std::map<unsigned, Answer> faults;
@@ -511,18 +510,16 @@ bj::object operation(const HostOptions& options, const OperationInfo& op, const 
     }
   }
 
+  bj::object headers;
+  headers[http_wire::kRequestIdHeader] = header("The call's correlation id.", string_schema());
+  headers[http_wire::kTraceparentHeader] = header("The server span, as W3C traceparent.", string_schema());
+  bj::object ok;
+  ok["description"] = "The reply.";
+  ok["headers"] = std::move(headers);
+  ok["content"] = bj::object{
+      {http_wire::kJson, bj::object{{"schema", ref_to(components.name(op.hooks.reply_type(), Side::reply))}}}};
   bj::object responses;
-  if (!undeclared) {
-    bj::object headers;
-    headers[http_wire::kRequestIdHeader] = header("The call's correlation id.", string_schema());
-    headers[http_wire::kTraceparentHeader] = header("The server span, as W3C traceparent.", string_schema());
-    bj::object ok;
-    ok["description"] = "The reply.";
-    ok["headers"] = std::move(headers);
-    ok["content"] = bj::object{
-        {http_wire::kJson, bj::object{{"schema", ref_to(components.name(op.hooks.reply_type(), Side::reply))}}}};
-    responses["200"] = std::move(ok);
-  }
+  responses["200"] = std::move(ok);
   for (const auto& [status, answer] : faults) responses[std::to_string(status)] = problem_response(status, answer);
 
   bj::object body;
@@ -533,9 +530,6 @@ bj::object operation(const HostOptions& options, const OperationInfo& op, const 
   bj::object o;
   o["operationId"] = std::string{op.contract} + "." + std::string{op.name};
   o["summary"] = op.full_name;
-  if (undeclared) {
-    o["description"] = "Declares no access: refused to every caller (401 without a credential, 403 with one).";
-  }
   o["tags"] = bj::array{op.contract};
   o["parameters"] = parameters();
   o["requestBody"] = std::move(body);
@@ -554,19 +548,26 @@ std::string openapi_document(const HostOptions& options, const std::vector<const
   Components components;
   for (const ContractInfo* contract : contracts) {
     for (const OperationInfo& op : contract->operations) {
+      if (op.spec.access() == Access::undeclared) continue;
       components.add(op.hooks.request_type(), Side::request);
-      // An operation that declares no access never replies: its reply has no component.
-      if (op.spec.access() != Access::undeclared) components.add(op.hooks.reply_type(), Side::reply);
+      components.add(op.hooks.reply_type(), Side::reply);
     }
   }
   components.settle();
 
   bool uses_bearer = false;
   bj::object paths;
+  bj::array undeclared;
   bj::array tags;
   std::string names;
   for (const ContractInfo* contract : contracts) {
     for (const OperationInfo& op : contract->operations) {
+      // Declares no access: refused to every caller, so no caller can use it. It is named
+      // (x-pit-undeclared), not described: its description would promise a reply.
+      if (op.spec.access() == Access::undeclared) {
+        undeclared.emplace_back(op.full_name);
+        continue;
+      }
       bj::object item;
       item["post"] = operation(options, op, components, uses_bearer);
       paths["/" + std::string{contract->name} + "/" + std::string{op.name}] = std::move(item);
@@ -615,6 +616,7 @@ std::string openapi_document(const HostOptions& options, const std::vector<const
   doc["tags"] = std::move(tags);
   doc["paths"] = std::move(paths);
   doc["components"] = std::move(parts);
+  if (!undeclared.empty()) doc["x-pit-undeclared"] = std::move(undeclared);
   return bj::serialize(doc);
 }
 
