@@ -21,7 +21,8 @@ namespace {
 int usage() {
   std::cerr << "usage: shop inventory [--listen ADDR:PORT] [--admin ADDR:PORT] [--config FILE]\n"
                "       shop orders    [...] --inventory http://HOST:PORT\n"
-               "       shop gateway   [...] --orders http://HOST:PORT\n";
+               "       shop gateway   [...] --orders http://HOST:PORT\n"
+               "       shop ROLE --openapi    (prints the OpenAPI document; starts nothing)\n";
   return 2;
 }
 
@@ -36,27 +37,39 @@ int main(int argc, char** argv) {
   shop::Settings settings;
   pit::HostOptions options = pit::Config::from_args(argc, argv, settings.app);
   std::string downstream;
-  for (int i = 2; i + 1 < argc; i += 2) {
+  for (int i = 2; i < argc; ++i) {
     const std::string_view flag = argv[i];
+    // Tool commands, read by Config::from_args and carried out by host.run() instead of
+    // serving: `--openapi` (docs/openapi.md), `--contract-lock check|write FILE` (pit/lock.hpp).
+    if (flag == "--openapi") continue;
+    if (flag == "--contract-lock") {
+      i += 2;
+      continue;
+    }
+    if (i + 1 >= argc) return usage();
+    const char* value = argv[++i];
     if (flag == "--listen") {
-      options.http.listen = argv[i + 1];
+      options.http.listen = value;
     } else if (flag == "--admin") {
-      options.admin.listen = argv[i + 1];
+      options.admin.listen = value;
     } else if (flag == "--inventory" || flag == "--orders") {
-      downstream = argv[i + 1];
-    } else if (flag == "--contract-lock") {
-      ++i;  // `--contract-lock check|write FILE`: carried out by host.run() (pit/lock.hpp)
+      downstream = value;
     } else if (flag != "--config") {
       return usage();
     }
   }
+  // A tool command starts nothing and calls no one: it needs no downstream's address (the
+  // in-process proxy stands in for the one never made).
+  const bool tool = !options.command.empty();
   pit::Host host{options};
   if (role == "inventory") {
     host.serve<shop::v1::Inventory, shop::InventoryService>(*settings.low_stock);
-  } else if (role == "orders" && !downstream.empty()) {
-    host.serve<shop::v1::Orders, shop::OrdersService>(host.client<shop::v1::Inventory>(downstream));
-  } else if (role == "gateway" && !downstream.empty()) {
-    host.serve<shop::v1::Gateway, shop::GatewayService>(host.client<shop::v1::Orders>(downstream));
+  } else if (role == "orders" && (tool || !downstream.empty())) {
+    host.serve<shop::v1::Orders, shop::OrdersService>(downstream.empty() ? host.client<shop::v1::Inventory>()
+                                                                         : host.client<shop::v1::Inventory>(downstream));
+  } else if (role == "gateway" && (tool || !downstream.empty())) {
+    host.serve<shop::v1::Gateway, shop::GatewayService>(downstream.empty() ? host.client<shop::v1::Orders>()
+                                                                           : host.client<shop::v1::Orders>(downstream));
   } else {
     return usage();
   }

@@ -40,8 +40,8 @@ class Config {
  public:
   // The file named by `--config FILE` or `--config=FILE` in argv, else by the PIT_CONFIG
   // environment variable, else none (the embedded defaults); then the environment
-  // overrides. `--contract-lock check|write FILE` sets HostOptions::command (Host::run
-  // carries it out instead of serving). Other arguments are left for the program.
+  // overrides. `--contract-lock check|write FILE` and `--openapi` set HostOptions::command
+  // (Host::run carries it out instead of serving). Other arguments are left for the program.
   static HostOptions from_args(int argc, char** argv);
   // The file at `path`, then the process environment.
   static HostOptions from_file(const std::string& path);

@@ -71,7 +71,7 @@ struct HttpOptions {
   std::string client_key_file;
 };
 
-// The admin listener: /metrics, /healthz, /readyz (docs/operations.md).
+// The admin listener: /metrics, /healthz, /readyz, /openapi.json (docs/operations.md).
 struct AdminOptions {
   // "address:port"; empty: no admin listener. Keep it on loopback or a private network.
   std::string listen;
@@ -214,6 +214,14 @@ struct ClientOptions {
   std::map<std::string, ClientOperationOptions, std::less<>> operations;
 };
 
+// What the service calls itself in the documents it publishes: the OpenAPI document's
+// info (Host::openapi(), docs/openapi.md).
+struct ServiceOptions {
+  std::string name;     // empty: the names of the served contracts
+  std::string version;  // empty: "unversioned"
+  std::string license;  // an SPDX identifier ("Apache-2.0"); empty: none stated
+};
+
 struct HostOptions {
   // Threads that run coroutine operations, the pipeline and the HTTP connections;
   // 0: one per core.
@@ -237,6 +245,7 @@ struct HostOptions {
   std::shared_ptr<log::Sink> log_sink;
   HttpOptions http;
   AdminOptions admin;
+  ServiceOptions service;
   // On stop (SIGTERM): how long calls in flight may take to finish before they are
   // cancelled (reason: shutdown) and answered `unavailable`.
   std::chrono::milliseconds shutdown_grace{10'000};
@@ -411,8 +420,9 @@ class Host {
   // and logged (operation, age, correlation id): stop() always returns, and the host then
   // keeps (leaks) what that operation still uses instead of destroying it.
   void stop();
-  // With options().command set: carries the command out (--contract-lock: pit/lock.hpp)
-  // without starting, prints its result to stdout and returns its exit code.
+  // With options().command set: carries the command out (--contract-lock: pit/lock.hpp;
+  // --openapi: prints openapi()) without starting, prints its result to stdout and returns
+  // its exit code.
   // Otherwise start(), then serve until SIGTERM or SIGINT, then stop(); returns the exit code: 0.
   // If start() throws, run() writes one line to stderr, "pit: cannot start: <what>", and
   // returns 1 (stderr, not the log: the log may not be set up, or the options that set it
@@ -424,6 +434,10 @@ class Host {
 
   // The pipeline in order, one policy a line: what runs for every call.
   [[nodiscard]] std::string describe_pipeline() const;
+  // The OpenAPI 3.1 document of the operations this host serves (docs/openapi.md), as
+  // compact JSON. The same before start, while serving (GET /openapi.json on the admin
+  // listener) and from the command line (`--openapi`).
+  [[nodiscard]] std::string openapi() const;
   // The contracts served, in the order serve<>() was called.
   [[nodiscard]] std::vector<const ContractInfo*> contracts() const;
   [[nodiscard]] const HostOptions& options() const noexcept;

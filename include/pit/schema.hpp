@@ -102,16 +102,6 @@ std::string qualified_name() {
   return name_from_signature(signature_of<T>());
 }
 
-// Declared next to an enum by PIT_ENUM_FALLBACK (pit/json.hpp): the enumerator that names
-// the codec does not know decode to.
-template <class E>
-concept HasEnumFallback = requires { pit_json_enum_fallback(static_cast<E*>(nullptr)); };
-
-// Declared next to a struct by PIT_RESERVED (pit/json.hpp): names retired from it. `S**`
-// for the same reason as PIT_REQUIRED: a derived struct must not take its base's list.
-template <class S>
-concept HasReservedNames = requires { pit_json_reserved_names(static_cast<S**>(nullptr)); };
-
 template <class T>
 const Type* node_of();
 
@@ -136,10 +126,9 @@ void fill(Type& t) {
     t.name = qualified_name<T>();
     boost::mp11::mp_for_each<boost::describe::describe_enumerators<T>>(
         [&](auto e) { t.enumerators.emplace_back(e.name); });
-    if constexpr (HasEnumFallback<T>) {
-      const T fallback = pit_json_enum_fallback(static_cast<T*>(nullptr));
+    if (const std::optional<T> fallback = ::pit::json::enum_fallback<T>()) {
       boost::mp11::mp_for_each<boost::describe::describe_enumerators<T>>([&](auto e) {
-        if (!t.fallback && fallback == e.value) t.fallback = std::string_view{e.name};
+        if (!t.fallback && *fallback == e.value) t.fallback = std::string_view{e.name};
       });
     }
   } else if constexpr (jd::is_optional<T>::value || jd::is_vector<T>::value) {
@@ -164,11 +153,7 @@ void fill(Type& t) {
       field.default_json = ::pit::json::encode(defaults.*member.pointer);
       t.fields.push_back(std::move(field));
     });
-    if constexpr (HasReservedNames<T>) {
-      for (const std::string_view name : pit_json_reserved_names(static_cast<T**>(nullptr))) {
-        t.reserved.push_back(name);
-      }
-    }
+    for (const std::string_view name : ::pit::json::reserved_names<T>()) t.reserved.push_back(name);
   } else {
     static_assert(jd::always_false<T>,
                   "pit::schema: unsupported type; use what pit::json encodes: bool, integers, "

@@ -86,6 +86,7 @@ std::optional<std::string> config_path(int argc, char** argv, const Environment&
 std::vector<std::string> command_of(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
+    if (arg == "--openapi") return {std::string{arg}};
     if (arg != "--contract-lock") continue;
     const std::string_view action = i + 2 < argc ? std::string_view{argv[i + 1]} : std::string_view{};
     if ((action != "check" && action != "write") || std::string_view{argv[i + 2]}.empty()) {

@@ -23,6 +23,7 @@
 #include "pipeline/standard_order.hpp"
 #include "transport/http/client.hpp"
 #include "transport/http/fetch.hpp"
+#include "transport/http/openapi.hpp"
 #include "transport/http/server.hpp"
 
 namespace pit {
@@ -131,6 +132,10 @@ ConnectionBudget connection_budget(std::size_t limit, std::size_t configured_htt
 int run_command(const Host& host, const std::vector<std::string>& command) {
   const std::vector<std::string> args(command.begin() + 1, command.end());
   if (command.front() == "--contract-lock") return lock::run_command(host.contracts(), args, std::cout);
+  if (command.front() == "--openapi") {
+    std::cout << host.openapi() << '\n' << std::flush;
+    return std::cout ? 0 : 1;
+  }
   std::cerr << "pit: unknown command " << command.front() << "\n";
   return 2;
 }
@@ -579,6 +584,8 @@ int Host::run() {
   }
   return 0;
 }
+
+std::string Host::openapi() const { return detail::openapi_document(state_->options, contracts()); }
 
 std::string Host::describe_pipeline() const {
   std::lock_guard lock(state_->lifecycle);

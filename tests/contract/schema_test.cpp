@@ -25,8 +25,7 @@ BOOST_DESCRIBE_ENUM(Color, red, green, blue)
 
 enum class Status { active, retired, unknown };
 BOOST_DESCRIBE_ENUM(Status, active, retired, unknown)
-// What PIT_ENUM_FALLBACK(Status, unknown) declares.
-constexpr Status pit_json_enum_fallback(Status*) noexcept { return Status::unknown; }
+PIT_ENUM_FALLBACK(Status, unknown)
 
 struct Item {
   std::string sku;
@@ -56,10 +55,7 @@ struct Every : Base {
 };
 BOOST_DESCRIBE_STRUCT(Every, (Base), (flag, i8, u16, u64, f, d, text, color, maybe, items, prices, first))
 PIT_REQUIRED(Every, text)
-// What PIT_RESERVED(Every, "old_name", "older") declares.
-constexpr auto pit_json_reserved_names(Every**) noexcept {
-  return std::array<std::string_view, 2>{"old_name", "older"};
-}
+PIT_RESERVED(Every, "old_name", "older")
 
 // Derives from a struct with reserved names: the list is its base's, not its own.
 struct Derived : Every {};

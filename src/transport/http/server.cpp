@@ -22,6 +22,7 @@
 #include "call/call_access.hpp"
 #include "pit/asio.hpp"
 #include "pit/log.hpp"
+#include "transport/http/openapi.hpp"
 #include "transport/http/wire.hpp"
 #include "transport/tls/certificate_reload.hpp"
 #include "transport/tls/peer_identity.hpp"
@@ -752,6 +753,12 @@ Task<Response> HttpServer::Impl::admin(const Request& req) const {
   } else if (target == "/metrics") {
     res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
     res.body() = host.metrics.render();
+  } else if (target == "/openapi.json") {
+    // Made on each request: the document is a pure function of what the host serves.
+    std::vector<const ContractInfo*> contracts;
+    for (const auto& service : host.services) contracts.push_back(service.contract);
+    res.set(http::field::content_type, http_wire::kJson);
+    res.body() = openapi_document(host.options, contracts);
   } else if (target == "/healthz") {
     res.body() = "ok\n";  // the process is alive and its I/O threads answer
   } else if (target == "/readyz") {
@@ -777,7 +784,7 @@ Task<Response> HttpServer::Impl::admin(const Request& req) const {
     }
   } else {
     res.result(http::status::not_found);
-    res.body() = "not found: /metrics, /healthz, /readyz\n";
+    res.body() = "not found: /metrics, /healthz, /readyz, /openapi.json\n";
   }
   res.prepare_payload();  // for HEAD too: serve() sends the length, never the content
   co_return res;

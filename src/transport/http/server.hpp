@@ -15,7 +15,8 @@ namespace pit::detail {
 class HttpServer {
  public:
   // api: POST /{contract}/{operation} into the pipeline. admin: GET /metrics, /healthz,
-  // /readyz — on a separate listener, so operators' probes never compete with traffic.
+  // /readyz, /openapi.json — on a separate listener, so operators' probes never compete
+  // with traffic.
   enum class Mode : std::uint8_t { api, admin };
 
   HttpServer(Host::State& host, const HttpOptions& options, Mode mode = Mode::api);
