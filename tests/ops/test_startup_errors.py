@@ -103,7 +103,7 @@ class StartupErrors(unittest.TestCase):
         http_port, admin_port = free_ports(2)
         line = self.start_failing(["orders", "--listen", "127.0.0.1:%d" % http_port,
                                    "--admin", "127.0.0.1:%d" % admin_port, "--inventory", "ftp://127.0.0.1:1"], 1)
-        self.assertEqual(line, "pit: cannot start: clients.\"shop.v1.Inventory\": endpoints: client base URL 'ftp://127.0.0.1:1': must start with http:// or https://")
+        self.assertEqual(line, "pit: cannot start: client base URL 'ftp://127.0.0.1:1': must start with http:// or https://")
 
 
 def main():

@@ -62,7 +62,11 @@ RemoteClient::RemoteClient(const ContractInfo& contract, ClientOptions options, 
       budget_(options_.retry),
       backoff_(options_.retry),
       operations_(std::make_unique<ClientOperation[]>(contract.operations.size())) {
-  if (options_.dns.empty() && options_.endpoints.empty()) options_.endpoints = std::move(urls);
+  if (options_.dns.empty() && options_.endpoints.empty()) {
+    // URLs given in code: a bad one is named as the code gave it, not as a configuration key.
+    for (const auto& u : urls) (void)outbound::parse_url(u);
+    options_.endpoints = std::move(urls);
+  }
   outbound::validate(options_, contract.name);
   std::vector<outbound::Url> parsed;
   for (const auto& u : options_.endpoints) parsed.push_back(outbound::parse_url(u));
