@@ -100,7 +100,8 @@ std::string render(const schema::Type& type) {
     case Kind::integer: {
       std::string out = (type.is_signed ? "int" : "uint") + std::to_string(type.bits);
       if (type.min != natural_min(type.is_signed, type.bits) || type.max != natural_max(type.is_signed, type.bits)) {
-        out += "[" + std::to_string(type.min) + ".." + std::to_string(type.max) + "]";
+        // Appended piece by piece: GCC 12's -Wrestrict misfires on `"[" + std::to_string(...)` at -O3.
+        out.append("[").append(std::to_string(type.min)).append("..").append(std::to_string(type.max)).append("]");
       }
       return out;
     }

@@ -570,7 +570,10 @@ std::string openapi_document(const HostOptions& options, const std::vector<const
       }
       bj::object item;
       item["post"] = operation(options, op, components, uses_bearer);
-      paths["/" + std::string{contract->name} + "/" + std::string{op.name}] = std::move(item);
+      // Appended piece by piece: GCC 12's -Wrestrict misfires on `"/" + std::string{...}` at -O3.
+      std::string path = "/";
+      path.append(contract->name).append("/").append(op.name);
+      paths[path] = std::move(item);
     }
     bj::object tag;
     tag["name"] = contract->name;
