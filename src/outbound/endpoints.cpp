@@ -180,6 +180,10 @@ void EndpointSet::finished(Endpoint& endpoint, Result result, Duration latency, 
       // back to it (bench/resilience: p99 pinned at the hedge delay).
       endpoint.hold_latency(us, now);
       return;
+    case Result::lost_race:
+      endpoint.hold_latency(us, now);
+      endpoint.add_failure(now);
+      return;
     case Result::connect_failure:
     case Result::unavailable: {
       endpoint.observe_latency(us, true, now);

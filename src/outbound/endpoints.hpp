@@ -40,6 +40,11 @@ enum class Result : std::uint8_t {
   // The caller stopped waiting (a hedge lost, the call ended): the time it had taken is
   // a lower bound of the endpoint's latency, never a sample that makes it look faster.
   abandoned,
+  // A hedge answered first while this attempt was still out: it made its caller wait at
+  // least the hedge delay. Held like `abandoned`, plus a failure's penalty (no ejection):
+  // the held age is only a lower bound, and a fast replica's own peak estimate after one
+  // hiccup could otherwise score worse than it (bench/resilience: p99 at the hedge delay).
+  lost_race,
 };
 
 class Endpoint {

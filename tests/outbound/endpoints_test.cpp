@@ -131,6 +131,19 @@ TEST(EndpointSet, an_abandoned_attempt_never_makes_a_slow_endpoint_look_faster) 
   EXPECT_GT(slow, 0);
 }
 
+TEST(EndpointSet, an_attempt_that_lost_to_its_hedge_scores_worse_than_a_fast_endpoint_after_a_hiccup) {
+  // The slow endpoint never answers: every attempt there loses to a hedge after 20 ms. A
+  // fast endpoint's peak estimate jumps to 15 ms after one hiccup and it has 3 calls out:
+  // 4 x 15 ms = 60 ms. Held at 20 ms alone, the slow one (1 x 20 ms) would win that pair.
+  EndpointSet set(Balancer::p2c, outlier(5));
+  set.replace(urls({"http://fast:1", "http://slow:1"}));
+  auto fast = find(set, "fast:1");
+  attempt(set, *fast, Result::success, 15ms, t0);
+  attempt(set, *find(set, "slow:1"), Result::lost_race, 20ms, t0);
+  for (int i = 0; i < 3; ++i) set.started(*fast);
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(set.pick(t0 + 100ms)->url().key(), "fast:1");
+}
+
 TEST(EndpointSet, a_new_endpoint_gets_one_probe_until_it_answers) {
   EndpointSet set(Balancer::p2c, outlier(5));
   set.replace(urls({"http://old:1", "http://new:1"}));

@@ -325,7 +325,9 @@ Task<Outcome> HttpSend::dispatch(Call& call) {
     hedge_timer.cancel();
     for (auto& r : running) {
       ContextAccess::cancel(r.attempt->cancel, CancelReason::caller);  // its connection is closed
-      book(r, outbound::Result::abandoned, Code::cancelled);
+      // A first attempt or retry still out when the call succeeded lost to its hedge.
+      const bool lost_race = outcome.ok() && r.attempt->kind != AttemptKind::hedge;
+      book(r, lost_race ? outbound::Result::lost_race : outbound::Result::abandoned, Code::cancelled);
     }
     running.clear();
     CallAccess::set_attempts(call, made);
