@@ -60,6 +60,8 @@ class Context {
                        : std::string_view{};
   }
   [[nodiscard]] bool sampled() const noexcept { return sampled_; }
+  // The caller's W3C tracestate, as it goes onward ("" when none, or when it was invalid).
+  [[nodiscard]] std::string_view tracestate() const noexcept { return tracestate_; }
 
   // The absolute deadline; Clock::time_point::max() outside a call.
   [[nodiscard]] Clock::time_point deadline() const noexcept { return deadline_; }
@@ -105,6 +107,7 @@ class Context {
   std::array<char, 16> parent_span_id_{};
   Clock::time_point deadline_ = Clock::time_point::max();
   std::string correlation_id_;
+  std::string tracestate_;
   std::shared_ptr<const Principal> principal_;
   std::vector<std::pair<std::string, std::string>> baggage_;
   std::string_view contract_;
@@ -114,6 +117,9 @@ class Context {
   void* host_ = nullptr;
   // The audit log of the host that authorized the call (for pit::authorize); opaque here.
   void* audit_ = nullptr;
+  // The call's pit::durable::Transaction (transactional deduplicated operations only; never
+  // inherited by nested calls); opaque here.
+  void* transaction_ = nullptr;
 };
 
 // Gives code outside any call (a main(), a batch job, a test) the context of the calls it

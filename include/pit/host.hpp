@@ -71,10 +71,59 @@ struct HttpOptions {
   std::string client_key_file;
 };
 
-// The admin listener: /metrics, /healthz, /readyz, /openapi.json (docs/operations.md).
+// The admin listener: /metrics, /healthz, /readyz, /openapi.json and the diagnostics pages
+// (docs/operations.md, docs/observability.md).
 struct AdminOptions {
   // "address:port"; empty: no admin listener. Keep it on loopback or a private network.
   std::string listen;
+  // What changes state on the admin listener (POST: the log level, ...) needs this token
+  // as a bearer credential; empty: nothing there changes state. Best given as
+  // PIT_ADMIN_TOKEN. Read-only diagnostics pages answer on a loopback listener without it,
+  // and need it elsewhere.
+  std::string token;
+  // Recent and slowest calls kept per operation for the diagnostics pages.
+  std::size_t recent_calls = 32;
+  // The longest a log level set at run time lasts before it reverts.
+  std::chrono::milliseconds max_log_level_duration{3'600'000};
+};
+
+// Trace export (docs/observability.md): every call becomes an OpenTelemetry span, sent
+// over OTLP/HTTP with the JSON encoding, off the call path. The standard OTEL_* variables
+// are read where they apply (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_TRACES_SAMPLER_ARG, ...);
+// the configuration file wins over them.
+struct TracingOptions {
+  // The OTLP/HTTP traces URL ("http://127.0.0.1:4318/v1/traces"); empty: spans are not
+  // exported (trace context still propagates).
+  std::string endpoint;
+  // Root calls sampled (0..1); a caller's decision is honoured for the rest.
+  double sample_ratio = 1.0;
+  // Spans waiting for export; when full, a span is dropped and counted, never waited for.
+  std::size_t max_queue = 2048;
+  std::size_t max_batch = 512;
+  std::chrono::milliseconds export_interval{5'000};
+  std::chrono::milliseconds export_timeout{10'000};
+  // Extra headers on every export request (OTEL_EXPORTER_OTLP_HEADERS: "k=v,k2=v2").
+  std::vector<std::pair<std::string, std::string>> headers;
+  // service.instance.id; empty: "<hostname>:<pid>".
+  std::string instance;
+};
+
+// Deduplicated operations (docs/durability.md, OpSpec::deduplicated): where their claims
+// and settled replies are kept.
+enum class DedupStore : std::uint8_t { sqlite, postgres };
+struct DurabilityOptions {
+  DedupStore store = DedupStore::sqlite;
+  // The SQLite file; empty: "<service name or first contract>.dedup.sqlite" in the
+  // working directory.
+  std::string sqlite_path;
+  // libpq connection string ("host=127.0.0.1 port=5432 dbname=pit user=pit"), for
+  // store = postgres; best given as PIT_DURABILITY_POSTGRES_URL.
+  std::string postgres_url;
+  std::size_t postgres_connections = 4;
+  // Settled records kept at least this long unless the operation declares its own; purged
+  // in the background every purge_interval.
+  std::chrono::milliseconds retention{86'400'000};
+  std::chrono::milliseconds purge_interval{60'000};
 };
 
 // Admission control (docs/reliability.md): how many calls the host serves at once, and
@@ -246,6 +295,8 @@ struct HostOptions {
   HttpOptions http;
   AdminOptions admin;
   ServiceOptions service;
+  TracingOptions tracing;
+  DurabilityOptions durability;
   // On stop (SIGTERM): how long calls in flight may take to finish before they are
   // cancelled (reason: shutdown) and answered `unavailable`.
   std::chrono::milliseconds shutdown_grace{10'000};

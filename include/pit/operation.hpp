@@ -39,6 +39,30 @@ class OpSpec {
     copy.idempotent_ = yes;
     return copy;
   }
+  // Safe to retry although not naturally idempotent (docs/durability.md): each logical
+  // call carries an idempotency key (the Idempotency-Key header; pit's client sends one
+  // by itself and keeps it across retries), and the first settled outcome under a key is
+  // kept for `retention` (zero: DurabilityOptions::retention) and replayed to every later
+  // call with the same key and request, without running the implementation again.
+  // `key` says whether a call without a key is refused (invalid_argument) or runs
+  // undeduplicated.
+  enum class Key : std::uint8_t { required, optional };
+  [[nodiscard]] constexpr OpSpec deduplicated(std::chrono::milliseconds retention = std::chrono::milliseconds{0},
+                                              Key key = Key::required) const {
+    OpSpec copy = *this;
+    copy.deduplicated_ = true;
+    copy.dedup_retention_ = retention;
+    copy.dedup_key_ = key;
+    return copy;
+  }
+  // With deduplicated(): the implementation's own writes go through the call's
+  // pit::durable::Transaction (pit/durable.hpp) and commit in one transaction with the
+  // stored reply; an exception rolls both back, and a retry runs again cleanly.
+  [[nodiscard]] constexpr OpSpec transactional(bool yes = true) const {
+    OpSpec copy = *this;
+    copy.transactional_ = yes;
+    return copy;
+  }
   // The operation's default timeout; the effective deadline is the earliest of the
   // caller's, this, and the host default.
   [[nodiscard]] constexpr OpSpec timeout(std::chrono::milliseconds t) const {
@@ -73,6 +97,10 @@ class OpSpec {
   }
   [[nodiscard]] constexpr std::uint32_t declared_mask() const noexcept { return declared_; }
   [[nodiscard]] constexpr bool is_idempotent() const noexcept { return idempotent_; }
+  [[nodiscard]] constexpr bool is_deduplicated() const noexcept { return deduplicated_; }
+  [[nodiscard]] constexpr std::chrono::milliseconds dedup_retention() const noexcept { return dedup_retention_; }
+  [[nodiscard]] constexpr Key dedup_key() const noexcept { return dedup_key_; }
+  [[nodiscard]] constexpr bool is_transactional() const noexcept { return transactional_; }
   // Zero: no operation-specific timeout (the host default applies).
   [[nodiscard]] constexpr std::chrono::milliseconds timeout() const noexcept { return timeout_; }
   [[nodiscard]] constexpr Access access() const noexcept { return access_; }
@@ -83,6 +111,10 @@ class OpSpec {
   static constexpr std::uint32_t bit(Code c) { return 1U << static_cast<unsigned>(c); }
   std::uint32_t declared_ = 0;
   bool idempotent_ = false;
+  bool deduplicated_ = false;
+  bool transactional_ = false;
+  Key dedup_key_ = Key::required;
+  std::chrono::milliseconds dedup_retention_{0};
   std::chrono::milliseconds timeout_{0};
   Access access_ = Access::undeclared;
   Requirement requirement_{};

@@ -81,6 +81,7 @@ void ContextAccess::inherit(Context& child, const Context& parent) {
   child.parent_span_id_ = parent.span_id_;
   child.has_parent_ = parent.in_call_;
   child.sampled_ = parent.sampled_;
+  child.tracestate_ = parent.tracestate_;
   child.deadline_ = parent.deadline_;
   child.principal_ = parent.principal_;
   child.baggage_ = parent.baggage_;

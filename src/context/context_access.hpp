@@ -22,6 +22,8 @@ struct ContextAccess {
   static void set_host(Context& c, void* host) noexcept { c.host_ = host; }
   [[nodiscard]] static void* host(const Context& c) noexcept { return c.host_; }
   static void set_audit(Context& c, void* audit) noexcept { c.audit_ = audit; }
+  static void set_transaction(Context& c, void* transaction) noexcept { c.transaction_ = transaction; }
+  [[nodiscard]] static void* transaction(const Context& c) noexcept { return c.transaction_; }
   [[nodiscard]] static void* audit(const Context& c) noexcept { return c.audit_; }
   // A nested call: same correlation and trace, parent span = the caller's span, the
   // caller's deadline, principal and baggage.
@@ -39,6 +41,8 @@ struct ContextAccess {
   // Trace ids from the caller (already validated lowercase hex of the right length).
   static void set_trace(Context& c, std::string_view trace_id, std::string_view parent_span_id,
                         bool sampled) noexcept;
+  // Already validated and normalized (W3C Trace Context: combined, limits applied).
+  static void set_tracestate(Context& c, std::string tracestate) { c.tracestate_ = std::move(tracestate); }
   [[nodiscard]] static bool has_trace(const Context& c) noexcept { return c.trace_id_[0] != '\0'; }
   // Gives the call its own span (and a new trace if the caller brought none).
   static void start_span(Context& c) noexcept;
