@@ -477,9 +477,22 @@ Task<Response> HttpServer::Impl::handle(Request& req, DisconnectWatch& watch, co
   if (http_wire::valid_request_id({request_id.data(), request_id.size()})) {
     ContextAccess::set_correlation_id(context, std::string(request_id));
   }
-  const auto traceparent = req[http_wire::kTraceparentHeader];
-  if (auto tp = http_wire::parse_traceparent({traceparent.data(), traceparent.size()})) {
-    ContextAccess::set_trace(context, tp->trace_id, tp->parent_span_id, tp->sampled);
+  // W3C Trace Context: two traceparent fields are as invalid as a malformed one (a new
+  // trace starts), and the caller's tracestate only goes onward with its traceparent.
+  if (req.count(http_wire::kTraceparentHeader) == 1) {
+    const auto traceparent = req[http_wire::kTraceparentHeader];
+    if (auto tp = http_wire::parse_traceparent({traceparent.data(), traceparent.size()})) {
+      ContextAccess::set_trace(context, tp->trace_id, tp->parent_span_id, tp->sampled);
+      std::string combined;
+      bool first = true;
+      for (auto [it, end] = req.equal_range(http_wire::kTracestateHeader); it != end; ++it, first = false) {
+        if (!first) combined.push_back(',');
+        combined.append(it->value().data(), it->value().size());
+      }
+      if (auto tracestate = http_wire::parse_tracestate(combined)) {
+        ContextAccess::set_tracestate(context, std::move(*tracestate));
+      }
+    }
   }
   if (auto it = req.find(http_wire::kTimeoutHeader); it != req.end()) {
     auto timeout = http_wire::parse_timeout({it->value().data(), it->value().size()});
