@@ -21,6 +21,7 @@
 #include "context/context_access.hpp"
 #include "call/call_access.hpp"
 #include "pit/asio.hpp"
+#include "observability/metrics.hpp"
 #include "pit/log.hpp"
 #include "transport/http/openapi.hpp"
 #include "transport/http/wire.hpp"
@@ -764,8 +765,12 @@ Task<Response> HttpServer::Impl::admin(const Request& req) const {
     res.set(http::field::allow, "GET, HEAD");
     res.body() = "method not allowed\n";
   } else if (target == "/metrics") {
-    res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
-    res.body() = host.metrics.render();
+    // Prometheus text unless the scraper asks for OpenMetrics (which carries exemplars).
+    const auto accept = req[http::field::accept];
+    const auto format = exposition_for({accept.data(), accept.size()});
+    res.set(http::field::content_type, content_type_of(format));
+    res.set(http::field::vary, "Accept");
+    res.body() = host.metrics.render(format);
   } else if (target == "/openapi.json") {
     // Made on each request: the document is a pure function of what the host serves.
     std::vector<const ContractInfo*> contracts;
