@@ -127,14 +127,14 @@ void Exemplar::offer(std::string_view trace_id, std::string_view span_id, std::u
   if (trace_id.size() != 32 || span_id.size() != 16) return;
   std::uint32_t seq = sequence_.load(std::memory_order_relaxed);
   if ((seq & 1U) != 0 || !sequence_.compare_exchange_strong(seq, seq + 1, std::memory_order_acquire)) return;
-  // The odd sequence is visible before any field changes.
-  std::atomic_thread_fence(std::memory_order_release);
+  // Release stores (plain moves on x86): a reader that sees any new field also sees the odd
+  // sequence when it checks again. No fence: GCC's TSan does not support one.
   std::array<std::uint64_t, 6> words{};
   std::memcpy(words.data(), trace_id.data(), 32);
   std::memcpy(words.data() + 4, span_id.data(), 16);
-  for (std::size_t i = 0; i < words.size(); ++i) ids_[i].store(words[i], std::memory_order_relaxed);
-  elapsed_ns_.store(elapsed_ns, std::memory_order_relaxed);
-  unix_ms_.store(unix_ms, std::memory_order_relaxed);
+  for (std::size_t i = 0; i < words.size(); ++i) ids_[i].store(words[i], std::memory_order_release);
+  elapsed_ns_.store(elapsed_ns, std::memory_order_release);
+  unix_ms_.store(unix_ms, std::memory_order_release);
   sequence_.store(seq + 2, std::memory_order_release);
 }
 
@@ -144,11 +144,11 @@ std::optional<Exemplar::Value> Exemplar::read() const noexcept {
     if (before == 0) return std::nullopt;
     if ((before & 1U) != 0) continue;
     std::array<std::uint64_t, 6> words{};
-    for (std::size_t i = 0; i < words.size(); ++i) words[i] = ids_[i].load(std::memory_order_relaxed);
+    // Acquire loads: the second look at the sequence cannot move above them.
+    for (std::size_t i = 0; i < words.size(); ++i) words[i] = ids_[i].load(std::memory_order_acquire);
     Value v;
-    v.elapsed_ns = elapsed_ns_.load(std::memory_order_relaxed);
-    v.unix_ms = unix_ms_.load(std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_acquire);
+    v.elapsed_ns = elapsed_ns_.load(std::memory_order_acquire);
+    v.unix_ms = unix_ms_.load(std::memory_order_acquire);
     if (sequence_.load(std::memory_order_relaxed) != before) continue;
     std::memcpy(v.trace_id.data(), words.data(), 32);
     std::memcpy(v.span_id.data(), words.data() + 4, 16);
