@@ -3,10 +3,13 @@
 #include <dirent.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <sstream>
+#include <unordered_set>
 
 #include "pit/log.hpp"
 
@@ -78,15 +81,145 @@ std::string number(double v, std::chars_format format = std::chars_format::gener
   return std::string(buf, r.ptr);
 }
 
+// The text format written above, made OpenMetrics 1.0.0: a counter's family (its HELP and
+// TYPE lines) is named without the _total its samples keep, and "# EOF" ends the page.
+// Done on the whole page, so the sections other parts append follow the same rule. A
+// counter whose name lacks _total (none today) is declared unknown, which OpenMetrics
+// allows under any name.
+void to_openmetrics(std::string& page) {
+  std::unordered_set<std::string> counters;
+  for (std::size_t at = page.find("# TYPE "); at != std::string::npos; at = page.find("# TYPE ", at + 1)) {
+    const auto end = page.find('\n', at);
+    const std::string_view line{page.data() + at + 7, end - at - 7};
+    const auto space = line.find(' ');
+    if (line.substr(space + 1) == "counter") counters.emplace(line.substr(0, space));
+  }
+  std::string out;
+  out.reserve(page.size() + 16);
+  std::size_t at = 0;
+  while (at < page.size()) {
+    const auto end = page.find('\n', at);
+    std::string_view line{page.data() + at, (end == std::string::npos ? page.size() : end) - at};
+    at = end == std::string::npos ? page.size() : end + 1;
+    const bool help = line.rfind("# HELP ", 0) == 0;
+    if (help || line.rfind("# TYPE ", 0) == 0) {
+      const auto rest = line.substr(7);
+      const auto name = rest.substr(0, rest.find(' '));
+      if (counters.count(std::string(name)) != 0) {
+        const bool suffixed = name.size() > 6 && name.substr(name.size() - 6) == "_total";
+        out.append(line.substr(0, 7));
+        out.append(suffixed ? name.substr(0, name.size() - 6) : name);
+        out.append(help || suffixed ? rest.substr(name.size()) : " unknown");
+        out.push_back('\n');
+        continue;
+      }
+    }
+    out.append(line).push_back('\n');
+  }
+  out.append("# EOF\n");
+  page = std::move(out);
+}
+
 }  // namespace
 
-void OperationMetrics::record(Code code, Transport transport, std::chrono::nanoseconds elapsed) noexcept {
+void Exemplar::offer(std::string_view trace_id, std::string_view span_id, std::uint64_t elapsed_ns,
+                     std::int64_t unix_ms) noexcept {
+  if (trace_id.size() != 32 || span_id.size() != 16) return;
+  std::uint32_t seq = sequence_.load(std::memory_order_relaxed);
+  if ((seq & 1U) != 0 || !sequence_.compare_exchange_strong(seq, seq + 1, std::memory_order_acquire)) return;
+  // Release stores (plain moves on x86): a reader that sees any new field also sees the odd
+  // sequence when it checks again. No fence: GCC's TSan does not support one.
+  std::array<std::uint64_t, 6> words{};
+  std::memcpy(words.data(), trace_id.data(), 32);
+  std::memcpy(words.data() + 4, span_id.data(), 16);
+  for (std::size_t i = 0; i < words.size(); ++i) ids_[i].store(words[i], std::memory_order_release);
+  elapsed_ns_.store(elapsed_ns, std::memory_order_release);
+  unix_ms_.store(unix_ms, std::memory_order_release);
+  sequence_.store(seq + 2, std::memory_order_release);
+}
+
+std::optional<Exemplar::Value> Exemplar::read() const noexcept {
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    const std::uint32_t before = sequence_.load(std::memory_order_acquire);
+    if (before == 0) return std::nullopt;
+    if ((before & 1U) != 0) continue;
+    std::array<std::uint64_t, 6> words{};
+    // Acquire loads: the second look at the sequence cannot move above them.
+    for (std::size_t i = 0; i < words.size(); ++i) words[i] = ids_[i].load(std::memory_order_acquire);
+    Value v;
+    v.elapsed_ns = elapsed_ns_.load(std::memory_order_acquire);
+    v.unix_ms = unix_ms_.load(std::memory_order_acquire);
+    if (sequence_.load(std::memory_order_relaxed) != before) continue;
+    std::memcpy(v.trace_id.data(), words.data(), 32);
+    std::memcpy(v.span_id.data(), words.data() + 4, 16);
+    return v;
+  }
+  return std::nullopt;  // written all along: the next scrape shows one
+}
+
+void OperationMetrics::record(Code code, Transport transport, std::chrono::nanoseconds elapsed,
+                              std::string_view trace_id, std::string_view span_id) noexcept {
   calls[static_cast<std::size_t>(code)][transport].fetch_add(1, std::memory_order_relaxed);
   const double seconds = std::chrono::duration<double>(elapsed).count();
   std::size_t bucket = 0;
   while (bucket < kLatencyBuckets.size() && seconds > kLatencyBuckets[bucket]) ++bucket;
   latency[bucket].fetch_add(1, std::memory_order_relaxed);
   latency_sum_ns.fetch_add(static_cast<std::uint64_t>(elapsed.count()), std::memory_order_relaxed);
+  if (!trace_id.empty()) {
+    const auto now = std::chrono::system_clock::now().time_since_epoch();
+    exemplars[bucket].offer(trace_id, span_id, static_cast<std::uint64_t>(elapsed.count()),
+                            std::chrono::duration_cast<std::chrono::milliseconds>(now).count());
+  }
+}
+
+Exposition exposition_for(std::string_view accept) noexcept {
+  auto trim = [](std::string_view v) {
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+    return v;
+  };
+  auto iequals = [](std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+      if (lower(a[i]) != lower(b[i])) return false;
+    }
+    return true;
+  };
+  double openmetrics_q = 0;
+  double text_q = 0;
+  while (!accept.empty()) {
+    const auto comma = accept.find(',');
+    std::string_view range = accept.substr(0, comma);
+    accept = comma == std::string_view::npos ? std::string_view{} : accept.substr(comma + 1);
+    const auto semi = range.find(';');
+    const auto type = trim(range.substr(0, semi));
+    std::string_view version;
+    double q = 1;
+    std::string_view params = semi == std::string_view::npos ? std::string_view{} : range.substr(semi + 1);
+    while (!params.empty()) {
+      const auto next = params.find(';');
+      const auto param = trim(params.substr(0, next));
+      params = next == std::string_view::npos ? std::string_view{} : params.substr(next + 1);
+      const auto eq = param.find('=');
+      if (eq == std::string_view::npos) continue;
+      const auto name = trim(param.substr(0, eq));
+      const auto value = trim(param.substr(eq + 1));
+      if (iequals(name, "version")) version = value;
+      if (iequals(name, "q")) {
+        double parsed = 0;
+        const auto r = std::from_chars(value.data(), value.data() + value.size(), parsed);
+        q = r.ec == std::errc{} && r.ptr == value.data() + value.size() && parsed >= 0 && parsed <= 1 ? parsed : 0;
+      }
+    }
+    if (iequals(type, "application/openmetrics-text") && (version.empty() || version == "1.0.0")) {
+      openmetrics_q = std::max(openmetrics_q, q);
+    } else if ((iequals(type, "text/plain") && (version.empty() || version == "0.0.4")) || iequals(type, "text/*") ||
+               type == "*/*") {
+      text_q = std::max(text_q, q);
+    }
+  }
+  return openmetrics_q > 0 && openmetrics_q >= text_q ? Exposition::openmetrics : Exposition::prometheus_text;
 }
 
 OperationMetrics& MetricsRegistry::operation(std::string_view contract, std::string_view operation,
@@ -116,7 +249,8 @@ void MetricsRegistry::count_accept_paused(std::string_view listener) noexcept {
   accept_paused_[listener == "admin" ? 1 : 0].fetch_add(1, std::memory_order_relaxed);
 }
 
-std::string MetricsRegistry::render() const {
+std::string MetricsRegistry::render(Exposition format) const {
+  const bool openmetrics = format == Exposition::openmetrics;
   std::lock_guard lock(mutex_);
   std::string out;
   out.reserve(4096 + operations_.size() * 2048);
@@ -144,7 +278,18 @@ std::string MetricsRegistry::render() const {
       const std::string le =
           b < kLatencyBuckets.size() ? number(kLatencyBuckets[b], std::chars_format::fixed) : "+Inf";
       out.append("pit_call_duration_seconds_bucket{").append(labels).append(",le=\"").append(le).append("\"} ");
-      out.append(std::to_string(cumulative)).append("\n");
+      out.append(std::to_string(cumulative));
+      // OpenMetrics only (the text format has no exemplars): 63 characters of labels,
+      // within the 128 allowed.
+      if (const auto e = openmetrics ? m.exemplars[b].read() : std::nullopt) {
+        out.append(" # {trace_id=\"").append(e->trace_id.data(), e->trace_id.size());
+        out.append("\",span_id=\"").append(e->span_id.data(), e->span_id.size()).append("\"} ");
+        out.append(number(static_cast<double>(e->elapsed_ns) / 1e9)).append(" ");
+        out.append(std::to_string(e->unix_ms / 1000)).append(".");
+        const auto ms = std::to_string(e->unix_ms % 1000);
+        out.append(3 - ms.size(), '0').append(ms);
+      }
+      out.append("\n");
     }
     out.append("pit_call_duration_seconds_sum{").append(labels).append("} ");
     out.append(number(static_cast<double>(m.latency_sum_ns.load(std::memory_order_relaxed)) / 1e9)).append("\n");
@@ -227,6 +372,7 @@ std::string MetricsRegistry::render() const {
   gauge("process_open_fds", "gauge", "Open file descriptors.", std::to_string(p.open_fds));
   gauge("process_max_fds", "gauge", "The limit of open file descriptors.", std::to_string(p.max_fds));
   gauge("process_start_time_seconds", "gauge", "Start time of the process since the Unix epoch, in seconds.", number(p.start_time_seconds));
+  if (openmetrics) to_openmetrics(out);
   return out;
 }
 

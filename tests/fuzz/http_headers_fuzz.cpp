@@ -4,6 +4,8 @@
 //  - valid_request_id accepts exactly 1..128 characters of [A-Za-z0-9._:-];
 //  - a parsed traceparent has a 32- and a 16-digit lowercase hex id, not all zero, and
 //    format_traceparent of it parses back to the same ids and flag;
+//  - a parsed tracestate is at most 512 characters, at most 32 members, no whitespace
+//    around them, no key twice, and parses back to itself (normalizing is idempotent);
 //  - a parsed Pit-Timeout is non-negative, and format_timeout of it parses back to exactly
 //    it (a parsed value is a whole number of its unit, which format_timeout can always
 //    write); format_timeout of any duration parses back to at most that duration and
@@ -97,6 +99,30 @@ void check_timeout(std::string_view v) {
   }
 }
 
+void check_tracestate(std::string_view v) {
+  const auto ts = wire::parse_tracestate(v);
+  if (!ts) return;
+  if (ts->size() > wire::kTracestateLimit) fail("a tracestate over the limit", v, *ts);
+  std::size_t members = 0;
+  std::string keys = ",";
+  std::string_view rest = *ts;
+  while (!rest.empty()) {
+    const auto member = rest.substr(0, rest.find(','));
+    ++members;
+    if (member.empty() || member.front() == ' ' || member.front() == '\t' || member.back() == ' ' ||
+        member.back() == '\t') {
+      fail("a tracestate member with whitespace around it", v, *ts);
+    }
+    const std::string key = "," + std::string(member.substr(0, member.find('='))) + "=";
+    if (keys.find(key) != std::string::npos) fail("a tracestate key twice", v, *ts);
+    keys += key.substr(1) + ",";
+    rest.remove_prefix(std::min(rest.size(), member.size() + 1));
+  }
+  if (members > 32) fail("a tracestate of more than 32 members", v, *ts);
+  const auto again = wire::parse_tracestate(*ts);
+  if (!again || *again != *ts) fail("a normalized tracestate did not parse back to itself", v, *ts);
+}
+
 void check_problem(std::string_view v) {
   // Any status but 200, which the client never hands to fault_of_problem.
   unsigned status = v.empty() ? 500U : 100U + static_cast<unsigned char>(v.front()) * 2U;
@@ -114,6 +140,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view v{reinterpret_cast<const char*>(data), size};
   check_request_id(v);
   check_traceparent(v);
+  check_tracestate(v);
   check_timeout(v);
   check_problem(v);
   return 0;

@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Operability: what an operator relies on, checked against real processes and real tools.
 
-  - the admin listener: /healthz, /readyz, /metrics (Prometheus text format 0.0.4);
-  - `promtool check metrics` accepts /metrics;
+  - the admin listener: /healthz, /readyz, /metrics (Prometheus text format 0.0.4, or
+    OpenMetrics 1.0.0 with exemplars when the scraper asks for it);
+  - `promtool check metrics` accepts /metrics, sampled calls or not;
   - a real Prometheus server scrapes the admin port and its query API sees the counters move;
+    with exemplar storage on, the exemplar of a sampled call is found by its trace id;
   - graceful shutdown on SIGTERM: readiness off, listener closed, in-flight calls answered,
     exit code 0 within the grace period;
   - a configuration file takes effect, and a typo in it stops the start naming file:line.
@@ -85,10 +87,10 @@ class Reply:
         return "<HTTP %d %s %r>" % (self.status, self.headers, self.text[:400])
 
 
-def http_get(port, path, timeout=5.0):
+def http_get(port, path, timeout=5.0, headers=None):
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
-        conn.request("GET", path)
+        conn.request("GET", path, headers=headers or {})
         r = conn.getresponse()
         return Reply(r.status, r.getheaders(), r.read())
     finally:
@@ -287,6 +289,40 @@ class AdminEndpoints(unittest.TestCase):
         self.assertEqual(r.returncode, 0, "promtool check metrics failed:\n%s%s\n--- the input:\n%s"
                          % (r.stdout.decode(), r.stderr.decode(), text))
 
+    def sampled_call(self, trace_id, flags="01"):
+        """A stock call continuing the caller's trace `trace_id`; sampled unless flags is 00."""
+        r = call(self.http, "stock", {"sku": "apple"},
+                 headers={"traceparent": "00-%s-00f067aa0ba902b7-%s" % (trace_id, flags)})
+        self.assertEqual(r.status, 200, r)
+
+    @unittest.skipUnless(PROMTOOL, "promtool not installed (Debian package prometheus)")
+    def test_2_text_scrape_after_sampled_calls_has_no_exemplars_and_passes_promtool(self):
+        trace_id = "%032x" % (0x7e57 << 64 | os.getpid())
+        self.sampled_call(trace_id)
+        text = self.metrics().text
+        self.assertNotIn(trace_id, text)
+        self.assertNotIn(" # {", text)
+        self.assertNotIn("# EOF", text)
+        r = subprocess.run([PROMTOOL, "check", "metrics"], input=text.encode(), capture_output=True, timeout=30)
+        self.assertEqual(r.returncode, 0, "promtool check metrics failed:\n%s%s" % (r.stdout.decode(), r.stderr.decode()))
+
+    def test_2_openmetrics_scrape_carries_exemplars_of_sampled_calls(self):
+        sampled = "%032x" % (0x5a3 << 64 | os.getpid())
+        unsampled = "%032x" % (0x0ff << 64 | os.getpid())
+        self.sampled_call(unsampled, flags="00")
+        self.sampled_call(sampled)
+        r = http_get(self.admin, "/metrics", headers={"Accept": "application/openmetrics-text;version=1.0.0"})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.header("Content-Type"), "application/openmetrics-text; version=1.0.0; charset=utf-8")
+        text = r.text
+        self.assertTrue(text.endswith("# EOF\n"), text[-200:])
+        self.assertIn("# TYPE pit_calls counter\n", text)
+        lines = [l for l in text.splitlines() if l.startswith("pit_call_duration_seconds_bucket{") and sampled in l]
+        self.assertEqual(len(lines), 1, text)
+        self.assertIn('contract="%s",operation="stock",kind="server"' % INVENTORY, lines[0])
+        self.assertRegex(lines[0], r' # \{trace_id="%s",span_id="[0-9a-f]{16}"\} [0-9.e-]+ [0-9]+\.[0-9]{3}$' % sampled)
+        self.assertNotIn(unsampled, text)
+
     # Bucket bounds must read as declared: a selector such as
     # pit_call_duration_seconds_bucket{le="0.1"} has to match.
     def test_2_histogram_bucket_bounds_are_written_as_declared(self):
@@ -324,11 +360,49 @@ class AdminEndpoints(unittest.TestCase):
         self.assertEqual(got, want_calls + 3, prom.diagnostics())
 
 
+class Exemplars(unittest.TestCase):
+    """A real Prometheus with exemplar storage on finds a sampled call by its trace id."""
+
+    @unittest.skipUnless(PROMETHEUS, "prometheus not installed (Debian package prometheus)")
+    def test_3_prometheus_stores_the_exemplar_of_a_sampled_call(self):
+        shop, http_port, admin = start_inventory("exemplars")
+        self.addCleanup(shop.terminate)
+        prom = Prometheus(admin, features=["exemplar-storage"])
+        self.addCleanup(prom.stop)
+        prom.start()
+        trace_id = "%032x" % (0xe8e << 64 | os.getpid())
+        unsampled = "%032x" % (0x0ff << 64 | os.getpid())
+        for t, flags in ((unsampled, "00"), (trace_id, "01")):
+            r = call(http_port, "stock", {"sku": "apple"},
+                     headers={"traceparent": "00-%s-00f067aa0ba902b7-%s" % (t, flags)})
+            self.assertEqual(r.status, 200, r)
+        query = 'pit_call_duration_seconds_bucket{contract="%s",operation="stock",kind="server"}' % INVENTORY
+        deadline = time.monotonic() + 20
+        found = []
+        while time.monotonic() < deadline and not found:
+            stored = prom.exemplars(query)
+            found = [x for x in stored if x[1].get("trace_id") == trace_id]
+            if not found:
+                time.sleep(0.25)
+        self.assertEqual(len(found), 1, "no exemplar with trace_id %s: %r\n%s" % (trace_id, prom.exemplars(query),
+                                                                                 prom.diagnostics()))
+        series, labels, value = found[0]
+        self.assertEqual(series["__name__"], "pit_call_duration_seconds_bucket")
+        self.assertRegex(labels.get("span_id", ""), "^[0-9a-f]{16}$")
+        self.assertEqual(set(labels), {"trace_id", "span_id"})
+        self.assertLessEqual(value, float(series["le"]) if series["le"] != "+Inf" else float("inf"))
+        self.assertFalse([x for x in prom.exemplars(query) if x[1].get("trace_id") == unsampled],
+                         "an unsampled call is no exemplar")
+        # The scrape was OpenMetrics, and valid: the target is up.
+        self.assertEqual(prom.wait_for_value('up{job="pit"}', 1, timeout=5), 1, prom.diagnostics())
+
+
 class Prometheus:
     """A real Prometheus server scraping one target on loopback every second."""
 
-    def __init__(self, target_port):
+    def __init__(self, target_port, features=()):
         self.target_port = target_port
+        self.features = list(features)
         self.dir = tempfile.mkdtemp(prefix="prom-", dir=LOG_ROOT)
         self.proc = None
         self.port = None
@@ -344,7 +418,8 @@ class Prometheus:
             self.port = free_ports(1)[0]
             self.proc = Process("prometheus-%d" % attempt, [
                 PROMETHEUS, "--config.file=" + config, "--storage.tsdb.path=" + os.path.join(self.dir, "data"),
-                "--web.listen-address=127.0.0.1:%d" % self.port, "--log.level=warn"], env=child_env())
+                "--web.listen-address=127.0.0.1:%d" % self.port, "--log.level=warn",
+                *["--enable-feature=" + f for f in self.features]], env=child_env())
             deadline = time.monotonic() + 15
             while time.monotonic() < deadline and self.proc.proc.poll() is None:
                 try:
@@ -365,6 +440,20 @@ class Prometheus:
         if data.get("status") != "success":
             raise RuntimeError("query %s: %r" % (promql, data))
         return data["data"]["result"]
+
+    def exemplars(self, promql):
+        """Every exemplar stored for `promql` over the last 10 minutes, as (series labels,
+        exemplar labels, value) tuples."""
+        now = time.time()
+        r = http_get(self.port, "/api/v1/query_exemplars?" + urllib.parse.urlencode(
+            {"query": promql, "start": "%.3f" % (now - 600), "end": "%.3f" % (now + 60)}))
+        if r.status != 200:
+            raise RuntimeError("query_exemplars %s: %r" % (promql, r))
+        data = r.json()
+        if data.get("status") != "success":
+            raise RuntimeError("query_exemplars %s: %r" % (promql, data))
+        return [(series["seriesLabels"], e["labels"], float(e["value"]))
+                for series in data["data"] or [] for e in series["exemplars"]]
 
     def wait_for_value(self, promql, want, timeout):
         """Polls the query API until the (single) series equals `want`; returns the last value."""

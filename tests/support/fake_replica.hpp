@@ -1,7 +1,8 @@
 // A scripted HTTP server for the outbound client's tests: each request gets the reply a
 // test function decides (status, body, headers, a delay), and the replica counts what it
 // saw: connections accepted, requests, Pit-Attempt values, and requests whose caller
-// closed the connection before the answer (a cancelled attempt).
+// closed the connection before the answer (a cancelled attempt), and every request's
+// trace context headers (each field as it arrived).
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
@@ -30,6 +31,8 @@ struct Request {
   std::string attempt;  // the Pit-Attempt header
   std::string timeout;  // the Pit-Timeout header
   std::string body;
+  std::vector<std::string> traceparent;  // every traceparent field, in order
+  std::vector<std::string> tracestate;   // every tracestate field, in order
 };
 
 struct Reply {
@@ -112,6 +115,15 @@ class Replica {
     std::lock_guard lock(mutex_);
     return timeouts_;
   }
+  // Every request seen so far, in arrival order; forget() starts the list afresh.
+  std::vector<Request> requests_seen() {
+    std::lock_guard lock(mutex_);
+    return requests_;
+  }
+  void forget() {
+    std::lock_guard lock(mutex_);
+    requests_.clear();
+  }
 
  private:
   void accept_loop() {
@@ -142,10 +154,13 @@ class Replica {
       http::read(*s, buffer, req, ec);
       if (ec) break;
       requests.fetch_add(1);
-      Request r{std::string(req.target()), std::string(req["Pit-Attempt"]), std::string(req["Pit-Timeout"]), req.body()};
+      Request r{std::string(req.target()), std::string(req["Pit-Attempt"]), std::string(req["Pit-Timeout"]), req.body(), {}, {}};
+      for (auto [it, end] = req.equal_range("traceparent"); it != end; ++it) r.traceparent.emplace_back(it->value());
+      for (auto [it, end] = req.equal_range("tracestate"); it != end; ++it) r.tracestate.emplace_back(it->value());
       Script script;
       {
         std::lock_guard lock(mutex_);
+        requests_.push_back(r);
         attempts_.push_back(r.attempt);
         timeouts_.push_back(r.timeout);
         script = script_;
@@ -194,6 +209,7 @@ class Replica {
   std::vector<std::thread> threads_;
   std::vector<std::string> attempts_;
   std::vector<std::string> timeouts_;
+  std::vector<Request> requests_;
 };
 
 // A loopback port nothing listens on: connecting to it is refused.

@@ -36,6 +36,97 @@ TEST(Traceparent, parses_valid_and_rejects_malformed) {
   EXPECT_TRUE(parse_traceparent("01-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-future"));
 }
 
+TEST(Traceparent, spaces_and_tabs_around_the_value_are_ignored_and_inside_it_are_not) {
+  const std::string v = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+  for (const std::string& ok : {" " + v, "\t" + v, v + " ", " \t" + v + "\t "}) EXPECT_TRUE(parse_traceparent(ok)) << ok;
+  EXPECT_FALSE(parse_traceparent("00- 0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"));
+  EXPECT_FALSE(parse_traceparent("   "));
+}
+
+TEST(Traceparent, a_future_version_needs_a_dash_after_the_flags_and_valid_fields) {
+  const std::string base = "0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+  EXPECT_TRUE(parse_traceparent("cc-" + base));
+  EXPECT_TRUE(parse_traceparent("cc-" + base + "-"));
+  EXPECT_FALSE(parse_traceparent("cc-" + base + "x"));
+  EXPECT_FALSE(parse_traceparent("cc-" + base.substr(0, base.size() - 1)));
+  EXPECT_FALSE(parse_traceparent("cc-00000000000000000000000000000000-b7ad6b7169203331-01-x"));
+  EXPECT_FALSE(parse_traceparent("ff-" + base + "-x"));
+  const auto tp = parse_traceparent("fe-" + base.substr(0, base.size() - 2) + "03-more");
+  ASSERT_TRUE(tp);
+  EXPECT_TRUE(tp->sampled);
+}
+
+TEST(Traceparent, only_the_sampled_bit_of_the_flags_is_read_and_written) {
+  const std::string base = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-";
+  EXPECT_FALSE(parse_traceparent(base + "00")->sampled);
+  EXPECT_TRUE(parse_traceparent(base + "01")->sampled);
+  EXPECT_FALSE(parse_traceparent(base + "fe")->sampled);
+  EXPECT_TRUE(parse_traceparent(base + "ff")->sampled);
+  EXPECT_EQ(format_traceparent("0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331", true), base + "01");
+  EXPECT_EQ(format_traceparent("0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331", false), base + "00");
+}
+
+TEST(Tracestate, empty_and_whitespace_only_input_is_an_empty_list) {
+  for (const char* v : {"", " ", ",", " , \t,", "\t"}) {
+    auto ts = parse_tracestate(v);
+    ASSERT_TRUE(ts) << v;
+    EXPECT_EQ(*ts, "") << v;
+  }
+}
+
+TEST(Tracestate, members_are_normalized_without_whitespace_in_order) {
+  EXPECT_EQ(parse_tracestate(" a=1 ,\tb=2\t,, c=3 "), "a=1,b=2,c=3");
+  EXPECT_EQ(parse_tracestate("a= 1"), "a= 1");
+  EXPECT_EQ(parse_tracestate("a=1 2"), "a=1 2");
+}
+
+TEST(Tracestate, key_grammar) {
+  EXPECT_TRUE(parse_tracestate("a=1"));
+  EXPECT_TRUE(parse_tracestate("0=1"));
+  EXPECT_TRUE(parse_tracestate("a_-*/@9=1"));
+  EXPECT_TRUE(parse_tracestate("tenant@system=1"));
+  EXPECT_TRUE(parse_tracestate(std::string(256, 'k') + "=1"));
+  for (const std::string& bad : {std::string("=1"), std::string("A=1"), std::string("a.b=1"), std::string("@a=1"),
+                                 std::string("_a=1"), std::string("a b=1"), std::string(257, 'k') + "=1",
+                                 std::string("caf\xc3\xa9=1"), std::string("a")}) {
+    EXPECT_FALSE(parse_tracestate(bad)) << bad;
+    EXPECT_FALSE(parse_tracestate("ok=1," + bad)) << "one bad member drops the list: " << bad;
+  }
+}
+
+TEST(Tracestate, value_grammar) {
+  std::string every;
+  for (int c = 0x20; c <= 0x7E; ++c) {
+    if (c != ',' && c != '=') every += static_cast<char>(c);
+  }
+  EXPECT_EQ(parse_tracestate("a=" + every), "a=" + every);
+  EXPECT_TRUE(parse_tracestate("a=" + std::string(256, 'v')));
+  for (const std::string& bad : {std::string("a="), std::string("a=b=c"), std::string("a=\x7f"),
+                                 std::string("a=\x01"), std::string("a=x\ty"), std::string("a=\xc3\xa9"),
+                                 "a=" + std::string(257, 'v')}) {
+    EXPECT_FALSE(parse_tracestate(bad)) << bad;
+  }
+}
+
+TEST(Tracestate, more_than_32_members_drop_the_list_and_duplicates_do_not_count) {
+  std::string list;
+  for (int i = 0; i < 32; ++i) list += (i > 0 ? ",k" : "k") + std::to_string(i) + "=1";
+  EXPECT_TRUE(parse_tracestate(list));
+  EXPECT_TRUE(parse_tracestate(list + ",k0=2")) << "a duplicate is dropped, not counted";
+  EXPECT_EQ(*parse_tracestate("a=1,b=2,a=3"), "a=1,b=2");
+  EXPECT_FALSE(parse_tracestate(list + ",k32=1"));
+}
+
+TEST(Tracestate, the_result_never_exceeds_512_characters) {
+  // 40 members of 12 characters ("kNN=" + 8) drop the 32-member rule; 30 of 20 do not.
+  std::string list;
+  for (int i = 0; i < 30; ++i) list += (i > 0 ? ",k" : "k") + std::to_string(10 + i) + "=" + std::string(16, 'v');
+  const auto ts = parse_tracestate(list);  // 30 * 20 + 29 = 629
+  ASSERT_TRUE(ts);
+  EXPECT_LE(ts->size(), kTracestateLimit);
+  EXPECT_EQ(*ts, list.substr(0, 24 * 21 - 1)) << "whole members from the end";
+}
+
 TEST(Timeout, parses_grpc_timeout_format) {
   EXPECT_EQ(parse_timeout("100m"), std::chrono::nanoseconds(100ms));
   EXPECT_EQ(parse_timeout("2S"), std::chrono::nanoseconds(2s));

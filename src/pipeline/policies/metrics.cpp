@@ -13,7 +13,14 @@ Task<Outcome> Metrics::handle(Call& call, Next next) {
     const auto elapsed = Clock::now() - detail::CallAccess::started(call);
     const auto transport = call.context().transport() == "inproc" ? detail::OperationMetrics::inproc
                                                                   : detail::OperationMetrics::http;
-    settings->metrics->record(outcome.code(), transport, elapsed);
+    // A sampled call may become its latency bucket's exemplar: its trace can be exported,
+    // so the histogram can point at it.
+    const Context& context = call.context();
+    if (context.sampled()) {
+      settings->metrics->record(outcome.code(), transport, elapsed, context.trace_id(), context.span_id());
+    } else {
+      settings->metrics->record(outcome.code(), transport, elapsed);
+    }
   }
   co_return outcome;
 }

@@ -253,6 +253,7 @@ Task<Outcome> HttpSend::dispatch(Call& call) {
   request->credential = CallAccess::credential(call);
   if (http_wire::valid_request_id(context.correlation_id())) request->request_id = std::string(context.correlation_id());
   request->traceparent = http_wire::format_traceparent(context.trace_id(), context.span_id(), context.sampled());
+  request->tracestate = std::string(context.tracestate());
   request->reply_limit = reply_limit;
   request->header_limit = options_.max_header_bytes;
   request->handshake_timeout = options_.read_timeout;

@@ -21,6 +21,7 @@
 #include "context/context_access.hpp"
 #include "call/call_access.hpp"
 #include "pit/asio.hpp"
+#include "observability/metrics.hpp"
 #include "pit/log.hpp"
 #include "transport/http/openapi.hpp"
 #include "transport/http/wire.hpp"
@@ -477,9 +478,22 @@ Task<Response> HttpServer::Impl::handle(Request& req, DisconnectWatch& watch, co
   if (http_wire::valid_request_id({request_id.data(), request_id.size()})) {
     ContextAccess::set_correlation_id(context, std::string(request_id));
   }
-  const auto traceparent = req[http_wire::kTraceparentHeader];
-  if (auto tp = http_wire::parse_traceparent({traceparent.data(), traceparent.size()})) {
-    ContextAccess::set_trace(context, tp->trace_id, tp->parent_span_id, tp->sampled);
+  // W3C Trace Context: two traceparent fields are as invalid as a malformed one (a new
+  // trace starts), and the caller's tracestate only goes onward with its traceparent.
+  if (req.count(http_wire::kTraceparentHeader) == 1) {
+    const auto traceparent = req[http_wire::kTraceparentHeader];
+    if (auto tp = http_wire::parse_traceparent({traceparent.data(), traceparent.size()})) {
+      ContextAccess::set_trace(context, tp->trace_id, tp->parent_span_id, tp->sampled);
+      std::string combined;
+      bool first = true;
+      for (auto [it, end] = req.equal_range(http_wire::kTracestateHeader); it != end; ++it, first = false) {
+        if (!first) combined.push_back(',');
+        combined.append(it->value().data(), it->value().size());
+      }
+      if (auto tracestate = http_wire::parse_tracestate(combined)) {
+        ContextAccess::set_tracestate(context, std::move(*tracestate));
+      }
+    }
   }
   if (auto it = req.find(http_wire::kTimeoutHeader); it != req.end()) {
     auto timeout = http_wire::parse_timeout({it->value().data(), it->value().size()});
@@ -751,8 +765,12 @@ Task<Response> HttpServer::Impl::admin(const Request& req) const {
     res.set(http::field::allow, "GET, HEAD");
     res.body() = "method not allowed\n";
   } else if (target == "/metrics") {
-    res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
-    res.body() = host.metrics.render();
+    // Prometheus text unless the scraper asks for OpenMetrics (which carries exemplars).
+    const auto accept = req[http::field::accept];
+    const auto format = exposition_for({accept.data(), accept.size()});
+    res.set(http::field::content_type, content_type_of(format));
+    res.set(http::field::vary, "Accept");
+    res.body() = host.metrics.render(format);
   } else if (target == "/openapi.json") {
     // Made on each request: the document is a pure function of what the host serves.
     std::vector<const ContractInfo*> contracts;

@@ -20,6 +20,34 @@ bool is_lower_hex(std::string_view s) noexcept {
 
 bool all_zero(std::string_view s) noexcept { return s.find_first_not_of('0') == std::string_view::npos; }
 
+// RFC 9110 OWS: spaces and horizontal tabs.
+std::string_view trim_ows(std::string_view s) noexcept {
+  const auto first = s.find_first_not_of(" \t");
+  if (first == std::string_view::npos) return {};
+  return s.substr(first, s.find_last_not_of(" \t") - first + 1);
+}
+
+// key = (lcalpha / DIGIT) 0*255(lcalpha / DIGIT / "_" / "-" / "*" / "/" / "@")
+// value = 0*255(%x20 / nblk-chr) nblk-chr, nblk-chr = %x21-2B / %x2D-3C / %x3E-7E
+// `member` is already trimmed, so a value never ends in a space here (a trailing space is
+// OWS, not part of the value).
+bool valid_tracestate_member(std::string_view member) noexcept {
+  const auto eq = member.find('=');
+  if (eq == std::string_view::npos) return false;
+  const auto key = member.substr(0, eq);
+  const auto value = member.substr(eq + 1);
+  if (key.empty() || key.size() > 256 || value.empty() || value.size() > 256) return false;
+  auto lower_or_digit = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  if (!lower_or_digit(key[0])) return false;
+  for (char c : key) {
+    if (!lower_or_digit(c) && c != '_' && c != '-' && c != '*' && c != '/' && c != '@') return false;
+  }
+  for (char c : value) {
+    if (c < 0x20 || c > 0x7E || c == ',' || c == '=') return false;
+  }
+  return value.back() != ' ';
+}
+
 struct StatusOf {
   Code code;
   unsigned status;
@@ -65,6 +93,7 @@ bool valid_request_id(std::string_view id) noexcept {
 }
 
 std::optional<Traceparent> parse_traceparent(std::string_view v) noexcept {
+  v = trim_ows(v);
   // version "-" trace-id "-" parent-id "-" flags; later versions may append "-..." fields.
   if (v.size() < 55) return std::nullopt;
   if (v[2] != '-' || v[35] != '-' || v[52] != '-') return std::nullopt;
@@ -86,6 +115,51 @@ std::string format_traceparent(std::string_view trace_id, std::string_view span_
   std::string out;
   out.reserve(55);
   out.append("00-").append(trace_id).append("-").append(span_id).append(sampled ? "-01" : "-00");
+  return out;
+}
+
+std::optional<std::string> parse_tracestate(std::string_view combined) {
+  static constexpr std::size_t kMaxMembers = 32;
+  static constexpr std::size_t kLongMember = 128;
+  std::array<std::string_view, kMaxMembers> members{};
+  std::size_t count = 0;
+  while (true) {
+    const auto comma = combined.find(',');
+    const auto member = trim_ows(combined.substr(0, comma));
+    if (!member.empty()) {
+      if (!valid_tracestate_member(member)) return std::nullopt;
+      const auto key = member.substr(0, member.find('='));
+      const bool seen = std::any_of(members.begin(), members.begin() + static_cast<std::ptrdiff_t>(count),
+                                    [&](std::string_view m) { return m.substr(0, m.find('=')) == key; });
+      if (!seen) {
+        if (count == kMaxMembers) return std::nullopt;
+        members[count++] = member;
+      }
+    }
+    if (comma == std::string_view::npos) break;
+    combined.remove_prefix(comma + 1);
+  }
+  // Over the limit, whole members go: the long ones first (from the end), then from the end.
+  auto length = [&] {
+    std::size_t n = count > 0 ? count - 1 : 0;
+    for (std::size_t i = 0; i < count; ++i) n += members[i].size();
+    return n;
+  };
+  auto remove = [&](std::size_t i) {
+    std::copy(members.begin() + static_cast<std::ptrdiff_t>(i) + 1,
+              members.begin() + static_cast<std::ptrdiff_t>(count), members.begin() + static_cast<std::ptrdiff_t>(i));
+    --count;
+  };
+  for (std::size_t i = count; i-- > 0 && length() > kTracestateLimit;) {
+    if (members[i].size() > kLongMember) remove(i);
+  }
+  while (length() > kTracestateLimit) remove(count - 1);
+  std::string out;
+  out.reserve(length());
+  for (std::size_t i = 0; i < count; ++i) {
+    if (i > 0) out.push_back(',');
+    out.append(members[i]);
+  }
   return out;
 }
 

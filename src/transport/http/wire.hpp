@@ -16,6 +16,7 @@ namespace pit::http_wire {
 inline constexpr std::string_view kRequestIdHeader = "X-Request-Id";
 inline constexpr std::string_view kTimeoutHeader = "Pit-Timeout";  // grpc-timeout's format
 inline constexpr std::string_view kTraceparentHeader = "traceparent";
+inline constexpr std::string_view kTracestateHeader = "tracestate";
 // Which attempt of the caller's call this request is, 1-based (retries and hedges > 1).
 inline constexpr std::string_view kAttemptHeader = "Pit-Attempt";
 inline constexpr std::string_view kJson = "application/json";
@@ -25,16 +26,34 @@ inline constexpr std::string_view kProblemJson = "application/problem+json";
 // echoed): the call gets a generated id instead.
 [[nodiscard]] bool valid_request_id(std::string_view id) noexcept;
 
-// W3C traceparent "00-<32 hex>-<16 hex>-<2 hex>": version 00 (or a later version, of which
-// the first four fields are read), lowercase hex, trace id and parent id not all zero.
+// W3C Trace Context Level 1 (docs/http.md "Trace context"; the official test suite,
+// github.com/w3c/trace-context test/, is the yardstick).
+//
+// traceparent "00-<32 hex>-<16 hex>-<2 hex>", spaces and tabs around it ignored: version 00
+// is exactly that; a later version (not ff) is read by version 00's rules from its first
+// 55 characters, and may go on only after a '-'; version ff, uppercase hex, an all-zero
+// trace id or parent id are invalid. Of the flags only `sampled` (bit 0) is read.
 struct Traceparent {
   std::string_view trace_id;
   std::string_view parent_span_id;
   bool sampled = false;
 };
 [[nodiscard]] std::optional<Traceparent> parse_traceparent(std::string_view value) noexcept;
+// Always version 00, with only the `sampled` flag (the other bits are not propagated).
 [[nodiscard]] std::string format_traceparent(std::string_view trace_id, std::string_view span_id,
                                              bool sampled);
+
+// tracestate: the field values of every tracestate header, in order, joined with ','
+// (RFC 9110 5.3). A list member is key=value with spaces and tabs around it ignored; empty
+// members are ignored. A key is 1..256 of [a-z0-9_*/@-] starting with [a-z0-9] (covers
+// the multi-tenant "tenant@system"); a value is 1..256 of 0x20-0x7E except ',' and '=',
+// not ending in a space. An invalid member or more than 32 members: nullopt (the whole
+// list is dropped). A key seen again keeps its first member (the spec lets a vendor
+// discard duplicates; the official suite expects the list kept). The result is what goes
+// onward: members joined with ',' without whitespace, at most kTracestateLimit characters
+// (over it, members longer than 128 characters go first, then members from the end).
+inline constexpr std::size_t kTracestateLimit = 512;
+[[nodiscard]] std::optional<std::string> parse_tracestate(std::string_view combined);
 
 // Pit-Timeout: 1 to 8 ASCII digits and a unit — H (hours), M (minutes), S (seconds),
 // m (milliseconds), u (microseconds), n (nanoseconds) — as gRPC's grpc-timeout. More
