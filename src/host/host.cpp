@@ -16,7 +16,9 @@
 
 #include <iostream>
 
+#include "call/call_history.hpp"
 #include "client/inproc_channel.hpp"
+#include "config/effective_config.hpp"
 #include "outbound/client_options.hpp"
 #include "runtime/host_state.hpp"
 #include "observability/log_format.hpp"
@@ -332,11 +334,25 @@ void Host::start() {
       o.io_threads != 0 ? o.io_threads : std::max<std::size_t>(1, std::thread::hardware_concurrency());
   for (std::size_t i = 0; i < io_threads; ++i) {
     s.io_threads.push_back(std::make_unique<detail::IoThread>());
+    s.io_threads.back()->set_index(i);
     s.io_threads.back()->start();
     // Asio makes an io_context's reactor (an epoll and an eventfd) on its first socket or
     // timer, and throws if that fails: made now, not on the thread's first connection,
     // which may come when the process is out of descriptors.
     const boost::asio::steady_timer make_reactor{s.io_threads.back()->io()};
+  }
+  // Each served operation's recent and slowest calls: one ring per I/O thread, made now.
+  for (auto& service : s.services) {
+    for (auto& settings : service.settings) {
+      if (settings.history) settings.history->allocate(io_threads);
+    }
+  }
+  {
+    auto effective = config::effective_configuration(o);
+    s.diagnostics.config_json = std::move(effective.json);
+    s.diagnostics.config_hash = std::move(effective.hash);
+    s.diagnostics.started = Clock::now();
+    s.diagnostics.started_wall = std::chrono::system_clock::now();
   }
   s.stall_watch = std::make_unique<detail::StallWatch>(s.io_threads, o.io_stall_threshold);
   detail::Gauges gauges;

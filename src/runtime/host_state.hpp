@@ -3,9 +3,11 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "dispatch/dispatch.hpp"
@@ -71,6 +73,15 @@ struct Host::State {
   // and endpoint list (balancing, retry budget, calls in flight). Made with the host.
   std::shared_ptr<detail::ConnectionPools> connection_pools;
   std::shared_ptr<detail::RemoteClients> remote_clients;
+
+  // What the admin listener's diagnostics pages (docs/diagnostics.md) show of the host
+  // itself, set at start before the listeners open, unchanged afterwards.
+  struct Diagnostics {
+    Clock::time_point started{};
+    std::chrono::system_clock::time_point started_wall{};
+    std::string config_json;  // the effective configuration, secrets redacted
+    std::string config_hash;
+  } diagnostics;
 
   std::mutex lifecycle;
   // The first error of the host's setup (invalid options, a service that could not be

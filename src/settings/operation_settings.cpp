@@ -3,6 +3,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "call/call_history.hpp"
 #include "observability/metrics.hpp"
 
 namespace pit::detail {
@@ -48,6 +49,11 @@ std::vector<OperationSettings> resolve_settings(const HostOptions& options, cons
     if (by_contract != options.operations.end()) apply(s, limit, by_contract->second);
     if (auto by_op = options.operations.find(op.full_name); by_op != options.operations.end()) {
       apply(s, limit, by_op->second);
+    }
+    s.max_in_flight = limit.max_in_flight;
+    s.max_queue = limit.max_queue;
+    if (kind == "server" && options.admin.recent_calls > 0) {
+      s.history = std::make_shared<CallHistory>(options.admin.recent_calls);
     }
     if (limiters && limit.max_in_flight != 0) {
       s.limiter = limiters(op.full_name, limit.max_in_flight, limit.max_queue);

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,6 +17,7 @@ namespace pit::detail {
 
 struct OperationMetrics;
 class MetricsRegistry;
+class CallHistory;
 class Limiter;
 
 // Finds or makes the admission limiter of an operation that configures a limit of its own
@@ -37,6 +39,11 @@ struct OperationSettings {
   std::size_t max_reply_bytes = 0;
   OperationMetrics* metrics = nullptr;  // this host's counters for the operation and side
   Limiter* limiter = nullptr;           // the operation's own admission limit, if any
+  std::size_t max_in_flight = 0;        // that limit as configured (0: none), for diagnostics
+  std::size_t max_queue = 0;
+  // The operation's recent and slowest calls (served operations, when admin.recent_calls
+  // is not 0): shared by the copies of these settings, fed by the metrics policy.
+  std::shared_ptr<CallHistory> history;
   Injection inject;                     // only while HostOptions::fault_injection is on
   // Access: what configuration adds to the declared requirement (contract's and
   // operation's together), and the whole rule as text for audit records and the log:
