@@ -63,4 +63,20 @@ void CallHistory::copy_slowest(std::size_t thread, std::vector<CallRecord>& out)
   out.insert(out.end(), t.slowest.begin(), t.slowest.end());
 }
 
+std::shared_ptr<CallHistory> CallHistories::of(std::string_view full_name) {
+  std::lock_guard lock(mutex_);
+  auto it = histories_.find(full_name);
+  if (it == histories_.end()) {
+    it = histories_.emplace(std::string{full_name}, std::make_shared<CallHistory>(capacity_)).first;
+    if (threads_ != 0) it->second->allocate(threads_);
+  }
+  return it->second;
+}
+
+void CallHistories::allocate(std::size_t threads) {
+  std::lock_guard lock(mutex_);
+  threads_ = threads;
+  for (auto& [name, history] : histories_) history->allocate(threads);
+}
+
 }  // namespace pit::detail

@@ -10,7 +10,10 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <mutex>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -67,6 +70,25 @@ class CallHistory {
   std::size_t capacity_;
   std::size_t threads_ = 0;
   std::unique_ptr<PerThread[]> per_thread_;
+};
+
+// The host's histories, one per served operation whichever entry point (HTTP, each
+// in-process channel) its calls come through.
+class CallHistories {
+ public:
+  explicit CallHistories(std::size_t capacity) : capacity_(capacity) {}
+
+  // The history of the operation `full_name`, made on first ask (allocated at once when
+  // the host already started).
+  std::shared_ptr<CallHistory> of(std::string_view full_name);
+  // At the host's start, before any call: allocates every history, made or to be made.
+  void allocate(std::size_t threads);
+
+ private:
+  std::size_t capacity_;
+  std::mutex mutex_;
+  std::size_t threads_ = 0;  // 0: not started
+  std::map<std::string, std::shared_ptr<CallHistory>, std::less<>> histories_;
 };
 
 }  // namespace pit::detail

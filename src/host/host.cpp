@@ -16,7 +16,6 @@
 
 #include <iostream>
 
-#include "call/call_history.hpp"
 #include "client/inproc_channel.hpp"
 #include "config/effective_config.hpp"
 #include "outbound/client_options.hpp"
@@ -218,6 +217,9 @@ Host::Host(HostOptions options) : state_(std::make_shared<State>()) {
   }
   state_->options = std::move(options);
   state_->limiters = std::make_unique<detail::Limiters>(state_->options.admission);
+  if (state_->options.admin.recent_calls > 0) {
+    state_->histories = std::make_unique<detail::CallHistories>(state_->options.admin.recent_calls);
+  }
   detail::make_outbound(*state_);
 }
 
@@ -260,7 +262,7 @@ void Host::add_service(const ContractInfo& contract, std::shared_ptr<void> owner
   }
   state_->services.push_back(
       {&contract, std::move(owner), implementation, detail::resolve_settings(state_->options, contract, state_->metrics, "server",
-                                                                     operation_limiters(state_->limiters.get()))});
+                                                                     operation_limiters(state_->limiters.get()), state_->histories.get())});
 }
 
 void Host::add_readiness_check(std::string name, std::function<bool()> sync, std::function<Task<bool>()> async,
@@ -342,11 +344,7 @@ void Host::start() {
     const boost::asio::steady_timer make_reactor{s.io_threads.back()->io()};
   }
   // Each served operation's recent and slowest calls: one ring per I/O thread, made now.
-  for (auto& service : s.services) {
-    for (auto& settings : service.settings) {
-      if (settings.history) settings.history->allocate(io_threads);
-    }
-  }
+  if (s.histories) s.histories->allocate(io_threads);
   {
     auto effective = config::effective_configuration(o);
     s.diagnostics.config_json = std::move(effective.json);

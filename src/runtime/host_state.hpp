@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "call/call_history.hpp"
 #include "dispatch/dispatch.hpp"
 #include "executors/executors.hpp"
 #include "executors/stall_watch.hpp"
@@ -65,6 +66,8 @@ struct Host::State {
   // after `metrics`, whose counters it writes, so it is destroyed first).
   std::unique_ptr<detail::AuditLog> audit;
   std::unique_ptr<detail::Limiters> limiters;  // admission control, made with the options
+  // The served operations' recent and slowest calls (null when admin.recent_calls is 0).
+  std::unique_ptr<detail::CallHistories> histories;
   std::unique_ptr<detail::HttpServer> admin_server;
   // What /readyz asks about the service's dependencies (Host::readiness_check).
   std::shared_ptr<detail::Readiness> readiness = std::make_shared<detail::Readiness>();

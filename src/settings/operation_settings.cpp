@@ -33,7 +33,7 @@ void apply(OperationSettings& s, Limit& limit, const OperationOptions& o) {
 
 std::vector<OperationSettings> resolve_settings(const HostOptions& options, const ContractInfo& contract,
                                                 MetricsRegistry& metrics, std::string_view kind,
-                                                const LimiterSource& limiters) {
+                                                const LimiterSource& limiters, CallHistories* histories) {
   std::vector<OperationSettings> out;
   out.reserve(contract.operations.size());
   const auto by_contract = options.operations.find(contract.name);
@@ -52,9 +52,7 @@ std::vector<OperationSettings> resolve_settings(const HostOptions& options, cons
     }
     s.max_in_flight = limit.max_in_flight;
     s.max_queue = limit.max_queue;
-    if (kind == "server" && options.admin.recent_calls > 0) {
-      s.history = std::make_shared<CallHistory>(options.admin.recent_calls);
-    }
+    if (kind == "server" && histories != nullptr) s.history = histories->of(op.full_name);
     if (limiters && limit.max_in_flight != 0) {
       s.limiter = limiters(op.full_name, limit.max_in_flight, limit.max_queue);
     }
