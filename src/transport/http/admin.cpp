@@ -550,6 +550,10 @@ Task<AdminResponse> AdminPages::serve(const AdminRequest& req) {
                                             generation, until] {
         const auto s = weak.lock();
         if (!s) return;
+        {
+          std::lock_guard lock(s->mutex);
+          if (s->stopped) return;  // stop() reverted the level and let the timer go
+        }
         if (!s->timer) s->timer = std::make_unique<asio::steady_timer>(thread->io());
         s->timer->expires_at(until);  // a wait for an earlier setting ends (operation_aborted)
         s->timer->async_wait([weak, generation](const boost::system::error_code& ec) {
