@@ -171,8 +171,8 @@ struct Rig {
 constexpr std::int64_t kBatch = 1000;
 
 // Coroutine operation awaited from inside the runtime; per-call time = loop time / calls.
-void coro_in_runtime(benchmark::State& state, Logging logging, bool direct, Admission admission,
-                     std::size_t recent_calls = pit::AdminOptions{}.recent_calls) {
+void coro_in_runtime_with(benchmark::State& state, Logging logging, bool direct, Admission admission,
+                          std::size_t recent_calls) {
   Rig rig{logging, pit::log::discard_sink(), admission, recent_calls};
   while (state.KeepRunningBatch(kBatch)) {
     Loop req{kBatch, direct};
@@ -183,6 +183,10 @@ void coro_in_runtime(benchmark::State& state, Logging logging, bool direct, Admi
     }
     state.SetIterationTime(static_cast<double>(done.elapsed_ns) * 1e-9);
   }
+}
+
+void coro_in_runtime(benchmark::State& state, Logging logging, bool direct, Admission admission) {
+  coro_in_runtime_with(state, logging, direct, admission, pit::AdminOptions{}.recent_calls);
 }
 
 // Coroutine operation awaited with pit::block_on from the benchmark thread.
@@ -260,7 +264,7 @@ void register_all() {
   RegisterBenchmark("coro/in_runtime/proxy/log_on", coro_in_runtime, Logging::on, false, Admission::host_default)->UseManualTime();
   RegisterBenchmark("coro/in_runtime/proxy/log_off", coro_in_runtime, Logging::off, false, Admission::host_default)->UseManualTime();
   // The diagnostics pages' call history (admin.recent_calls) off: what recording costs.
-  RegisterBenchmark("coro/in_runtime/proxy/log_off/history_off", coro_in_runtime, Logging::off, false,
+  RegisterBenchmark("coro/in_runtime/proxy/log_off/history_off", coro_in_runtime_with, Logging::off, false,
                     Admission::host_default, std::size_t{0})->UseManualTime();
   RegisterBenchmark("coro/in_runtime/direct", coro_in_runtime, Logging::off, true, Admission::host_default)->UseManualTime();
   RegisterBenchmark("coro/in_runtime/proxy/log_off/admission_off", coro_in_runtime, Logging::off, false,

@@ -10,6 +10,7 @@
 #include <variant>
 
 #include "config/key_table.hpp"
+#include "contract/json_text.hpp"
 #include "observability/log_redaction.hpp"
 
 namespace pit::config {
@@ -130,7 +131,7 @@ EffectiveConfiguration effective_configuration(const HostOptions& options) {
   root["clients"] = std::move(clients);
 
   EffectiveConfiguration out;
-  out.json = boost::json::serialize(root);
+  out.json = detail::json_text(root);
   std::uint64_t h = 14695981039346656037ULL;
   for (const unsigned char c : out.json) {
     h ^= c;

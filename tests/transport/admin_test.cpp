@@ -77,7 +77,7 @@ TEST_F(Diagnostics, status_names_version_uptime_config_hash_pipeline_and_each_op
   ASSERT_EQ(status_of(res), 200) << res;
   const auto p = page(res);
   EXPECT_FALSE(p.at("pit").as_object().at("version").as_string().empty());
-  EXPECT_GE(p.at("uptime_s").as_double(), 0.0);
+  EXPECT_GE(p.at("uptime_s").to_number<double>(), 0.0);
   EXPECT_EQ(p.at("config_hash").as_string().size(), 16U);
   // The printed order, name by name.
   std::string printed;
@@ -181,12 +181,12 @@ TEST_F(Diagnostics, a_call_held_in_flight_shows_in_calls_with_its_ids_and_a_shri
   }
   EXPECT_EQ(a->at("cancelled").as_bool(), false);
   EXPECT_EQ(a->at("cancel_reason").as_string(), "none");
-  const double remaining_a = a->at("remaining_ms").as_double();
-  const double remaining_b = b->at("remaining_ms").as_double();
+  const double remaining_a = a->at("remaining_ms").to_number<double>();
+  const double remaining_b = b->at("remaining_ms").to_number<double>();
   EXPECT_GT(remaining_a, 0.0);
   EXPECT_LE(remaining_a, 5000.0);
   EXPECT_LT(remaining_b, remaining_a);  // the deadline comes closer
-  EXPECT_GT(b->at("age_ms").as_double(), a->at("age_ms").as_double());
+  EXPECT_GT(b->at("age_ms").to_number<double>(), a->at("age_ms").to_number<double>());
   EXPECT_EQ(held.get().remaining, 100 - 800);
   // Over: it is gone from the list, and it is the operation's most recent call.
   for (const auto& c : page(get("/calls")).at("calls").as_array()) {
@@ -199,7 +199,7 @@ TEST_F(Diagnostics, a_call_held_in_flight_shows_in_calls_with_its_ids_and_a_shri
   const auto& last = reserve->at("calls").as_array()[0].as_object();
   EXPECT_EQ(last.at("correlation_id").as_string(), "held-call-1");
   EXPECT_EQ(last.at("code").as_string(), "ok");
-  EXPECT_GE(last.at("duration_ms").as_double(), 800.0);
+  EXPECT_GE(last.at("duration_ms").to_number<double>(), 800.0);
 }
 
 TEST_F(Diagnostics, recent_and_slowest_calls_are_bounded_by_admin_recent_calls_per_operation) {
@@ -226,7 +226,7 @@ TEST_F(Diagnostics, recent_and_slowest_calls_are_bounded_by_admin_recent_calls_p
   EXPECT_EQ(slow[0].as_object().at("correlation_id").as_string(), "call-1");  // 40 ms
   EXPECT_EQ(slow[1].as_object().at("correlation_id").as_string(), "call-4");  // 30 ms
   EXPECT_EQ(slow[2].as_object().at("correlation_id").as_string(), "call-6");  // 20 ms
-  EXPECT_GE(slow[0].as_object().at("duration_ms").as_double(), slow[1].as_object().at("duration_ms").as_double());
+  EXPECT_GE(slow[0].as_object().at("duration_ms").to_number<double>(), slow[1].as_object().at("duration_ms").to_number<double>());
 }
 
 TEST(DiagnosticsHistory, each_threads_ring_keeps_the_newest_and_the_slowest_and_never_grows) {
@@ -261,8 +261,8 @@ TEST_F(Diagnostics, a_log_level_set_at_run_time_reverts_after_its_duration_and_s
   const auto p = page(set);
   EXPECT_EQ(p.at("level").as_string(), "debug");
   EXPECT_EQ(p.at("configured").as_string(), "info");
-  EXPECT_GT(p.at("reverts_in_s").as_double(), 0.0);
-  EXPECT_LE(p.at("reverts_in_s").as_double(), 0.3);
+  EXPECT_GT(p.at("reverts_in_s").to_number<double>(), 0.0);
+  EXPECT_LE(p.at("reverts_in_s").to_number<double>(), 0.3);
   EXPECT_EQ(pit::detail::log_level(), pit::log::Level::debug);
   EXPECT_TRUE(pit::log::enabled(pit::log::Level::debug));
   const auto shown = page(get("/log-level"));
@@ -496,16 +496,15 @@ TEST_F(DiagnosticsClients, clients_show_each_endpoint_its_latency_failures_eject
   ASSERT_NE(orders_client, nullptr) << res;
   const auto& ok = inventory_client->at("endpoints").as_array().at(0).as_object();
   EXPECT_EQ(ok.at("url").as_string(), good);
-  EXPECT_GT(ok.at("latency_ms").as_double(), 0.0);
+  EXPECT_GT(ok.at("latency_ms").to_number<double>(), 0.0);
   EXPECT_EQ(ok.at("consecutive_failures").as_int64(), 0);
   EXPECT_EQ(ok.at("ejected").as_bool(), false);
   EXPECT_GE(ok.at("idle_connections").as_int64(), 1);  // keep-alive connections, back in their pools
   EXPECT_EQ(inventory_client->at("in_flight").as_int64(), 0);
-  EXPECT_TRUE(inventory_client->at("retry_budget_available").is_double() ||
-              inventory_client->at("retry_budget_available").is_int64());
+  EXPECT_GE(inventory_client->at("retry_budget_available").to_number<double>(), 0.0);
   const auto& bad = orders_client->at("endpoints").as_array().at(0).as_object();
   EXPECT_GE(bad.at("consecutive_failures").as_int64(), 1);
-  EXPECT_GT(bad.at("failure_penalty").as_double(), 0.0);
+  EXPECT_GT(bad.at("failure_penalty").to_number<double>(), 0.0);
   caller.stop();
 }
 

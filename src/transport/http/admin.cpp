@@ -16,6 +16,7 @@
 #include <atomic>
 #include <cctype>
 #include <chrono>
+#include <cmath>
 #include <coroutine>
 #include <cstdio>
 #include <ctime>
@@ -27,6 +28,7 @@
 
 #include "call/call_access.hpp"
 #include "call/call_history.hpp"
+#include "contract/json_text.hpp"
 #include "identity/strict_json.hpp"
 #include "observability/log_level.hpp"
 #include "pit/log.hpp"
@@ -69,7 +71,6 @@ struct Clocks {
   }
 };
 
-double ms_of(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 // Milliseconds with 3 decimals (microseconds): stable, short output.
 double rounded_ms(Clock::duration d) {
   return static_cast<double>(std::chrono::duration_cast<std::chrono::microseconds>(d).count()) / 1000.0;
@@ -117,7 +118,7 @@ std::string sha256(std::string_view text) {
 
 AdminResponse json_page(js::object body) {
   AdminResponse res;
-  res.body = js::serialize(body);
+  res.body = json_text(body);
   return res;
 }
 
@@ -274,7 +275,7 @@ Task<AdminResponse> AdminPages::serve(const AdminRequest& req) {
     page["service"] = js::object{{"name", options.service.name}, {"version", options.service.version}};
     page["pit"] = js::object{{"version", PIT_VERSION}, {"build", PIT_BUILD_TYPE}, {"compiler", __VERSION__}};
     page["started_at"] = rfc3339(host_.diagnostics.started_wall);
-    page["uptime_s"] = std::chrono::duration<double>(clocks.steady - host_.diagnostics.started).count();
+    page["uptime_s"] = rounded_ms(clocks.steady - host_.diagnostics.started) / 1000.0;
     page["config_hash"] = host_.diagnostics.config_hash;
     page["io_threads"] = host_.io_threads.size();
     page["in_flight"] = host_.in_flight.load(std::memory_order_relaxed);
@@ -450,18 +451,18 @@ Task<AdminResponse> AdminPages::serve(const AdminRequest& req) {
         c["balancer"] = o.balancer == Balancer::p2c ? "p2c" : "round_robin";
         c["in_flight"] = client->in_flight();
         c["max_in_flight"] = o.max_in_flight;
-        c["retry_budget_available"] = client->budget().available(now);
+        c["retry_budget_available"] = std::round(client->budget().available(now) * 100) / 100;
         js::array endpoints;
         for (const auto& e : client->endpoints().endpoints()) {
           js::object ep;
           ep["url"] = e->url().base;
           ep["in_flight"] = e->in_flight();
-          ep["latency_ms"] = e->latency_us(now) / 1000.0;
-          ep["failure_penalty"] = e->failure_penalty(now);
+          ep["latency_ms"] = std::round(e->latency_us(now)) / 1000.0;
+          ep["failure_penalty"] = std::round(e->failure_penalty(now) * 1000) / 1000;
           ep["consecutive_failures"] = e->consecutive_failures();
           const bool ejected = e->ejected(now);
           ep["ejected"] = ejected;
-          ep["ejected_for_ms"] = ejected ? js::value(ms_of(e->ejected_until() - now)) : js::value(nullptr);
+          ep["ejected_for_ms"] = ejected ? js::value(rounded_ms(e->ejected_until() - now)) : js::value(nullptr);
           ep["ejections"] = e->times_ejected();
           ep["idle_connections"] = client->idle_connections(*e);
           endpoints.emplace_back(std::move(ep));
@@ -571,9 +572,7 @@ Task<AdminResponse> AdminPages::serve(const AdminRequest& req) {
     page["configured"] = log::to_string(state.configured);
     page["reverts_at"] = state.level ? js::value(now.wall_of(state.until)) : js::value(nullptr);
     page["reverts_in_s"] = state.level
-                               ? js::value(std::chrono::duration<double>(std::max(Clock::duration::zero(),
-                                                                                  state.until - now.steady))
-                                               .count())
+                               ? js::value(rounded_ms(std::max(Clock::duration::zero(), state.until - now.steady)) / 1000.0)
                                : js::value(nullptr);
     page["max_duration_s"] = std::chrono::duration<double>(options.admin.max_log_level_duration).count();
   }
