@@ -202,6 +202,51 @@ TEST_F(Diagnostics, a_call_held_in_flight_shows_in_calls_with_its_ids_and_a_shri
   EXPECT_GE(last.at("duration_ms").to_number<double>(), 800.0);
 }
 
+class DiagnosticsFourThreads : public Diagnostics {
+ protected:
+  pit::HostOptions options() override {
+    auto o = Diagnostics::options();
+    o.io_threads = 4;
+    return o;
+  }
+};
+
+TEST_F(DiagnosticsFourThreads, a_stuck_io_thread_does_not_hang_calls_which_names_it_and_shows_the_rest) {
+  host->start();
+  // Two connections, accepted (and given their threads) while every thread is free: they
+  // are on two different threads, so at most one of them is the stuck one.
+  rawhttp::Connection a{host->admin_port()};
+  rawhttp::Connection b{host->admin_port()};
+  for (auto* c : {&a, &b}) {
+    c->send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    ASSERT_EQ(status_of(c->read_response()), 200);
+  }
+  // Holds one I/O thread in an operation that blocks it (naive code) for 2.5 s.
+  auto stuck = std::async(std::launch::async, [this] {
+    pit::CallerScope scope{{.correlation_id = "stuck-1"}};
+    return pit::block_on(inventory->reserve({"blocker", 2500}));
+  });
+  for (int i = 0; i < 200 && probe.dispatched.load() == 0; ++i) std::this_thread::sleep_for(5ms);
+  ASSERT_EQ(probe.dispatched.load(), 1);
+  const auto asked = std::chrono::steady_clock::now();
+  a.send("GET /calls HTTP/1.1\r\nHost: x\r\n\r\n");
+  b.send("GET /calls HTTP/1.1\r\nHost: x\r\n\r\n");
+  const auto first = a.read_response();
+  const auto first_took = std::chrono::steady_clock::now() - asked;
+  const auto second = b.read_response();
+  const auto& answered = first_took < 2s ? first : second;
+  ASSERT_EQ(status_of(answered), 200) << answered;
+  const auto p = page(answered);
+  const auto& missing = p.at("unanswered_io_threads").as_array();
+  ASSERT_EQ(missing.size(), 1U) << answered;  // the stuck thread, named
+  for (const auto& c : p.at("calls").as_array()) {
+    EXPECT_NE(c.as_object().at("correlation_id").as_string(), "stuck-1");  // its calls are not known
+  }
+  (void)stuck.get();
+  const auto after = page(get("/calls"));
+  EXPECT_TRUE(after.at("unanswered_io_threads").as_array().empty());
+}
+
 TEST_F(Diagnostics, recent_and_slowest_calls_are_bounded_by_admin_recent_calls_per_operation) {
   host->start();
   // Ten calls, on whichever I/O threads; the slow ones are the 40, 30 and 20 ms calls.

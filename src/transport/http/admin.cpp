@@ -31,6 +31,7 @@
 #include "contract/json_text.hpp"
 #include "identity/strict_json.hpp"
 #include "observability/log_level.hpp"
+#include "pit/asio.hpp"
 #include "pit/log.hpp"
 #include "transport/http/remote_client.hpp"
 
@@ -131,41 +132,62 @@ AdminResponse error_page(unsigned status, std::string_view message) {
   return res;
 }
 
-// Runs `visit` on every I/O thread of the host, each on its own thread, and resumes the
-// awaiting coroutine on its own thread once every visit ran. What a visit writes (a slot
-// of its own per thread) is visible after the resumption: the last visit's decrement
-// (acq_rel) orders every visit before the resume it posts.
-class OnEveryThread {
- public:
-  OnEveryThread(const std::vector<std::unique_ptr<IoThread>>& threads, std::function<void(IoThread&)> visit)
-      : threads_(threads), visit_(std::move(visit)) {}
+// How long a page waits for the I/O threads' answers: a thread stuck in an operation must
+// not hang the page that shows it (the page names the threads that did not answer).
+constexpr auto kThreadPatience = std::chrono::seconds(1);
 
-  bool await_ready() const noexcept { return threads_.empty(); }
-  void await_suspend(std::coroutine_handle<> h) {
-    struct State {
-      std::function<void(IoThread&)> visit;
-      std::atomic<std::size_t> remaining{0};
-      std::coroutine_handle<> waiter;
-      IoThread* home = nullptr;
-    };
-    auto state = std::make_shared<State>();
-    state->visit = visit_;
-    state->remaining.store(threads_.size(), std::memory_order_relaxed);
-    state->waiter = h;
-    state->home = IoThread::current();
-    for (const auto& t : threads_) {
-      asio::post(t->io(), [state, thread = t.get()] {
-        state->visit(*thread);
-        if (state->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) state->home->resume(state->waiter);
-      });
+// The answers of every I/O thread to one visit. Each thread fills its own slot, on its own
+// thread, then marks it (release); the asking page reads only marked slots (acquire), so a
+// thread that answers late writes a slot nobody reads. Shared with the visits: a late one
+// outlives the page.
+template <class T>
+struct ThreadAnswers {
+  explicit ThreadAnswers(std::size_t n) : slots(n), done(std::make_unique<std::atomic<bool>[]>(n)) {}
+  std::vector<T> slots;
+  std::unique_ptr<std::atomic<bool>[]> done;
+  std::atomic<std::size_t> answered{0};
+  [[nodiscard]] bool answered_by(std::size_t i) const { return done[i].load(std::memory_order_acquire); }
+};
+
+// Posts visit(thread, its slot) to every I/O thread of the host. `visit` is copied into
+// each post: it must own what it reads (never the page's frame).
+template <class T, class Visit>
+std::shared_ptr<ThreadAnswers<T>> ask_every_thread(const std::vector<std::unique_ptr<IoThread>>& threads,
+                                                   const Visit& visit) {
+  auto answers = std::make_shared<ThreadAnswers<T>>(threads.size());
+  for (const auto& t : threads) {
+    asio::post(t->io(), [answers, visit, thread = t.get()] {
+      const std::size_t i = thread->index();
+      visit(*thread, answers->slots[i]);
+      answers->done[i].store(true, std::memory_order_release);
+      answers->answered.fetch_add(1, std::memory_order_acq_rel);
+    });
+  }
+  return answers;
+}
+
+// Waits on a timer of this I/O thread (which keeps serving meanwhile, its own visit
+// included) until `n` threads answered or `until` passed.
+Task<void> wait_for_answers(const std::atomic<std::size_t>& answered, std::size_t n, Clock::time_point until) {
+  asio::steady_timer timer{IoThread::current()->io()};
+  while (answered.load(std::memory_order_acquire) < n && Clock::now() < until) {
+    timer.expires_after(std::chrono::milliseconds(1));
+    try {
+      co_await timer.async_wait(use_task);
+    } catch (const boost::system::system_error&) {
+      break;
     }
   }
-  void await_resume() const noexcept {}
+}
 
- private:
-  const std::vector<std::unique_ptr<IoThread>>& threads_;
-  std::function<void(IoThread&)> visit_;
-};
+template <class T>
+js::array unanswered(const ThreadAnswers<T>& answers) {
+  js::array out;
+  for (std::size_t i = 0; i < answers.slots.size(); ++i) {
+    if (!answers.answered_by(i)) out.emplace_back(i);
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -337,21 +359,22 @@ Task<AdminResponse> AdminPages::serve(const AdminRequest& req) {
       bool nested = false;
       std::size_t thread = 0;
     };
-    std::vector<std::vector<InFlight>> per_thread(host_.io_threads.size());
-    OnEveryThread visit{host_.io_threads, [&per_thread](IoThread& thread) {
-                          auto& out = per_thread[thread.index()];
-                          thread.active().for_each([&out, &thread](const Call& call) {
-                            const Context& c = call.context();
-                            out.push_back({std::string{c.contract()}, std::string{c.operation()},
-                                           std::string{c.transport()}, std::string{c.correlation_id()},
-                                           std::string{c.trace_id()}, std::string{c.span_id()},
-                                           CallAccess::started(call), c.deadline(), c.cancel_reason(),
-                                           CallAccess::nested(call), thread.index()});
-                          });
-                        }};
-    co_await visit;
+    const auto answers = ask_every_thread<std::vector<InFlight>>(
+        host_.io_threads, [](IoThread& thread, std::vector<InFlight>& out) {
+          thread.active().for_each([&out, &thread](const Call& call) {
+            const Context& c = call.context();
+            out.push_back({std::string{c.contract()}, std::string{c.operation()}, std::string{c.transport()},
+                           std::string{c.correlation_id()}, std::string{c.trace_id()}, std::string{c.span_id()},
+                           CallAccess::started(call), c.deadline(), c.cancel_reason(), CallAccess::nested(call),
+                           thread.index()});
+          });
+        });
+    const auto until = Clock::now() + kThreadPatience;
+    co_await wait_for_answers(answers->answered, host_.io_threads.size(), until);
     std::vector<InFlight> calls;
-    for (auto& part : per_thread) std::move(part.begin(), part.end(), std::back_inserter(calls));
+    for (std::size_t i = 0; i < answers->slots.size(); ++i) {
+      if (answers->answered_by(i)) calls.insert(calls.end(), answers->slots[i].begin(), answers->slots[i].end());
+    }
     std::sort(calls.begin(), calls.end(), [](const auto& a, const auto& b) { return a.started < b.started; });
     const Clocks clocks;
     js::array list;
@@ -377,40 +400,49 @@ Task<AdminResponse> AdminPages::serve(const AdminRequest& req) {
     js::object page;
     page["now"] = rfc3339(clocks.wall);
     page["count"] = list.size();
+    page["unanswered_io_threads"] = unanswered(*answers);
     page["calls"] = std::move(list);
     co_return json_page(std::move(page));
   }
 
   if (req.path == "/calls/recent" || req.path == "/calls/slowest") {
     const bool slowest = req.path == "/calls/slowest";
-    // Per operation (in /status order), per thread.
+    // Per operation (in /status order); each thread answers its records of every operation.
     struct Op {
       const Host::State::Service* service;
       const OperationInfo* info;
-      CallHistory* history;
-      std::vector<std::vector<CallRecord>> threads;
+      CallHistory* history;  // lives as long as the host
     };
     std::vector<Op> ops;
+    std::vector<CallHistory*> histories;
     for (const auto& service : host_.services) {
       for (const auto& op : service.contract->operations) {
-        ops.push_back({&service, &op, service.settings[op.index].history.get(),
-                       std::vector<std::vector<CallRecord>>(host_.io_threads.size())});
+        ops.push_back({&service, &op, service.settings[op.index].history.get()});
+        histories.push_back(ops.back().history);
       }
     }
-    OnEveryThread visit{host_.io_threads, [&ops, slowest](IoThread& thread) {
-                          for (auto& op : ops) {
-                            if (op.history == nullptr) continue;
-                            auto& out = op.threads[thread.index()];
-                            if (slowest) op.history->copy_slowest(thread.index(), out);
-                            else op.history->copy_recent(thread.index(), out);
-                          }
-                        }};
-    co_await visit;
+    using Records = std::vector<std::vector<CallRecord>>;  // by operation
+    const auto answers = ask_every_thread<Records>(
+        host_.io_threads, [histories, slowest](IoThread& thread, Records& out) {
+          out.resize(histories.size());
+          for (std::size_t k = 0; k < histories.size(); ++k) {
+            if (histories[k] == nullptr) continue;
+            if (slowest) histories[k]->copy_slowest(thread.index(), out[k]);
+            else histories[k]->copy_recent(thread.index(), out[k]);
+          }
+        });
+    const auto until = Clock::now() + kThreadPatience;
+    co_await wait_for_answers(answers->answered, host_.io_threads.size(), until);
     const Clocks clocks;
     js::array operations;
-    for (auto& op : ops) {
+    for (std::size_t k = 0; k < ops.size(); ++k) {
+      const Op& op = ops[k];
       std::vector<CallRecord> all;
-      for (auto& part : op.threads) all.insert(all.end(), part.begin(), part.end());
+      for (std::size_t i = 0; i < answers->slots.size(); ++i) {
+        if (!answers->answered_by(i)) continue;
+        const auto& part = answers->slots[i][k];
+        all.insert(all.end(), part.begin(), part.end());
+      }
       if (slowest) {
         std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.took > b.took; });
       } else {
@@ -436,6 +468,7 @@ Task<AdminResponse> AdminPages::serve(const AdminRequest& req) {
     js::object page;
     page["kept"] = options.admin.recent_calls;
     page["order"] = slowest ? "slowest first, since the start" : "newest first";
+    page["unanswered_io_threads"] = unanswered(*answers);
     page["operations"] = std::move(operations);
     co_return json_page(std::move(page));
   }
