@@ -138,8 +138,8 @@ enum class Admission : std::uint8_t { host_default, off, operation_limit };
 
 struct Rig {
   explicit Rig(Logging logging, std::shared_ptr<pit::log::Sink> sink = pit::log::discard_sink(),
-               Admission admission = Admission::host_default)
-      : host(options(logging, std::move(sink), admission)) {
+               Admission admission = Admission::host_default, std::size_t recent_calls = pit::AdminOptions{}.recent_calls)
+      : host(options(logging, std::move(sink), admission, recent_calls)) {
     host.serve<Target, TargetService>();
     host.serve<Driver, DriverService>(host.client<Target>(), direct);
     target = host.client<Target>();
@@ -150,8 +150,10 @@ struct Rig {
   Rig(const Rig&) = delete;
   Rig& operator=(const Rig&) = delete;
 
-  static pit::HostOptions options(Logging logging, std::shared_ptr<pit::log::Sink> sink, Admission admission) {
+  static pit::HostOptions options(Logging logging, std::shared_ptr<pit::log::Sink> sink, Admission admission,
+                                  std::size_t recent_calls) {
     pit::HostOptions o;
+    o.admin.recent_calls = recent_calls;  // 0: no call history for the diagnostics pages
     o.log_sink = std::move(sink);
     o.log_calls = logging == Logging::on;
     if (admission == Admission::off) o.admission.max_in_flight = 0;
@@ -169,8 +171,9 @@ struct Rig {
 constexpr std::int64_t kBatch = 1000;
 
 // Coroutine operation awaited from inside the runtime; per-call time = loop time / calls.
-void coro_in_runtime(benchmark::State& state, Logging logging, bool direct, Admission admission) {
-  Rig rig{logging, pit::log::discard_sink(), admission};
+void coro_in_runtime_with(benchmark::State& state, Logging logging, bool direct, Admission admission,
+                          std::size_t recent_calls) {
+  Rig rig{logging, pit::log::discard_sink(), admission, recent_calls};
   while (state.KeepRunningBatch(kBatch)) {
     Loop req{kBatch, direct};
     Looped done = pit::block_on(rig.driver->loop(std::move(req)));
@@ -180,6 +183,10 @@ void coro_in_runtime(benchmark::State& state, Logging logging, bool direct, Admi
     }
     state.SetIterationTime(static_cast<double>(done.elapsed_ns) * 1e-9);
   }
+}
+
+void coro_in_runtime(benchmark::State& state, Logging logging, bool direct, Admission admission) {
+  coro_in_runtime_with(state, logging, direct, admission, pit::AdminOptions{}.recent_calls);
 }
 
 // Coroutine operation awaited with pit::block_on from the benchmark thread.
@@ -256,6 +263,9 @@ void register_all() {
   using benchmark::RegisterBenchmark;
   RegisterBenchmark("coro/in_runtime/proxy/log_on", coro_in_runtime, Logging::on, false, Admission::host_default)->UseManualTime();
   RegisterBenchmark("coro/in_runtime/proxy/log_off", coro_in_runtime, Logging::off, false, Admission::host_default)->UseManualTime();
+  // The diagnostics pages' call history (admin.recent_calls) off: what recording costs.
+  RegisterBenchmark("coro/in_runtime/proxy/log_off/history_off", coro_in_runtime_with, Logging::off, false,
+                    Admission::host_default, std::size_t{0})->UseManualTime();
   RegisterBenchmark("coro/in_runtime/direct", coro_in_runtime, Logging::off, true, Admission::host_default)->UseManualTime();
   RegisterBenchmark("coro/in_runtime/proxy/log_off/admission_off", coro_in_runtime, Logging::off, false,
                     Admission::off)->UseManualTime();

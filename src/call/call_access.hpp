@@ -67,6 +67,7 @@ struct CallAccess {
 
   static Call*& active_prev(Call& c) noexcept { return c.active_prev_; }
   static Call*& active_next(Call& c) noexcept { return c.active_next_; }
+  static const Call* active_next(const Call& c) noexcept { return c.active_next_; }
 };
 
 // The calls in flight whose home is one I/O thread: an intrusive list, touched only on
@@ -86,6 +87,12 @@ class ActiveCalls {
     else head_ = next;
     if (next != nullptr) CallAccess::active_prev(*next) = prev;
     CallAccess::active_prev(c) = CallAccess::active_next(c) = nullptr;
+  }
+  // Calls f(const Call&) for each call on the list (the diagnostics page of calls in flight);
+  // f must not end or add calls.
+  template <class F>
+  void for_each(F&& f) const {
+    for (const Call* c = head_; c != nullptr; c = CallAccess::active_next(*c)) f(*c);
   }
   // Records `reason` on every call on the list, firing nothing yet.
   void mark_all(CancelReason reason) noexcept {

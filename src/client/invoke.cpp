@@ -32,7 +32,7 @@ ContractInfo make_contract(std::string_view name, std::vector<OperationInfo> ope
 }
 
 InprocChannel::InprocChannel(std::shared_ptr<Host::State> state, const ContractInfo& contract)
-    : state_(std::move(state)), contract_(&contract), settings_(resolve_settings(state_->options, contract, state_->metrics, "server", operation_limiters(state_->limiters.get()))) {}
+    : state_(std::move(state)), contract_(&contract), settings_(resolve_settings(state_->options, contract, state_->metrics, "server", operation_limiters(state_->limiters.get()), state_->histories.get())) {}
 
 Task<Outcome> enter(Host::State& host, std::unique_ptr<Pipeline> Host::State::*which, CallRef call,
                     void* target, const OperationSettings* settings, std::string_view transport) {

@@ -66,6 +66,10 @@ class IoThread {
   static IoThread* current() noexcept;
   // The calls in flight whose home this is; touched only on this thread.
   ActiveCalls& active() noexcept { return active_; }
+  // This thread's position among its host's I/O threads (set once, before it runs calls):
+  // what per-thread storage, such as CallHistory's, is indexed by.
+  [[nodiscard]] std::size_t index() const noexcept { return index_; }
+  void set_index(std::size_t index) noexcept { index_ = index; }
   // The detached frames that run here (see DetachedRoot); on this thread only.
   void add_root(DetachedRoot& root) noexcept;
   void remove_root(DetachedRoot& root) noexcept;
@@ -87,6 +91,7 @@ class IoThread {
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   std::thread thread_;
   ActiveCalls active_;
+  std::size_t index_ = 0;
   IntrusiveList<DetachedRoot> roots_;
   std::optional<boost::asio::steady_timer> heartbeat_;
   bool stopping_ = false;  // on this thread: the heartbeat stops re-arming

@@ -17,6 +17,7 @@
 #include <iostream>
 
 #include "client/inproc_channel.hpp"
+#include "config/effective_config.hpp"
 #include "outbound/client_options.hpp"
 #include "runtime/host_state.hpp"
 #include "observability/log_format.hpp"
@@ -216,6 +217,9 @@ Host::Host(HostOptions options) : state_(std::make_shared<State>()) {
   }
   state_->options = std::move(options);
   state_->limiters = std::make_unique<detail::Limiters>(state_->options.admission);
+  if (state_->options.admin.recent_calls > 0) {
+    state_->histories = std::make_unique<detail::CallHistories>(state_->options.admin.recent_calls);
+  }
   detail::make_outbound(*state_);
 }
 
@@ -258,7 +262,7 @@ void Host::add_service(const ContractInfo& contract, std::shared_ptr<void> owner
   }
   state_->services.push_back(
       {&contract, std::move(owner), implementation, detail::resolve_settings(state_->options, contract, state_->metrics, "server",
-                                                                     operation_limiters(state_->limiters.get()))});
+                                                                     operation_limiters(state_->limiters.get()), state_->histories.get())});
 }
 
 void Host::add_readiness_check(std::string name, std::function<bool()> sync, std::function<Task<bool>()> async,
@@ -332,11 +336,21 @@ void Host::start() {
       o.io_threads != 0 ? o.io_threads : std::max<std::size_t>(1, std::thread::hardware_concurrency());
   for (std::size_t i = 0; i < io_threads; ++i) {
     s.io_threads.push_back(std::make_unique<detail::IoThread>());
+    s.io_threads.back()->set_index(i);
     s.io_threads.back()->start();
     // Asio makes an io_context's reactor (an epoll and an eventfd) on its first socket or
     // timer, and throws if that fails: made now, not on the thread's first connection,
     // which may come when the process is out of descriptors.
     const boost::asio::steady_timer make_reactor{s.io_threads.back()->io()};
+  }
+  // Each served operation's recent and slowest calls: one ring per I/O thread, made now.
+  if (s.histories) s.histories->allocate(io_threads);
+  {
+    auto effective = config::effective_configuration(o);
+    s.diagnostics.config_json = std::move(effective.json);
+    s.diagnostics.config_hash = std::move(effective.hash);
+    s.diagnostics.started = Clock::now();
+    s.diagnostics.started_wall = std::chrono::system_clock::now();
   }
   s.stall_watch = std::make_unique<detail::StallWatch>(s.io_threads, o.io_stall_threshold);
   detail::Gauges gauges;

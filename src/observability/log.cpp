@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "observability/log_format.hpp"
+#include "observability/log_level.hpp"
 #include "observability/log_redaction.hpp"
 #include "pit/json.hpp"
 #include "pit/log.hpp"
@@ -199,6 +200,15 @@ void configure_redaction(const Redaction& redaction) {
   l.redactors.push_back(std::make_unique<detail::Redactor>(redaction));
   l.redactor.store(l.redactors.back().get(), std::memory_order_release);
 }
+
+}  // namespace log
+
+namespace detail {
+log::Level log_level() noexcept { return logger().min_level.load(std::memory_order_relaxed); }
+void set_log_level(log::Level level) noexcept { logger().min_level.store(level, std::memory_order_relaxed); }
+}  // namespace detail
+
+namespace log {
 
 bool enabled(Level level) noexcept {
   return level != Level::off && level >= logger().min_level.load(std::memory_order_relaxed);

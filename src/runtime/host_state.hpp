@@ -3,11 +3,14 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
+#include "call/call_history.hpp"
 #include "dispatch/dispatch.hpp"
 #include "executors/executors.hpp"
 #include "executors/stall_watch.hpp"
@@ -63,6 +66,8 @@ struct Host::State {
   // after `metrics`, whose counters it writes, so it is destroyed first).
   std::unique_ptr<detail::AuditLog> audit;
   std::unique_ptr<detail::Limiters> limiters;  // admission control, made with the options
+  // The served operations' recent and slowest calls (null when admin.recent_calls is 0).
+  std::unique_ptr<detail::CallHistories> histories;
   std::unique_ptr<detail::HttpServer> admin_server;
   // What /readyz asks about the service's dependencies (Host::readiness_check).
   std::shared_ptr<detail::Readiness> readiness = std::make_shared<detail::Readiness>();
@@ -71,6 +76,15 @@ struct Host::State {
   // and endpoint list (balancing, retry budget, calls in flight). Made with the host.
   std::shared_ptr<detail::ConnectionPools> connection_pools;
   std::shared_ptr<detail::RemoteClients> remote_clients;
+
+  // What the admin listener's diagnostics pages (docs/diagnostics.md) show of the host
+  // itself, set at start before the listeners open, unchanged afterwards.
+  struct Diagnostics {
+    Clock::time_point started{};
+    std::chrono::system_clock::time_point started_wall{};
+    std::string config_json;  // the effective configuration, secrets redacted
+    std::string config_hash;
+  } diagnostics;
 
   std::mutex lifecycle;
   // The first error of the host's setup (invalid options, a service that could not be

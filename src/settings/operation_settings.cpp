@@ -3,6 +3,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "call/call_history.hpp"
 #include "observability/metrics.hpp"
 
 namespace pit::detail {
@@ -32,7 +33,7 @@ void apply(OperationSettings& s, Limit& limit, const OperationOptions& o) {
 
 std::vector<OperationSettings> resolve_settings(const HostOptions& options, const ContractInfo& contract,
                                                 MetricsRegistry& metrics, std::string_view kind,
-                                                const LimiterSource& limiters) {
+                                                const LimiterSource& limiters, CallHistories* histories) {
   std::vector<OperationSettings> out;
   out.reserve(contract.operations.size());
   const auto by_contract = options.operations.find(contract.name);
@@ -49,6 +50,9 @@ std::vector<OperationSettings> resolve_settings(const HostOptions& options, cons
     if (auto by_op = options.operations.find(op.full_name); by_op != options.operations.end()) {
       apply(s, limit, by_op->second);
     }
+    s.max_in_flight = limit.max_in_flight;
+    s.max_queue = limit.max_queue;
+    if (kind == "server" && histories != nullptr) s.history = histories->of(op.full_name);
     if (limiters && limit.max_in_flight != 0) {
       s.limiter = limiters(op.full_name, limit.max_in_flight, limit.max_queue);
     }

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,6 +17,8 @@ namespace pit::detail {
 
 struct OperationMetrics;
 class MetricsRegistry;
+class CallHistory;
+class CallHistories;
 class Limiter;
 
 // Finds or makes the admission limiter of an operation that configures a limit of its own
@@ -37,6 +40,11 @@ struct OperationSettings {
   std::size_t max_reply_bytes = 0;
   OperationMetrics* metrics = nullptr;  // this host's counters for the operation and side
   Limiter* limiter = nullptr;           // the operation's own admission limit, if any
+  std::size_t max_in_flight = 0;        // that limit as configured (0: none), for diagnostics
+  std::size_t max_queue = 0;
+  // The operation's recent and slowest calls (served operations, when admin.recent_calls
+  // is not 0): one per operation host-wide (CallHistories), fed by the metrics policy.
+  std::shared_ptr<CallHistory> history;
   Injection inject;                     // only while HostOptions::fault_injection is on
   // Access: what configuration adds to the declared requirement (contract's and
   // operation's together), and the whole rule as text for audit records and the log:
@@ -54,9 +62,10 @@ std::string rule_text(const OpSpec& spec, const std::vector<std::string>& scopes
 // One entry per operation of `contract`, in declaration order. kind: "server" for
 // operations served here, "client" for operations called on another process.
 // limiters: where served operations get their admission limiters (empty for "client").
+// histories: where served operations get their CallHistory (null: none kept).
 std::vector<OperationSettings> resolve_settings(const HostOptions& options, const ContractInfo& contract,
                                                 MetricsRegistry& metrics, std::string_view kind,
-                                                const LimiterSource& limiters = {});
+                                                const LimiterSource& limiters = {}, CallHistories* histories = nullptr);
 
 // Whether any operation has fault injection configured and the host's switch is on.
 bool injects_faults(const HostOptions& options);

@@ -63,4 +63,11 @@ void ConnectionPools::close_idle() {
   for (const auto& p : live) p->close_idle();
 }
 
+std::size_t EndpointPool::idle() {
+  std::lock_guard lock(mutex_);
+  std::size_t n = 0;
+  for (const auto& [thread, connections] : idle_) n += connections.size();
+  return n;
+}
+
 }  // namespace pit::detail

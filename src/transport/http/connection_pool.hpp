@@ -57,6 +57,8 @@ class EndpointPool {
   // Kept for reuse unless the thread's share is full (then closed).
   void give(IoThread* home, std::unique_ptr<HttpConnection> connection);
   void close_idle();
+  // Idle connections kept, all threads together (the diagnostics page of clients).
+  [[nodiscard]] std::size_t idle();
 
  private:
   EndpointAddress address_;

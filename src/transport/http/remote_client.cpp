@@ -105,6 +105,20 @@ std::shared_ptr<EndpointPool> RemoteClient::pool(const outbound::Endpoint& endpo
   return slot;
 }
 
+std::size_t RemoteClient::idle_connections(const outbound::Endpoint& endpoint) {
+  const auto& url = endpoint.url();
+  std::string key = url.key();
+  key.append("#").append(url.server_name);
+  std::shared_ptr<EndpointPool> pool;
+  {
+    std::lock_guard lock(pools_mutex_);
+    const auto it = endpoint_pools_.find(key);
+    if (it == endpoint_pools_.end() || !it->second) return 0;
+    pool = it->second;
+  }
+  return pool->idle();
+}
+
 bool RemoteClient::try_enter() noexcept {
   if (in_flight_.fetch_add(1, std::memory_order_relaxed) >= options_.max_in_flight) {
     in_flight_.fetch_sub(1, std::memory_order_relaxed);
@@ -223,6 +237,14 @@ void RemoteClients::stop() {
   std::lock_guard lock(mutex_);
   executor_ = nullptr;
   for (auto& [key, client] : clients_) client->stop();
+}
+
+std::vector<std::shared_ptr<RemoteClient>> RemoteClients::all() const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::shared_ptr<RemoteClient>> out;
+  out.reserve(clients_.size());
+  for (const auto& [key, client] : clients_) out.push_back(client);
+  return out;
 }
 
 void RemoteClients::render(std::string& out) const {

@@ -85,6 +85,10 @@ class RemoteClient {
   [[nodiscard]] const outbound::Backoff& backoff() const noexcept { return backoff_; }
   // The pool of an endpoint of the set (made on first use, shared host-wide).
   std::shared_ptr<EndpointPool> pool(const outbound::Endpoint& endpoint);
+  // The idle connections of an endpoint's pool; 0 when it has none yet (none is made).
+  [[nodiscard]] std::size_t idle_connections(const outbound::Endpoint& endpoint);
+  // Calls in flight to this client (what max_in_flight bounds).
+  [[nodiscard]] std::size_t in_flight() const noexcept { return in_flight_.load(std::memory_order_relaxed); }
 
   // The per-client bound on calls in flight: false (nothing taken) past options.max_in_flight.
   bool try_enter() noexcept;
@@ -125,6 +129,8 @@ class RemoteClients {
   void start(const std::function<boost::asio::any_io_executor()>& executor);
   void stop();
   void render(std::string& out) const;
+  // Every client made so far (the diagnostics page of clients).
+  [[nodiscard]] std::vector<std::shared_ptr<RemoteClient>> all() const;
 
  private:
   std::shared_ptr<ConnectionPools> pools_;

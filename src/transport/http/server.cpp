@@ -23,6 +23,7 @@
 #include "pit/asio.hpp"
 #include "observability/metrics.hpp"
 #include "pit/log.hpp"
+#include "transport/http/admin.hpp"
 #include "transport/http/openapi.hpp"
 #include "transport/http/wire.hpp"
 #include "transport/tls/certificate_reload.hpp"
@@ -73,6 +74,9 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
 
   // TLS (api listener only; null: plaintext). The timer re-checks the certificate files
   // every tls_reload_interval, on the acceptor's thread, which alone calls check().
+  // The diagnostics pages (admin listener only; made by start(), which knows whether the
+  // listener is on loopback).
+  std::unique_ptr<AdminPages> pages;
   std::unique_ptr<tls::ServerCertificates> certificates;
   std::unique_ptr<asio::steady_timer> reload_timer;
   // Failed handshakes are counted each, logged at most once a second (a scanner's flood
@@ -105,7 +109,9 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   struct DisconnectWatch;
   Task<http::response<http::string_body>> handle(http::request<http::string_body>& req, DisconnectWatch& watch,
                                                  const Peer& peer);
-  Task<http::response<http::string_body>> admin(const http::request<http::string_body>& req) const;
+  Task<http::response<http::string_body>> admin(const http::request<http::string_body>& req);
+  Task<http::response<http::string_body>> diagnostics(const http::request<http::string_body>& req,
+                                                      std::string_view path);
   Task<std::string> readiness_report(bool& ready) const;
 };
 
@@ -753,13 +759,42 @@ Task<std::string> HttpServer::Impl::readiness_report(bool& ready) const {
   co_return std::move(report.text);
 }
 
-Task<Response> HttpServer::Impl::admin(const Request& req) const {
+// A diagnostics page (admin.cpp), its answer put in HTTP terms.
+Task<Response> HttpServer::Impl::diagnostics(const Request& req, std::string_view path) {
+  AdminRequest request;
+  request.method = {req.method_string().data(), req.method_string().size()};
+  request.path = path;
+  request.authorizations = req.count(http::field::authorization);
+  if (const auto it = req.find(http::field::authorization); it != req.end()) {
+    request.authorization = {it->value().data(), it->value().size()};
+  }
+  if (const auto it = req.find(http::field::content_type); it != req.end()) {
+    request.content_type = {it->value().data(), it->value().size()};
+  }
+  request.body = req.body();
+  AdminResponse answer = co_await pages->serve(request);
+  Response res{static_cast<http::status>(answer.status), req.version()};
+  res.keep_alive(req.keep_alive());
+  res.set(http::field::content_type, http_wire::kJson);
+  res.set(http::field::cache_control, "no-store");
+  if (!answer.allow.empty()) res.set(http::field::allow, answer.allow);
+  if (!answer.www_authenticate.empty()) res.set(http::field::www_authenticate, answer.www_authenticate);
+  res.body() = std::move(answer.body);
+  res.prepare_payload();  // for HEAD too: serve() sends the length, never the content
+  co_return res;
+}
+
+Task<Response> HttpServer::Impl::admin(const Request& req) {
+  std::string_view target{req.target().data(), req.target().size()};
+  if (const auto q = target.find('?'); q != std::string_view::npos) target = target.substr(0, q);
+  if (pages && AdminPages::serves(target)) {
+    Response page = co_await diagnostics(req, target);
+    co_return page;
+  }
   Response res{http::status::ok, req.version()};
   res.keep_alive(req.keep_alive());
   res.set(http::field::content_type, "text/plain; charset=utf-8");
   res.set(http::field::cache_control, "no-store");
-  std::string_view target{req.target().data(), req.target().size()};
-  if (const auto q = target.find('?'); q != std::string_view::npos) target = target.substr(0, q);
   if (req.method() != http::verb::get && req.method() != http::verb::head) {
     res.result(http::status::method_not_allowed);
     res.set(http::field::allow, "GET, HEAD");
@@ -802,7 +837,7 @@ Task<Response> HttpServer::Impl::admin(const Request& req) const {
     }
   } else {
     res.result(http::status::not_found);
-    res.body() = "not found: /metrics, /healthz, /readyz, /openapi.json\n";
+    res.body() = "not found: /metrics, /healthz, /readyz, /openapi.json, " + std::string{AdminPages::kPaths} + "\n";
   }
   res.prepare_payload();  // for HEAD too: serve() sends the length, never the content
   co_return res;
@@ -828,6 +863,7 @@ void HttpServer::start() {
   boost::system::error_code ec;
   const auto ip = asio::ip::make_address(address, ec);
   if (ec) throw std::runtime_error("pit: cannot listen on " + impl_->options.listen + ": bad address");
+  if (impl_->mode == Mode::admin) impl_->pages = std::make_unique<AdminPages>(impl_->host, ip.is_loopback());
   impl_->acceptor = std::make_unique<tcp::acceptor>(io);
   impl_->accept_pause = std::make_unique<asio::steady_timer>(io);
   const tcp::endpoint endpoint{ip, port};
@@ -848,6 +884,7 @@ void HttpServer::adopt(int fd) { impl_->adopt(fd, tcp::v4()); }
 
 void HttpServer::stop() {
   if (!impl_ || !impl_->acceptor || impl_->stopping.exchange(true)) return;
+  if (impl_->pages) impl_->pages->stop();  // a log level set at run time reverts now
   asio::post(impl_->acceptor->get_executor(), [impl = impl_] {
     boost::system::error_code ignored;
     impl->acceptor->close(ignored);
