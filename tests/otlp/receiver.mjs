@@ -3,8 +3,12 @@
 // 0.57: the generated opentelemetry.proto types, the last line that ships them), keeps the
 // spans in memory and answers questions about them.
 //
-//   node tests/otlp/receiver.mjs [PORT] [--max-spans N]    (PORT 0 or absent: any free port)
+//   node tests/otlp/receiver.mjs [PORT] [--max-spans N] [--sink]    (PORT 0 or absent: any port)
 //
+// --sink: a load benchmark's receiver (bench/tracing/run.sh): every export request is
+// answered 200 {} at once, its spans only counted (`sunk` in /stats: occurrences of the key
+// "spanId"), nothing decoded or kept, so that Node's decoding does not compete with the
+// processes under measurement for the CPU.
 // The first line on stdout is `listening 127.0.0.1:PORT`. SIGTERM or SIGINT: closes the
 // listener (and every connection, answered or not) and exits 0.
 //
@@ -64,12 +68,14 @@ function fail(message) {
 const args = process.argv.slice(2);
 let port = 0;
 let maxSpans = 200000;
+let sink = false;
 for (let i = 0; i < args.length; i += 1) {
   if (args[i] === '--max-spans') maxSpans = Number(args[(i += 1)]);
+  else if (args[i] === '--sink') sink = true;
   else port = Number(args[i]);
 }
 if (!Number.isInteger(port) || port < 0 || !Number.isInteger(maxSpans) || maxSpans < 0)
-  fail('usage: node receiver.mjs [PORT] [--max-spans N]');
+  fail('usage: node receiver.mjs [PORT] [--max-spans N] [--sink]');
 
 class Rejected extends Error {}
 
@@ -260,7 +266,7 @@ function resetStats() {
   stats = {
     requests: 0, accepted: 0, rejected: 0, json: 0, protobuf: 0, gzip: 0,
     injected: {}, delayed: 0, hung: 0,
-    spans: 0, spansOverflowed: 0,
+    spans: 0, spansOverflowed: 0, sunk: 0,
     lastRejection: null, lastHeaders: null,
   };
 }
@@ -327,6 +333,11 @@ async function exportTraces(req, res) {
   stats.lastHeaders = req.headers;
   const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
   let body = await readBody(req);
+  if (sink) {
+    for (let at = body.indexOf('"spanId"'); at !== -1; at = body.indexOf('"spanId"', at + 1)) stats.sunk += 1;
+    stats.accepted += 1;
+    return send(res, 200, '{}');
+  }
   const c = nextControl();
   if (c.hang) {
     stats.hung += 1;
