@@ -30,6 +30,7 @@ struct Request {
   std::string attempt;  // the Pit-Attempt header
   std::string timeout;  // the Pit-Timeout header
   std::string body;
+  std::string traceparent;  // the traceparent header
 };
 
 struct Reply {
@@ -112,6 +113,10 @@ class Replica {
     std::lock_guard lock(mutex_);
     return timeouts_;
   }
+  std::vector<std::string> traceparents_seen() {
+    std::lock_guard lock(mutex_);
+    return traceparents_;
+  }
 
  private:
   void accept_loop() {
@@ -142,12 +147,14 @@ class Replica {
       http::read(*s, buffer, req, ec);
       if (ec) break;
       requests.fetch_add(1);
-      Request r{std::string(req.target()), std::string(req["Pit-Attempt"]), std::string(req["Pit-Timeout"]), req.body()};
+      Request r{std::string(req.target()), std::string(req["Pit-Attempt"]), std::string(req["Pit-Timeout"]), req.body(),
+                std::string(req["traceparent"])};
       Script script;
       {
         std::lock_guard lock(mutex_);
         attempts_.push_back(r.attempt);
         timeouts_.push_back(r.timeout);
+        traceparents_.push_back(r.traceparent);
         script = script_;
       }
       Reply reply = script(r);
@@ -194,6 +201,7 @@ class Replica {
   std::vector<std::thread> threads_;
   std::vector<std::string> attempts_;
   std::vector<std::string> timeouts_;
+  std::vector<std::string> traceparents_;
 };
 
 // A loopback port nothing listens on: connecting to it is refused.

@@ -22,6 +22,7 @@
 #include "call/call_access.hpp"
 #include "pit/asio.hpp"
 #include "pit/log.hpp"
+#include "observability/tracer.hpp"
 #include "transport/http/openapi.hpp"
 #include "transport/http/wire.hpp"
 #include "transport/tls/certificate_reload.hpp"
@@ -480,6 +481,13 @@ Task<Response> HttpServer::Impl::handle(Request& req, DisconnectWatch& watch, co
   const auto traceparent = req[http_wire::kTraceparentHeader];
   if (auto tp = http_wire::parse_traceparent({traceparent.data(), traceparent.size()})) {
     ContextAccess::set_trace(context, tp->trace_id, tp->parent_span_id, tp->sampled);
+  }
+  // Forced sampling is for a caller who proves the configured token, nobody else: an
+  // untrusted caller cannot make this host record (and export) spans at will.
+  if (const auto& token = host.options.tracing.force_token; !token.empty()) {
+    if (auto it = req.find(http_wire::kTraceForceHeader); it != req.end()) {
+      CallAccess::set_force_trace(*call, trusted_force_token({it->value().data(), it->value().size()}, token));
+    }
   }
   if (auto it = req.find(http_wire::kTimeoutHeader); it != req.end()) {
     auto timeout = http_wire::parse_timeout({it->value().data(), it->value().size()});
