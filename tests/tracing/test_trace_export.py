@@ -41,6 +41,8 @@ from otlp_receiver import OtlpReceiver, receiver_available  # noqa: E402
 # OTLP numbers (opentelemetry/proto/trace/v1/trace.proto).
 SERVER, CLIENT = 2, 3
 STATUS_UNSET, STATUS_OK, STATUS_ERROR = 0, 1, 2
+# One buy: 3 server spans, and in the gateway and orders a call span and its attempt's.
+SPANS_PER_BUY = 7
 SECRET = e2e.SECRET  # in the inventory's exception text (examples/shop/services.hpp)
 HEX32 = re.compile(r"^[0-9a-f]{32}$")
 # Spans are exported every EXPORT_INTERVAL_MS (a short one: the tests wait for them).
@@ -279,14 +281,14 @@ class ReceiverUp(unittest.TestCase):
         r = buy(self.gateway, headers={"X-Request-Id": cid})
         self.assertEqual(r.status, 200, r)
         trace_id = trace_id_of(r)
-        tree = TraceTree(self, self.otlp.wait_for_trace(trace_id, 5))
+        tree = TraceTree(self, self.otlp.wait_for_trace(trace_id, SPANS_PER_BUY))
         time.sleep(3 * EXPORT_INTERVAL_MS / 1000)  # anything later would be a stray span
         tree = TraceTree(self, self.otlp.trace(trace_id))
         if os.environ.get("PIT_TRACE_DUMP"):  # docs/observability.md's example spans
             print(json.dumps(tree.spans, indent=1), file=sys.stderr)
         root = tree.check_nesting()
         gateway, gw_clients, orders, orders_clients, inventory = tree.chain()
-        self.assertEqual(len(tree.spans), 7, "3 server spans, 2 calls, 2 attempts\n" + tree.dump())
+        self.assertEqual(len(tree.spans), SPANS_PER_BUY, "3 server spans, 2 calls, 2 attempts\n" + tree.dump())
         for s in (orders, inventory):
             self.assertEqual(s["attributes"].get("pit.attempt"), 1, "the caller's attempt number\n%s" % s)
         self.assertIs(root, gateway)
@@ -316,7 +318,7 @@ class ReceiverUp(unittest.TestCase):
         r = buy(self.gateway, headers={"traceparent": "00-%s-%s-01" % (trace_id, parent)})
         self.assertEqual(r.status, 200, r)
         self.assertEqual(trace_id_of(r), trace_id)
-        tree = TraceTree(self, self.otlp.wait_for_trace(trace_id, 5))
+        tree = TraceTree(self, self.otlp.wait_for_trace(trace_id, SPANS_PER_BUY))
         gateway = tree.one(SERVER, "shop.v1.Gateway/buy")
         self.assertEqual(gateway["parentSpanId"], parent, tree.dump())
         tree.chain()
@@ -325,7 +327,7 @@ class ReceiverUp(unittest.TestCase):
         cid = e2e.new_id("cursed")
         r = buy(self.gateway, sku="cursed-sku", headers={"X-Request-Id": cid})
         self.assertEqual(r.status, 500, r)
-        tree = TraceTree(self, self.otlp.wait_for_trace(trace_id_of(r), 5))
+        tree = TraceTree(self, self.otlp.wait_for_trace(trace_id_of(r), SPANS_PER_BUY))
         tree.check_nesting()
         gateway, gw_clients, orders, orders_clients, inventory = tree.chain()
         # internal is a server-side code: an error on every span, server and client.
@@ -345,7 +347,7 @@ class ReceiverUp(unittest.TestCase):
     def test_declared_client_fault_is_not_an_error_on_server_spans_but_is_on_client_spans(self):
         r = buy(self.gateway, sku="plum")
         self.assertEqual(r.status, 404, r)
-        tree = TraceTree(self, self.otlp.wait_for_trace(trace_id_of(r), 5))
+        tree = TraceTree(self, self.otlp.wait_for_trace(trace_id_of(r), SPANS_PER_BUY))
         gateway, gw_clients, orders, orders_clients, inventory = tree.chain()
         for s in (gateway, orders, inventory):
             self.assertNotEqual(s["status"]["code"], STATUS_ERROR, "not_found is the caller's fault\n" + tree.dump())
@@ -359,7 +361,7 @@ class ReceiverUp(unittest.TestCase):
         self.otlp.control(status=503, retryAfter="1", count=2)
         r = buy(self.gateway)
         self.assertEqual(r.status, 200, r)
-        TraceTree(self, self.otlp.wait_for_trace(trace_id_of(r), 5, timeout_s=30)).chain()
+        TraceTree(self, self.otlp.wait_for_trace(trace_id_of(r), SPANS_PER_BUY, timeout_s=30)).chain()
         self.assertEqual(self.otlp.stats()["injected"].get("503"), 2)
         after = sum(metric(self.shop.metrics(role), "pit_trace_export_failures_total") for role in e2e.ShopSystem.ROLES)
         self.assertGreaterEqual(after - before, 2, "the refused exports are counted")
@@ -492,7 +494,7 @@ class ShutdownFlushes(unittest.TestCase):
             code, took = self.shop.terminate(role, timeout=10 * SLOW)
             self.assertEqual(code, 0, "%s after SIGTERM\n%s" % (role, self.shop.tail(role)))
         for trace_id in ids:
-            TraceTree(self, self.otlp.wait_for_trace(trace_id, 5, timeout_s=5)).chain()
+            TraceTree(self, self.otlp.wait_for_trace(trace_id, SPANS_PER_BUY, timeout_s=5)).chain()
         self.assertEqual(self.otlp.stats()["rejected"], 0, self.otlp.stats()["lastRejection"])
 
 
