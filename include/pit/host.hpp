@@ -106,6 +106,12 @@ struct TracingOptions {
   std::vector<std::pair<std::string, std::string>> headers;
   // service.instance.id; empty: "<hostname>:<pid>".
   std::string instance;
+  // More resource attributes (OTEL_RESOURCE_ATTRIBUTES: "k=v,k2=v2"), as strings.
+  std::vector<std::pair<std::string, std::string>> resource_attributes;
+  // A caller that sends this token in the Pit-Trace-Force header has its call sampled
+  // whatever the ratio and its parent say (an on-call engineer's one traced request);
+  // empty: nobody can force sampling.
+  std::string force_token;
 };
 
 // Deduplicated operations (docs/durability.md, OpSpec::deduplicated): where their claims

@@ -91,6 +91,9 @@ class Call {
   bool reply_as_json_ = false;
   // Made in-process by a call of this host: already admitted as part of its caller.
   bool nested_ = false;
+  // A trusted caller asked for this call to be traced whatever the sampling says (the
+  // HTTP entry point checked its token; docs/observability.md).
+  bool force_trace_ = false;
   // What the entry point saw of the caller's credentials, for the authentication policy:
   // the Authorization header's value, the verified client certificate's identity (SPIFFE
   // URI SAN, else subject), and whether the connection was TLS.

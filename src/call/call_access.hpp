@@ -49,6 +49,9 @@ struct CallAccess {
   static detail::InlineWorker* inline_worker(const Call& c) noexcept { return c.inline_worker_.get(); }
   static void set_inline_worker(Call& c, std::shared_ptr<InlineWorker> w) noexcept { c.inline_worker_ = std::move(w); }
 
+  static bool force_trace(const Call& c) noexcept { return c.force_trace_; }
+  static void set_force_trace(Call& c, bool force) noexcept { c.force_trace_ = force; }
+
   static bool nested(const Call& c) noexcept { return c.nested_; }
   static void set_nested(Call& c, bool nested) noexcept { c.nested_ = nested; }
 

@@ -27,6 +27,7 @@
 #include "config/app_settings.hpp"
 #include "config/environment.hpp"
 #include "config/key_table.hpp"
+#include "config/otel_environment.hpp"
 #include "config/toml_file.hpp"
 #include "config/value_check.hpp"
 
@@ -49,6 +50,8 @@ using Environment = std::map<std::string, std::string>;
 HostOptions read_toml(std::string_view text, std::string_view source, const Environment& environment,
                       config::AppRead* app) {
   HostOptions options = Config::defaults();
+  // OTEL_* first, so the file and PIT_* variables win over them.
+  config::apply_otel_environment(environment, options);
   config::apply_file(text, source, options, app);
   config::apply_environment(environment, options, app);
   return options;

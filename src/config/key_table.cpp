@@ -2,6 +2,7 @@
 // Add a key here and as a row of docs/configuration.md (config_test compares them).
 #include "config/key_table.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <chrono>
@@ -277,6 +278,46 @@ const std::array kSettings{
           "Audit records formatted and not yet written, at most (kept while the sink cannot write).",
           [](HostOptions& o, const Value& v) { o.audit.queue = as_size(v); },
           [](const HostOptions& o) { return of_size(o.audit.queue); }},
+  Setting{"tracing.endpoint", Kind::text, 0, 0,
+          "The OTLP/HTTP traces URL spans are exported to (JSON encoding; http:// only); empty: no spans (trace context still propagates).",
+          [](HostOptions& o, const Value& v) { o.tracing.endpoint = std::get<std::string>(v); },
+          [](const HostOptions& o) { return Value{o.tracing.endpoint}; }},
+  Setting{"tracing.sample_ratio", Kind::number, 0, 1,
+          "The share of root calls sampled (by trace id); a caller's decision is kept for the rest.",
+          [](HostOptions& o, const Value& v) { o.tracing.sample_ratio = as_number(v); },
+          [](const HostOptions& o) { return Value{o.tracing.sample_ratio}; }},
+  Setting{"tracing.max_queue", Kind::integer, 1, 1'000'000,
+          "Spans waiting for export, at most; when full, a span is dropped and counted, the call never waits.",
+          [](HostOptions& o, const Value& v) { o.tracing.max_queue = as_size(v); },
+          [](const HostOptions& o) { return of_size(o.tracing.max_queue); }},
+  Setting{"tracing.max_batch", Kind::integer, 1, 1'000'000,
+          "Spans per export request; a full batch is sent at once (at most tracing.max_queue).",
+          [](HostOptions& o, const Value& v) { o.tracing.max_batch = as_size(v); },
+          [](const HostOptions& o) { return of_size(o.tracing.max_batch); }},
+  Setting{"tracing.export_interval_ms", Kind::integer, 1, kHourMs,
+          "Spans queued are sent at least this often.",
+          [](HostOptions& o, const Value& v) { o.tracing.export_interval = as_ms(v); },
+          [](const HostOptions& o) { return of_ms(o.tracing.export_interval); }},
+  Setting{"tracing.export_timeout_ms", Kind::integer, 1, kHourMs,
+          "One export request's time limit (connect, send, answer).",
+          [](HostOptions& o, const Value& v) { o.tracing.export_timeout = as_ms(v); },
+          [](const HostOptions& o) { return of_ms(o.tracing.export_timeout); }},
+  Setting{"tracing.headers", Kind::pairs, 0, 0,
+          "Headers sent with every export request (an API key): \"name=value,name2=value2\", values percent-decoded.",
+          [](HostOptions& o, const Value& v) { o.tracing.headers = *parse_pairs(std::get<std::string>(v)); },
+          [](const HostOptions& o) { return Value{join_pairs(o.tracing.headers)}; }},
+  Setting{"tracing.resource_attributes", Kind::pairs, 0, 0,
+          "More resource attributes of every span: \"key=value,key2=value2\".",
+          [](HostOptions& o, const Value& v) { o.tracing.resource_attributes = *parse_pairs(std::get<std::string>(v)); },
+          [](const HostOptions& o) { return Value{join_pairs(o.tracing.resource_attributes)}; }},
+  Setting{"tracing.instance", Kind::text, 0, 0,
+          "service.instance.id of the spans; empty: \"<hostname>:<pid>\".",
+          [](HostOptions& o, const Value& v) { o.tracing.instance = std::get<std::string>(v); },
+          [](const HostOptions& o) { return Value{o.tracing.instance}; }},
+  Setting{"tracing.force_token", Kind::text, 0, 0,
+          "A caller sending this token in the Pit-Trace-Force header has its call sampled; empty: nobody can force sampling.",
+          [](HostOptions& o, const Value& v) { o.tracing.force_token = std::get<std::string>(v); },
+          [](const HostOptions& o) { return Value{o.tracing.force_token}; }},
   Setting{"fault_injection.enabled", Kind::boolean, 0, 0,
           "The master switch of the operations' inject_* settings (tests, failure drills); off: they are ignored.",
           [](HostOptions& o, const Value& v) { o.fault_injection = std::get<bool>(v); },
@@ -284,8 +325,8 @@ const std::array kSettings{
 };
 // clang-format on
 
-constexpr std::array<std::string_view, 8> kSections{"host",      "log",  "http",  "admin",
-                                                   "admission", "auth", "audit", "fault_injection"};
+constexpr std::array<std::string_view, 9> kSections{"host",      "log",  "http",  "admin",
+                                                   "admission", "auth", "audit", "tracing", "fault_injection"};
 
 // clang-format off
 const std::array kOperationSettings{
@@ -419,10 +460,10 @@ const std::array kClientOperationSettings{
 
 // Only these prefixes are configuration; other PIT_* variables (PIT_CONFIG, and the
 // scripts' PIT_E2E_*, PIT_DEMO_*, PIT_SHOP_BIN...) are not ours to judge.
-constexpr std::array<std::string_view, 8> kEnvironmentPrefixes{"PIT_HOST_",      "PIT_LOG_",
+constexpr std::array<std::string_view, 9> kEnvironmentPrefixes{"PIT_HOST_",      "PIT_LOG_",
                                                                "PIT_HTTP_",      "PIT_ADMIN_",
                                                                "PIT_ADMISSION_", "PIT_AUTH_",
-                                                               "PIT_AUDIT_",
+                                                               "PIT_AUDIT_",     "PIT_TRACING_",
                                                                "PIT_FAULT_INJECTION_"};
 
 }  // namespace
@@ -491,6 +532,59 @@ std::optional<HttpOptions::ClientAuth> parse_client_auth(std::string_view text) 
     if (name == text) return mode;
   }
   return std::nullopt;
+}
+
+namespace {
+
+std::string_view trimmed(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+bool has_control(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+}
+
+}  // namespace
+
+std::optional<std::vector<std::pair<std::string, std::string>>> parse_pairs(std::string_view text) {
+  std::vector<std::pair<std::string, std::string>> pairs;
+  if (trimmed(text).empty()) return pairs;
+  for (;;) {
+    const auto comma = text.find(',');
+    const std::string_view entry = text.substr(0, comma);
+    const auto eq = entry.find('=');
+    if (eq == std::string_view::npos) return std::nullopt;
+    const std::string_view key = trimmed(entry.substr(0, eq));
+    const std::string_view raw = trimmed(entry.substr(eq + 1));
+    std::string value;
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+      if (raw[i] == '%' && i + 2 < raw.size() && hex_digit(raw[i + 1]) >= 0 && hex_digit(raw[i + 2]) >= 0) {
+        value.push_back(static_cast<char>(hex_digit(raw[i + 1]) * 16 + hex_digit(raw[i + 2])));
+        i += 2;
+      } else {
+        value.push_back(raw[i]);
+      }
+    }
+    if (key.empty() || has_control(key) || has_control(value)) return std::nullopt;
+    pairs.emplace_back(std::string(key), std::move(value));
+    if (comma == std::string_view::npos) return pairs;
+    text.remove_prefix(comma + 1);
+  }
+}
+
+std::string join_pairs(const std::vector<std::pair<std::string, std::string>>& pairs) {
+  std::string text;
+  for (const auto& [key, value] : pairs) text += (text.empty() ? "" : ",") + key + "=" + value;
+  return text;
 }
 
 std::string environment_name(std::string_view key) {

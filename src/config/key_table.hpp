@@ -31,10 +31,11 @@ using Value = std::variant<std::int64_t, bool, std::string, double, std::vector<
 // name or "-" (standard output), never ""; when_behind: "wait" or "drop"
 // (audit.when_behind); client_auth: http.tls_client_auth's values. number: an integer or a
 // float within min..max. url: a client base URL (outbound::parse_url); urls: a non-empty
-// array of them. balancer: "p2c" or "round_robin"; hedge: "off", "fixed" or "p95".
+// array of them. balancer: "p2c" or "round_robin"; hedge: "off", "fixed" or "p95". pairs:
+// "key=value,key2=value2" (values percent-decoded; tracing.headers, OTEL_* style).
 enum class Kind : std::uint8_t {
   integer, boolean, level, listen, code, names, text, identity, path, audit_path, when_behind, client_auth,
-  number, url, urls, balancer, hedge
+  number, url, urls, balancer, hedge, pairs
 };
 
 // A key of the [host], [log], [http], [admin], [admission], [fault_injection] or [audit] section.
@@ -103,6 +104,13 @@ std::optional<HttpOptions::ClientAuth> parse_client_auth(std::string_view text);
 // them ignored; a trailing comma gives an empty name (refused by the check).
 std::vector<std::string> split_names(std::string_view text);
 std::string join_names(const std::vector<std::string>& names);
+
+// "k=v, k2=v2" → {{"k","v"},{"k2","v2"}} (Kind::pairs, and OTEL_EXPORTER_OTLP_HEADERS /
+// OTEL_RESOURCE_ATTRIBUTES): spaces around keys and values trimmed, values percent-decoded.
+// nullopt for an entry without '=' or with an empty key, or a key or value with a control
+// character (a header line break).
+std::optional<std::vector<std::pair<std::string, std::string>>> parse_pairs(std::string_view text);
+std::string join_pairs(const std::vector<std::pair<std::string, std::string>>& pairs);
 
 // "http.listen" → "PIT_HTTP_LISTEN".
 std::string environment_name(std::string_view key);

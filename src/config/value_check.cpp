@@ -54,6 +54,7 @@ std::string type_name(Kind kind) {
     case Kind::url:
     case Kind::balancer:
     case Kind::hedge:
+    case Kind::pairs:
       return "string";
     case Kind::number:
       return "number";
@@ -98,6 +99,8 @@ std::string range_text(Kind kind, std::int64_t min, std::int64_t max) {
       return "\"name, name, ...\" (letters, digits, '_', '-', '.')";
     case Kind::text:
       return "any string";
+    case Kind::pairs:
+      return "\"key=value,key2=value2\" or \"\"";
     case Kind::identity:
       return "\"exchange\", \"forward\", \"own\", \"none\"";
     case Kind::path:
@@ -238,6 +241,9 @@ std::string check(Kind kind, std::int64_t min, std::int64_t max, const Value& va
     case Kind::hedge:
       if (parse_hedge(std::get<std::string>(value))) return {};
       return show(value) + " is not a hedging mode (" + range_text(kind, min, max) + ")";
+    case Kind::pairs:
+      if (parse_pairs(std::get<std::string>(value))) return {};
+      return show(value) + " is not a list of key=value pairs (" + range_text(kind, min, max) + ")";
   }
   return {};
 }

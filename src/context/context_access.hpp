@@ -41,6 +41,9 @@ struct ContextAccess {
   // Trace ids from the caller (already validated lowercase hex of the right length).
   static void set_trace(Context& c, std::string_view trace_id, std::string_view parent_span_id,
                         bool sampled) noexcept;
+  // The sampling decision (the tracing policy's): what the call records, and the flag its
+  // outbound calls carry.
+  static void set_sampled(Context& c, bool sampled) noexcept { c.sampled_ = sampled; }
   // Already validated and normalized (W3C Trace Context: combined, limits applied).
   static void set_tracestate(Context& c, std::string tracestate) { c.tracestate_ = std::move(tracestate); }
   [[nodiscard]] static bool has_trace(const Context& c) noexcept { return c.trace_id_[0] != '\0'; }

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <sys/resource.h>
+#include <unistd.h>
 #include <stdexcept>
 #include <algorithm>
 #include <thread>
@@ -25,6 +26,7 @@
 #include "transport/http/client.hpp"
 #include "transport/http/fetch.hpp"
 #include "transport/http/openapi.hpp"
+#include "transport/http/otlp_exporter.hpp"
 #include "transport/http/server.hpp"
 
 namespace pit {
@@ -54,6 +56,8 @@ void require_not_started(const Host::State& s, const char* what) {
   }
 }
 
+void validate_tracing(const TracingOptions& t);
+
 void validate(const HostOptions& o) {
   if (o.io_threads > 1024) throw std::invalid_argument("pit: io_threads must be 0 (one per core) to 1024");
   if (o.workers == 0 || o.workers > 4096) throw std::invalid_argument("pit: workers must be 1..4096");
@@ -69,6 +73,7 @@ void validate(const HostOptions& o) {
     throw std::invalid_argument("pit: admission max_in_flight and max_queue must be at most 10000000");
   }
   detail::AuditLog::validate(o.audit);
+  validate_tracing(o.tracing);
   for (const auto& [contract, client] : o.clients) outbound::validate(client, contract);
 }
 
@@ -203,6 +208,47 @@ void start_identity(Host::State& s) {
   }
 }
 
+// Tracing's options, checked at start (the configuration's ranges hold already; these
+// are for options given in code).
+void validate_tracing(const TracingOptions& t) {
+  if (!(t.sample_ratio >= 0.0 && t.sample_ratio <= 1.0)) throw std::invalid_argument("pit: tracing.sample_ratio must be 0..1");
+  if (t.max_queue == 0 || t.max_batch == 0 || t.max_batch > t.max_queue) {
+    throw std::invalid_argument("pit: tracing.max_batch must be 1..tracing.max_queue");
+  }
+  if (t.endpoint.empty()) return;
+  const std::string_view url = t.endpoint;
+  if (!url.starts_with("http://")) {
+    throw std::invalid_argument("pit: tracing.endpoint '" + t.endpoint + "': must start with http:// (https is not supported yet)");
+  }
+}
+
+// What the spans' resource says: service.name (host.service_name, else the first served
+// contract), service.version, service.instance.id (tracing.instance, else host:pid), the
+// SDK, then the user's own (OTEL_RESOURCE_ATTRIBUTES) where they name none of those.
+detail::ResourceAttributes resource_of(const Host::State& s) {
+  const HostOptions& o = s.options;
+  detail::ResourceAttributes resource;
+  std::string name = o.service.name;
+  if (name.empty() && !s.services.empty()) name = std::string(s.services.front().contract->name);
+  if (name.empty()) name = "pit";
+  resource.emplace_back("service.name", std::move(name));
+  if (!o.service.version.empty()) resource.emplace_back("service.version", o.service.version);
+  std::string instance = o.tracing.instance;
+  if (instance.empty()) {
+    std::array<char, 256> host{};
+    if (gethostname(host.data(), host.size() - 1) != 0) host[0] = '\0';
+    instance = std::string(host.data()) + ":" + std::to_string(getpid());
+  }
+  resource.emplace_back("service.instance.id", std::move(instance));
+  resource.emplace_back("telemetry.sdk.name", "pit");
+  resource.emplace_back("telemetry.sdk.language", "cpp");
+  for (const auto& [key, value] : o.tracing.resource_attributes) {
+    const bool taken = std::any_of(resource.begin(), resource.end(), [&key](const auto& kv) { return kv.first == key; });
+    if (!taken) resource.emplace_back(key, value);
+  }
+  return resource;
+}
+
 }  // namespace
 
 Host::Host() : Host(HostOptions{}) {}
@@ -327,11 +373,17 @@ void Host::start() {
   s.workers = std::make_unique<detail::WorkerPool>(o.workers, o.worker_queue);
   s.dispatcher = std::make_unique<detail::Dispatcher>(*s.workers, s.mappers);
   start_identity(s);
+  if (detail::tracing_on(o)) {
+    s.tracer = std::make_unique<detail::Tracer>(o.tracing.max_queue, o.tracing.max_batch);
+    s.exporter = std::make_unique<detail::OtlpExporter>(*s.tracer, o.tracing, resource_of(s), detail::HttpFetch{&detail::fetch});
+    s.metrics.add_section([tracer = s.tracer.get()](std::string& out) { tracer->render(out); });
+  }
   s.pipeline = std::make_unique<Pipeline>(
-      detail::standard_inbound(o, s.limiters->host(), s.authenticator.get(), s.audit.get(), std::move(s.user_policies)),
+      detail::standard_inbound(o, s.limiters->host(), s.authenticator.get(), s.audit.get(), std::move(s.user_policies),
+                               s.tracer.get()),
       *s.dispatcher);
-  s.http_send = std::make_unique<detail::HttpSend>(o.http);
-  s.outbound = std::make_unique<Pipeline>(detail::standard_outbound(o, s.token_client.get()), *s.http_send);
+  s.http_send = std::make_unique<detail::HttpSend>(o.http, s.tracer.get());
+  s.outbound = std::make_unique<Pipeline>(detail::standard_outbound(o, s.token_client.get(), s.tracer.get()), *s.http_send);
   const std::size_t io_threads =
       o.io_threads != 0 ? o.io_threads : std::max<std::size_t>(1, std::thread::hardware_concurrency());
   for (std::size_t i = 0; i < io_threads; ++i) {
@@ -412,6 +464,11 @@ void Host::start() {
   s.running.store(true, std::memory_order_release);
   // DNS-named clients resolve from now on, on the I/O threads.
   detail::start_outbound(s);
+  // Spans go out from now on, from the exporter's own thread.
+  if (s.exporter) {
+    s.exporter->start();
+    log::info("exporting spans", {{"endpoint", o.tracing.endpoint}, {"sample_ratio", o.tracing.sample_ratio}});
+  }
   // The first run of the readiness checks starts now that calls are served (a check may
   // call this host's own services); /readyz says "not checked yet" for each until then.
   s.readiness->start([&s]() -> detail::IoThread& { return s.home_for_new_call(); });
@@ -533,6 +590,10 @@ void Host::stop() {
   for (auto& t : s.io_threads) t->stop(/*keep_frames=*/s.abandoned > 0);
   // 7. The idle connections this host's clients pooled are closed: their peers see it now.
   detail::close_idle_connections(s);
+  // 8. Every call has ended, so every span is recorded: the exporter sends what is queued
+  //    in what is left of the grace period (at least half a second); what it cannot send
+  //    by then is dropped and counted.
+  if (s.exporter) s.exporter->stop(std::max(grace_end, Clock::now() + std::chrono::milliseconds(500)));
   log::info("stopped");
   log::flush();
 }

@@ -3,6 +3,7 @@
 // implements them (transport/http/fetch.hpp: detail::fetch); tests inject their own.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -21,6 +22,9 @@ struct FetchRequest {
   std::vector<std::pair<std::string, std::string>> headers;
   std::chrono::milliseconds timeout{2000};  // the whole exchange: connect, send, the reply
   std::size_t max_reply_bytes = 1 << 20;    // the reply body; a larger one is an error
+  // Set by another thread: the exchange ends at once, as if timed out (a flush cut short
+  // at shutdown). Checked every few milliseconds; null: never.
+  const std::atomic<bool>* abandon = nullptr;
 };
 
 struct FetchResult {

@@ -13,15 +13,24 @@
 #include "pipeline/policies/fault_shaping.hpp"
 #include "pipeline/policies/metrics.hpp"
 #include "pipeline/policies/outbound_identity.hpp"
+#include "pipeline/policies/tracing.hpp"
 
 namespace pit::detail {
 
+bool tracing_on(const HostOptions& options) noexcept { return !options.tracing.endpoint.empty(); }
+
 std::vector<std::unique_ptr<Policy>> standard_inbound(const HostOptions& options, Limiter* host_limiter,
                                                       Authenticator* authenticator, AuditLog* audit,
-                                                      std::vector<std::unique_ptr<Policy>> user) {
+                                                      std::vector<std::unique_ptr<Policy>> user, Tracer* tracer) {
   std::vector<std::unique_ptr<Policy>> order;
   // 1. correlation — first, so every later policy and every log line has the call's ids.
   order.push_back(std::make_unique<policies::Correlation>());
+  // 1b. tracing — right after the ids exist (the sampling decision reads the trace id) and
+  //    outside everything that can fail a call, like call_log: its span ends with the
+  //    outcome the caller gets. Left out when spans are not exported.
+  if (tracing_on(options)) {
+    order.push_back(std::make_unique<policies::Tracing>(tracer, options.tracing.sample_ratio, false));
+  }
   // 2. call_log and 3. metrics — outside everything that can fail a call, so they see every
   //    outcome (rejections and deadlines included) exactly as the caller gets it.
   order.push_back(std::make_unique<policies::CallLog>(options.log_calls, "server"));
@@ -56,10 +65,17 @@ std::vector<std::unique_ptr<Policy>> standard_inbound(const HostOptions& options
 }
 
 // The outbound order: what a call to another process goes through before it is sent.
-std::vector<std::unique_ptr<Policy>> standard_outbound(const HostOptions& options, identity::TokenClient* tokens) {
+std::vector<std::unique_ptr<Policy>> standard_outbound(const HostOptions& options, identity::TokenClient* tokens,
+                                                       Tracer* tracer) {
   std::vector<std::unique_ptr<Policy>> order;
-  // 1. correlation — the call gets the client span whose id travels in traceparent.
+  // 1. correlation — the call gets its logical client span; each attempt gets a span of
+  //    its own (the outbound terminal), whose id travels in traceparent.
   order.push_back(std::make_unique<policies::Correlation>());
+  // 1b. tracing — the sampling decision the attempts' traceparent carries, and the logical
+  //    CLIENT span of the call, whatever its outcome.
+  if (tracing_on(options)) {
+    order.push_back(std::make_unique<policies::Tracing>(tracer, options.tracing.sample_ratio, true));
+  }
   // 2. call_log and metrics — one "client" line and sample per outbound call: what the
   //    remote call cost us, whatever its outcome.
   order.push_back(std::make_unique<policies::CallLog>(options.log_calls, "client"));

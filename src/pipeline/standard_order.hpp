@@ -12,15 +12,21 @@ namespace pit::detail {
 class Limiter;
 class Authenticator;
 class AuditLog;
+class Tracer;
 namespace identity {
 class TokenClient;
 }
 // authenticator: null when no issuer is configured; audit: null only in describe_pipeline().
 std::vector<std::unique_ptr<Policy>> standard_inbound(const HostOptions& options, Limiter* host_limiter,
                                                       Authenticator* authenticator, AuditLog* audit,
-                                                      std::vector<std::unique_ptr<Policy>> user);
+                                                      std::vector<std::unique_ptr<Policy>> user,
+                                                      Tracer* tracer = nullptr);
 // The outbound pipeline of calls this host makes to other processes. tokens: this
 // service's client at the issuer (null: none configured).
-std::vector<std::unique_ptr<Policy>> standard_outbound(const HostOptions& options, identity::TokenClient* tokens);
+// tracer: where sampled calls' spans go (null: nowhere, as in describe_pipeline()).
+std::vector<std::unique_ptr<Policy>> standard_outbound(const HostOptions& options, identity::TokenClient* tokens,
+                                                       Tracer* tracer = nullptr);
+// Whether spans are exported (tracing.endpoint set): the tracing policy is in both orders.
+[[nodiscard]] bool tracing_on(const HostOptions& options) noexcept;
 
 }  // namespace pit::detail

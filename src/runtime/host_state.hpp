@@ -20,6 +20,7 @@
 #include "runtime/readiness.hpp"
 #include "settings/operation_settings.hpp"
 #include "observability/metrics.hpp"
+#include "observability/tracer.hpp"
 #include "pipeline/pipeline.hpp"
 #include "pipeline/policies/admission.hpp"
 #include "pit/host.hpp"
@@ -29,6 +30,7 @@ class HttpServer;
 class HttpSend;
 class ConnectionPools;
 class RemoteClients;
+class OtlpExporter;
 }  // namespace pit::detail
 
 namespace pit {
@@ -55,6 +57,10 @@ struct Host::State {
   // so they outlive them.
   std::unique_ptr<detail::Authenticator> authenticator;
   std::unique_ptr<detail::identity::TokenClient> token_client;
+  // Spans of sampled calls (null: tracing.endpoint not set), and the exporter that sends
+  // them. Declared before the pipelines, whose tracing policies record into it.
+  std::unique_ptr<detail::Tracer> tracer;
+  std::unique_ptr<detail::OtlpExporter> exporter;
   std::unique_ptr<Pipeline> pipeline;  // inbound: every call served here
   std::unique_ptr<Pipeline> outbound;  // every call this host makes to another process
   std::unique_ptr<detail::HttpServer> http_server;

@@ -429,7 +429,7 @@ TEST(Config, every_key_outside_contracts_has_an_environment_variable) {
     for (const char c : key.name) expected += c == '.' ? '_' : static_cast<char>(std::toupper(c));
     EXPECT_EQ(key.environment, expected);
     std::string value;  // "" is a valid listen
-    if (key.type == "integer") value = key.range.substr(0, key.range.find(".."));
+    if (key.type == "integer" || key.type == "number") value = key.range.substr(0, key.range.find(".."));
     if (key.type == "boolean") value = "true";
     if (key.name == "log.level") value = "off";
     if (key.name == "audit.path") value = "-";

@@ -124,6 +124,13 @@ class Replica {
     std::lock_guard lock(mutex_);
     requests_.clear();
   }
+  // The first traceparent field of every request seen so far, in arrival order.
+  std::vector<std::string> traceparents_seen() {
+    std::lock_guard lock(mutex_);
+    std::vector<std::string> out;
+    for (const auto& r : requests_) out.push_back(r.traceparent.empty() ? std::string{} : r.traceparent.front());
+    return out;
+  }
 
  private:
   void accept_loop() {

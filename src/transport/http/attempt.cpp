@@ -64,7 +64,7 @@ detail::Detached run_attempt(std::shared_ptr<Attempt> a, std::shared_ptr<const E
   req.set(http::field::content_type, http_wire::kJson);
   if (!r->credential.empty()) req.set(http::field::authorization, r->credential);
   if (!r->request_id.empty()) req.set(http_wire::kRequestIdHeader, r->request_id);
-  req.set(http_wire::kTraceparentHeader, r->traceparent);
+  req.set(http_wire::kTraceparentHeader, a->traceparent.empty() ? r->traceparent : a->traceparent);
   if (!r->tracestate.empty()) req.set(http_wire::kTracestateHeader, r->tracestate);
   if (a->timeout.count() > 0) req.set(http_wire::kTimeoutHeader, http_wire::format_timeout(a->timeout));
   req.set(http_wire::kAttemptHeader, std::to_string(a->number));

@@ -4,6 +4,7 @@
 // which answer wins; this file only moves bytes and says how the exchange ended.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <coroutine>
 #include <cstdint>
@@ -68,6 +69,10 @@ struct Attempt {
   Clock::time_point started{};
   Clock::time_point ended_at{};
   bool reused = false;  // on a pooled connection
+  // Traced (a sampled call, spans exported): the attempt's own span id, and the
+  // traceparent that carries it; otherwise empty, and the call's traceparent is sent.
+  std::array<char, 16> span_id{};
+  std::string traceparent;
 
   Ended ended = Ended::running;
   unsigned status = 0;

@@ -33,6 +33,7 @@
 #include "fault/exception_mappers.hpp"
 #include "observability/log_format.hpp"
 #include "observability/metrics.hpp"
+#include "observability/tracer.hpp"
 #include "outbound/backoff.hpp"
 #include "pit/asio.hpp"
 #include "transport/http/attempt.hpp"
@@ -185,6 +186,34 @@ struct Record {
   std::chrono::microseconds took;
 };
 
+// An attempt as a CLIENT span, child of the call's span: its number and kind, the
+// endpoint, how it ended (a lost hedge race or an abandoned attempt ends `cancelled`).
+void record_attempt_span(Tracer& tracer, const Context& context, const Attempt& a, Clock::time_point ended, Code code) {
+  SpanRecord span;
+  const auto trace = context.trace_id();
+  const auto parent = context.span_id();
+  std::copy(trace.begin(), trace.end(), span.trace_id.begin());
+  span.span_id = a.span_id;
+  std::copy(parent.begin(), parent.end(), span.parent_span_id.begin());
+  span.has_parent = true;
+  span.kind = SpanKind::client;
+  span.code = code;
+  span.contract = context.contract();
+  span.operation = context.operation();
+  span.start = a.started;
+  span.end = ended;
+  if (const auto correlation = context.correlation_id(); correlation != trace) span.correlation_id = correlation;
+  span.attempt = a.number;
+  span.attempt_kind = to_string(a.kind);
+  const EndpointAddress& address = a.pool->address();
+  span.peer_host = address.host;
+  unsigned port = 0;
+  std::from_chars(address.port.data(), address.port.data() + address.port.size(), port);
+  span.peer_port = static_cast<std::uint16_t>(port);
+  if (code == Code::cancelled) span.add_event({SpanEvent::Kind::cancelled, ended, CancelReason::caller});
+  tracer.record(std::move(span));
+}
+
 }  // namespace
 
 bool configured_remote(const HostOptions& options, std::string_view contract) {
@@ -259,6 +288,8 @@ Task<Outcome> HttpSend::dispatch(Call& call) {
   request->handshake_timeout = options_.read_timeout;
   const std::shared_ptr<const EncodedRequest> encoded = std::move(request);
 
+  // A sampled call's attempts are spans of their own (the tracing policy decided).
+  const bool traced = tracer_ != nullptr && context.sampled();
   const bool idempotent = op.spec.is_idempotent();
   const std::size_t max_attempts = std::max<std::size_t>(1, stats.retry.max_attempts);
   auto& endpoints = client->endpoints();
@@ -301,6 +332,10 @@ Task<Outcome> HttpSend::dispatch(Call& call) {
     a->kind = kind;
     a->number = ++made;
     a->timeout = timeout;
+    if (traced) {
+      random_hex(a->span_id.data(), a->span_id.size());
+      a->traceparent = http_wire::format_traceparent(context.trace_id(), {a->span_id.data(), a->span_id.size()}, true);
+    }
     endpoints.started(*endpoint);
     if (std::find(tried_raw.begin(), tried_raw.end(), endpoint.get()) == tried_raw.end()) {
       tried_raw.push_back(endpoint.get());
@@ -319,6 +354,7 @@ Task<Outcome> HttpSend::dispatch(Call& call) {
     const auto took = std::chrono::duration_cast<std::chrono::microseconds>(ended - a.started);
     stats.count_attempt(a.kind, code, took);
     records.push_back({a.number, a.kind, a.pool->address().base, code, took});
+    if (traced) record_attempt_span(*tracer_, context, a, ended, code);
   };
   // The call's answer: the losers cancelled, the attempts on the call line and, when the
   // call took more than one or failed, one line each.

@@ -14,6 +14,7 @@
 namespace pit::detail {
 
 class RemoteClient;
+class Tracer;
 
 class HttpChannel final : public Channel {
  public:
@@ -45,13 +46,16 @@ void stop_outbound(Host::State& state);
 void close_idle_connections(Host::State& state);
 
 // The terminal of the outbound pipeline: the call's attempts (client.cpp has the rules).
+// Each attempt of a sampled call is a CLIENT span of its own, child of the call's span, and
+// its traceparent carries the attempt's span id (so the callee's span is its child).
 class HttpSend final : public Terminal {
  public:
-  explicit HttpSend(const HttpOptions& options) : options_(options) {}
+  explicit HttpSend(const HttpOptions& options, Tracer* tracer = nullptr) : options_(options), tracer_(tracer) {}
   Task<Outcome> dispatch(Call& call) override;
 
  private:
   HttpOptions options_;
+  Tracer* tracer_;  // null: spans are not exported
 };
 
 }  // namespace pit::detail

@@ -183,7 +183,15 @@ FetchResult fetch(const FetchRequest& request) {
     resolver.async_resolve(url.host, url.port, on_resolve);
   }
 
-  io.run_for(request.timeout);
+  if (request.abandon == nullptr) {
+    io.run_for(request.timeout);
+  } else {
+    const auto end = std::chrono::steady_clock::now() + request.timeout;
+    for (auto now = std::chrono::steady_clock::now(); !done && now < end && !request.abandon->load();
+         now = std::chrono::steady_clock::now()) {
+      io.run_for(std::min<std::chrono::steady_clock::duration>(std::chrono::milliseconds(5), end - now));
+    }
+  }
   if (!done) {
     // The deadline passed: cancel what is pending and let the aborted handlers run, so
     // nothing still refers to this frame when it ends.

@@ -24,6 +24,7 @@
 #include "observability/metrics.hpp"
 #include "pit/log.hpp"
 #include "transport/http/admin.hpp"
+#include "observability/tracer.hpp"
 #include "transport/http/openapi.hpp"
 #include "transport/http/wire.hpp"
 #include "transport/tls/certificate_reload.hpp"
@@ -499,6 +500,13 @@ Task<Response> HttpServer::Impl::handle(Request& req, DisconnectWatch& watch, co
       if (auto tracestate = http_wire::parse_tracestate(combined)) {
         ContextAccess::set_tracestate(context, std::move(*tracestate));
       }
+    }
+  }
+  // Forced sampling is for a caller who proves the configured token, nobody else: an
+  // untrusted caller cannot make this host record (and export) spans at will.
+  if (const auto& token = host.options.tracing.force_token; !token.empty()) {
+    if (auto it = req.find(http_wire::kTraceForceHeader); it != req.end()) {
+      CallAccess::set_force_trace(*call, trusted_force_token({it->value().data(), it->value().size()}, token));
     }
   }
   if (auto it = req.find(http_wire::kTimeoutHeader); it != req.end()) {

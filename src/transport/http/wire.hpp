@@ -17,6 +17,8 @@ inline constexpr std::string_view kRequestIdHeader = "X-Request-Id";
 inline constexpr std::string_view kTimeoutHeader = "Pit-Timeout";  // grpc-timeout's format
 inline constexpr std::string_view kTraceparentHeader = "traceparent";
 inline constexpr std::string_view kTracestateHeader = "tracestate";
+// A trusted caller's request to sample this call (tracing.force_token).
+inline constexpr std::string_view kTraceForceHeader = "Pit-Trace-Force";
 // Which attempt of the caller's call this request is, 1-based (retries and hedges > 1).
 inline constexpr std::string_view kAttemptHeader = "Pit-Attempt";
 inline constexpr std::string_view kJson = "application/json";
