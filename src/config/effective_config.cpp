@@ -19,7 +19,7 @@ namespace {
 constexpr std::string_view kRedacted = "[redacted]";
 
 // Keys whose whole value is a secret, whatever their name says.
-constexpr std::string_view kSecretKeys[] = {"auth.client_secret", "admin.token"};
+constexpr std::string_view kSecretKeys[] = {"auth.client_secret", "admin.token", "tracing.force_token"};
 // Keys whose values are "name=value" pairs with secret values (OTLP exporter headers
 // carry API keys): the names stay, the values go.
 constexpr std::string_view kSecretPairKeys[] = {"tracing.headers"};
