@@ -36,6 +36,7 @@ import http.client
 import json
 import os
 import re
+import select
 import signal
 import socket
 import struct
@@ -344,6 +345,8 @@ class LosingProxy:
             threading.Thread(target=self._serve, args=(client,), daemon=True).start()
 
     def _serve(self, client):
+        # One thread per connection pair, both sockets in one select loop: a socket is only
+        # closed by the thread that reads it, so the reset below really goes out.
         try:
             upstream = socket.create_connection(("127.0.0.1", self.upstream_port), timeout=CALL_TIMEOUT_S)
         except OSError:
@@ -352,38 +355,29 @@ class LosingProxy:
         sent = bytearray()
         with self.lock:
             self.sent.append(sent)
-
-        def forward_requests():
-            try:
-                while True:
+        try:
+            while not self.closed:
+                readable, _, _ = select.select([client, upstream], [], [], 0.5)
+                if client in readable:
                     data = client.recv(65536)
                     if not data:
                         break
                     with self.lock:
                         sent.extend(data)
                     upstream.sendall(data)
-            except OSError:
-                pass
-            try:
-                upstream.shutdown(socket.SHUT_WR)
-            except OSError:
-                pass
-
-        threading.Thread(target=forward_requests, daemon=True).start()
-        try:
-            while True:
-                data = upstream.recv(65536)
-                if not data:
-                    break
-                with self.lock:
-                    lose = self.dropped < self.drop
+                if upstream in readable:
+                    data = upstream.recv(65536)
+                    if not data:
+                        break
+                    with self.lock:
+                        lose = self.dropped < self.drop
+                        if lose:
+                            self.dropped += 1
                     if lose:
-                        self.dropped += 1
-                if lose:
-                    # RST, not FIN: the gateway sees its connection die mid-answer.
-                    client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                    break
-                client.sendall(data)
+                        # RST, not FIN: the gateway sees its connection die mid-answer.
+                        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                        break
+                    client.sendall(data)
         except OSError:
             pass
         finally:
