@@ -182,6 +182,9 @@ class PostgresCluster:
 
     def __init__(self):
         self.dir = os.path.join(LOG_ROOT, "postgres")
+        # As root the cluster runs as the user postgres (pg_cluster.sh), which must reach
+        # DIR through the run's folder (mkdtemp makes it 0700).
+        os.chmod(LOG_ROOT, 0o711)
         r = subprocess.run(["bash", PG_CLUSTER, "start", self.dir], capture_output=True, timeout=120)
         if r.returncode != 0:
             raise RuntimeError("pg_cluster.sh start failed (%d): %s" % (r.returncode, r.stderr.decode(errors="replace")))
