@@ -730,7 +730,7 @@ class PostgresStore final : public Store {
            " (scope text NOT NULL, key text NOT NULL, fingerprint text NOT NULL, owner text NOT NULL,"
            " lease_until bigint NOT NULL, state text NOT NULL, code integer NOT NULL DEFAULT 0,"
            " payload text NOT NULL DEFAULT '', expires bigint NOT NULL, PRIMARY KEY (scope, key));"
-           " CREATE INDEX IF NOT EXISTS \"" + options_.table + "_settled_expires\" ON " + table_ +
+           " CREATE INDEX IF NOT EXISTS \"" + options_.table.substr(0, 55) + "_expires\" ON " + table_ +
            " (expires) WHERE state = 'settled'";
   }
   // $1 scope, $2 key, $3 fingerprint, $4 owner, $5 lease_until: the new claim, or the row

@@ -27,7 +27,9 @@ Proves, on each store:
     gateway's client retries with the same key and the order is placed once.
 On PostgreSQL also: two orders replicas sharing the database deduplicate across each other.
 
-Usage: test_dedup.py SHOP_BINARY [--store sqlite|postgres|all] [unittest args...]
+Usage: test_dedup.py SHOP_BINARY [--store sqlite|postgres|all] [--postgres-url-file FILE] [unittest args...]
+  --postgres-url-file: a running server's libpq URL (CTest's fixture `postgres`); else a
+  cluster of this run's own is started and destroyed.
   $PIT_E2E_KEEP_LOGS=1 keeps the log folder even when everything passes.
 Exit code 77 (skipped) when --store postgres is asked for and PostgreSQL is not installed.
 """
@@ -198,6 +200,16 @@ class PostgresCluster:
         if cls.instance is None:
             cls.instance = PostgresCluster()
         return cls.instance
+
+
+class SharedCluster:
+    """A server someone else started and stops (CTest's fixture `postgres`)."""
+
+    def __init__(self, url):
+        self.url = url
+
+    def destroy(self):
+        pass
 
 
 # ---------------------------------------------------------------------------------------
@@ -829,6 +841,15 @@ def main():
         i = rest.index("--store")
         store = rest[i + 1]
         del rest[i:i + 2]
+    if "--postgres-url-file" in rest:  # the fixture's cluster, instead of one of our own
+        i = rest.index("--postgres-url-file")
+        path = rest[i + 1]
+        del rest[i:i + 2]
+        if os.path.isfile(path):
+            with open(path) as f:
+                url = f.read().strip().splitlines()[-1] if f else ""
+            if url:
+                PostgresCluster.instance = SharedCluster(url)
     names = [n for n, v in globals().items() if isinstance(v, type) and issubclass(v, DurabilityCase)
              and v is not DurabilityCase]
     if store == "postgres" and not os.access("/usr/lib/postgresql/15/bin/initdb", os.X_OK) \
