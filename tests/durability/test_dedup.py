@@ -847,7 +847,8 @@ def main():
         del rest[i:i + 2]
         if os.path.isfile(path):
             with open(path) as f:
-                url = f.read().strip().splitlines()[-1] if f else ""
+                lines = f.read().strip().splitlines()
+            url = lines[-1] if lines else ""
             if url:
                 PostgresCluster.instance = SharedCluster(url)
     names = [n for n, v in globals().items() if isinstance(v, type) and issubclass(v, DurabilityCase)
