@@ -13,6 +13,7 @@
 
 #include <unistd.h>
 
+#include "pit/durable.hpp"  // pit::durable::Transaction: not part of pit/pit.hpp
 #include "pit/pit.hpp"
 
 using namespace std::chrono_literals;
@@ -81,8 +82,10 @@ class PaymentsService final : public Payments {
   // [transactional]
   pit::Task<Charged> charge_in_ledger(Charge request) override {
     auto& tx = pit::durable::Transaction::current();  // this call's transaction
-    pit::durable::Rows inserted = co_await tx.execute(
-        "INSERT INTO ledger (card, cents) VALUES ($1, $2)", {request.card, std::int64_t{request.cents}});
+    // Named, then awaited (GCC 12 and temporaries in a co_await: docs/contracts.md).
+    pit::Task<pit::durable::Rows> insert = tx.execute("INSERT INTO ledger (card, cents) VALUES ($1, $2)",
+                                                      {request.card, std::int64_t{request.cents}});
+    pit::durable::Rows inserted = co_await std::move(insert);
     if (request.cents > 100'000) {
       // Any exception or fault: the INSERT above is rolled back, no reply is stored, and a
       // retry with the same key runs again on clean data.
@@ -95,9 +98,12 @@ class PaymentsService final : public Payments {
   pit::Task<Total> total(Balance request) override {
     auto& tx = pit::durable::Transaction::current();
     // A real service creates its tables with its migrations; here the first total() does.
-    (void)co_await tx.execute("CREATE TABLE IF NOT EXISTS ledger (card TEXT NOT NULL, cents INTEGER NOT NULL)");
-    pit::durable::Rows rows =
-        co_await tx.execute("SELECT COALESCE(SUM(cents), 0), COUNT(*) FROM ledger WHERE card = $1", {request.card});
+    pit::Task<pit::durable::Rows> create =
+        tx.execute("CREATE TABLE IF NOT EXISTS ledger (card TEXT NOT NULL, cents INTEGER NOT NULL)");
+    (void)co_await std::move(create);
+    pit::Task<pit::durable::Rows> select =
+        tx.execute("SELECT COALESCE(SUM(cents), 0), COUNT(*) FROM ledger WHERE card = $1", {request.card});
+    pit::durable::Rows rows = co_await std::move(select);
     co_return Total{std::get<std::int64_t>(rows.rows.at(0).at(0)), std::get<std::int64_t>(rows.rows.at(0).at(1))};
   }
 
