@@ -408,7 +408,7 @@ class LosingProxy:
             for head in re.findall(rb"POST [^\r\n]*\r\n(?:[^\r\n]+\r\n)*\r\n", stream):
                 if not head.startswith(b"POST " + path.encode() + b" "):
                     continue
-                m = re.search(rb"(?im)^idempotency-key:[ \t]*([^\r\n]*?)[ \t]*$", head)
+                m = re.search(rb"(?im)^idempotency-key:[ \t]*([^\r\n]*?)[ \t]*\r?$", head)
                 keys.append(m.group(1).decode() if m else None)
         return keys
 
