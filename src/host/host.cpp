@@ -20,6 +20,7 @@
 #include "outbound/client_options.hpp"
 #include "runtime/host_state.hpp"
 #include "observability/log_format.hpp"
+#include "durability/postgres_store.hpp"
 #include "durability/sqlite_store.hpp"
 #include "pipeline/standard_order.hpp"
 #include "transport/http/client.hpp"
@@ -316,7 +317,14 @@ bool serves_deduplicated(const Host::State& s) {
 std::unique_ptr<detail::durability::Store> open_dedup_store(const Host::State& s) {
   const DurabilityOptions& d = s.options.durability;
   if (d.store == DedupStore::postgres) {
-    throw std::invalid_argument("pit: durability.store = \"postgres\" is not built into this pit yet");
+    if (d.postgres_url.empty()) {
+      throw std::invalid_argument("pit: durability.store = \"postgres\" needs durability.postgres_url "
+                                  "(best given as PIT_DURABILITY_POSTGRES_URL)");
+    }
+    detail::durability::PostgresStoreOptions options;
+    options.url = d.postgres_url;
+    options.connections = d.postgres_connections;
+    return detail::durability::make_postgres_store(std::move(options));
   }
   detail::durability::SqliteStoreOptions options;
   options.path = d.sqlite_path;

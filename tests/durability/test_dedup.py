@@ -678,7 +678,7 @@ class Replays:
         # sku holds the slot, a buy with a key is refused before deduplication, and the key
         # stays new.
         hold = in_thread(call, self.gateway.port, BUY, {"sku": "slow-sku", "quantity": 1},
-                         headers={"Pit-Timeout": "%dm" % int(1000 * SLOW)})
+                         headers={"Pit-Timeout": "%dm" % int(3000 * SLOW)})  # long enough on a loaded machine
         refused_probe = self.wait_until(
             lambda: call(self.gateway.port, BUY, {"sku": SKU, "quantity": 1}, key=new_key("probe")).status == 503,
             5 * SLOW, step=0.02)
