@@ -677,8 +677,16 @@ class Replays:
         # The gateway admits one buy at a time (gateway_config): while a buy of the hanging
         # sku holds the slot, a buy with a key is refused before deduplication, and the key
         # stays new.
-        hold = in_thread(call, self.gateway.port, BUY, {"sku": "slow-sku", "quantity": 1},
+        def hold_the_slot():  # sent again while a probe below has the slot
+            deadline = time.monotonic() + 5 * SLOW
+            while True:
+                r = call(self.gateway.port, BUY, {"sku": "slow-sku", "quantity": 1},
                          headers={"Pit-Timeout": "%dm" % int(3000 * SLOW)})  # long enough on a loaded machine
+                if r.status != 503 or time.monotonic() > deadline:
+                    return r
+
+        hold = in_thread(hold_the_slot)
+        time.sleep(0.1 * SLOW)
         refused_probe = self.wait_until(
             lambda: call(self.gateway.port, BUY, {"sku": SKU, "quantity": 1}, key=new_key("probe")).status == 503,
             5 * SLOW, step=0.02)
