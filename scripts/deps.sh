@@ -8,6 +8,7 @@ PIT_PACKAGES=(
   libboost1.81-dev libboost-json1.81-dev   # Asio, Describe, Preprocessor (headers); Boost.JSON
   libtomlplusplus-dev                       # configuration files (src/config/)
   libssl-dev                                # TLS (src/transport/tls/); tests call it with curl
+  libsqlite3-dev                            # the embedded store of deduplicated operations (src/durability/)
   googletest libgtest-dev libgmock-dev      # tests
   libbenchmark-dev                          # bench/
   prometheus                                # promtool and a Prometheus server (tests/ops/)

@@ -545,11 +545,11 @@ class PostgresStore final : public Store {
   }
 
   // Runs body() (a Task on the store's thread) and resumes the caller on its own I/O
-  // thread with the outcome, value or exception.
+  // thread with the outcome, value or exception. A caller on no I/O thread (pit::block_on
+  // in a test or a tool) continues on the store's thread: its thread only waits.
   template <class T, class Body>
   Task<T> on_store(Body body) {
     IoThread* home = IoThread::current();
-    if (home == nullptr) throw std::logic_error("the PostgreSQL store is used from an I/O thread only");
     ContinueOn to_store{*thread_};
     co_await to_store;
     std::exception_ptr error;
@@ -564,8 +564,10 @@ class PostgresStore final : public Store {
     } catch (...) {
       error = std::current_exception();
     }
-    ContinueOn to_home{*home};
-    co_await to_home;
+    if (home != nullptr) {
+      ContinueOn to_home{*home};
+      co_await to_home;
+    }
     if (error) std::rethrow_exception(error);
     if constexpr (!std::is_void_v<T>) co_return std::move(*value);
   }

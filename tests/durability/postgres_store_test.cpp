@@ -1,6 +1,8 @@
 // The PostgreSQL store against a real server: the shared cluster of the CTest fixture
 // `postgres`, or (for the tests that stop it) a cluster of their own.
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
+#include <unistd.h>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -18,9 +20,56 @@
 #include "durability/postgres_store.hpp"
 #include "executors/executors.hpp"
 #include "pit/fault.hpp"
+#include "durability/store_suite.hpp"
 #include "support/postgres_cluster.hpp"
 
 namespace pit::detail::durability {
+namespace {
+
+// The Store suite on PostgreSQL: a "fresh database" is a schema of its own in the shared
+// cluster (the suite's own tables land there too), and `again` a second store over it.
+std::string with_search_path(const std::string& url, const std::string& schema) {
+  if (url.starts_with("postgres")) {
+    return url + (url.find('?') == std::string::npos ? "?" : "&") + "options=-csearch_path%3D" + schema;
+  }
+  return url + " options='-csearch_path=" + schema + "'";
+}
+
+std::string fresh_schema_url() {
+  static std::atomic<int> n{0};
+  const std::string base = pit::testing::shared_postgres_url();
+  const std::string schema = "s_" + std::to_string(::getpid()) + "_" + std::to_string(n++);
+  PGconn* c = PQconnectdb(base.c_str());  // the test's own thread may block
+  PGresult* r = PQexec(c, ("DROP SCHEMA IF EXISTS " + schema + " CASCADE; CREATE SCHEMA " + schema).c_str());
+  const bool made = PQresultStatus(r) == PGRES_COMMAND_OK;
+  const std::string error = PQerrorMessage(c);
+  PQclear(r);
+  PQfinish(c);
+  if (!made) throw std::runtime_error("CREATE SCHEMA: " + error);
+  return with_search_path(base, schema);
+}
+
+std::unique_ptr<Store> open_url(const std::string& url) {
+  PostgresStoreOptions options;
+  options.url = url;
+  return make_postgres_store(options);
+}
+
+std::string last_url;
+const testing::StoreFactory kPostgres{"postgres",
+                                      [] {
+                                        last_url = fresh_schema_url();
+                                        return open_url(last_url);
+                                      },
+                                      [] { return open_url(last_url); }};
+
+}  // namespace
+
+namespace testing {
+INSTANTIATE_TEST_SUITE_P(Postgres, StoreSuite, ::testing::Values(kPostgres));
+INSTANTIATE_TEST_SUITE_P(Postgres, TransactionalStoreSuite, ::testing::Values(kPostgres));
+}  // namespace testing
+
 namespace {
 
 using namespace std::chrono_literals;
