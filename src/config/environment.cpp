@@ -163,6 +163,7 @@ void apply_environment(const std::map<std::string, std::string>& variables, Host
       case Kind::url:
       case Kind::balancer:
       case Kind::hedge:
+      case Kind::dedup_store:
         value = text;
         break;
       // Only [clients."<contract>"] keys are numbers or URL lists, and they have no

@@ -265,6 +265,22 @@ const std::array kSettings{
           "Audit records formatted and not yet written, at most (kept while the sink cannot write).",
           [](HostOptions& o, const Value& v) { o.audit.queue = as_size(v); },
           [](const HostOptions& o) { return of_size(o.audit.queue); }},
+  Setting{"durability.store", Kind::dedup_store, 0, 0,
+          "Where deduplicated operations keep their claims and replies: sqlite (a file of this process) or postgres (shared by replicas).",
+          [](HostOptions& o, const Value& v) {
+            o.durability.store = std::get<std::string>(v) == "postgres" ? DedupStore::postgres : DedupStore::sqlite;
+          },
+          [](const HostOptions& o) {
+            return Value{std::string{o.durability.store == DedupStore::postgres ? "postgres" : "sqlite"}};
+          }},
+  Setting{"durability.postgres_url", Kind::text, 0, 0,
+          "The libpq connection string or postgresql:// URI of the store = postgres database (prefer the environment: PIT_DURABILITY_POSTGRES_URL; its password is never logged).",
+          [](HostOptions& o, const Value& v) { o.durability.postgres_url = std::get<std::string>(v); },
+          [](const HostOptions& o) { return Value{o.durability.postgres_url}; }},
+  Setting{"durability.postgres_connections", Kind::integer, 1, 1000,
+          "Connections to PostgreSQL the host opens at most; a call that finds none free waits for one within its deadline.",
+          [](HostOptions& o, const Value& v) { o.durability.postgres_connections = as_size(v); },
+          [](const HostOptions& o) { return of_size(o.durability.postgres_connections); }},
   Setting{"fault_injection.enabled", Kind::boolean, 0, 0,
           "The master switch of the operations' inject_* settings (tests, failure drills); off: they are ignored.",
           [](HostOptions& o, const Value& v) { o.fault_injection = std::get<bool>(v); },
@@ -272,8 +288,8 @@ const std::array kSettings{
 };
 // clang-format on
 
-constexpr std::array<std::string_view, 8> kSections{"host",      "log",  "http",  "admin",
-                                                   "admission", "auth", "audit", "fault_injection"};
+constexpr std::array<std::string_view, 9> kSections{"host",      "log",  "http",  "admin",          "admission",
+                                                   "auth",      "audit", "durability", "fault_injection"};
 
 // clang-format off
 const std::array kOperationSettings{

@@ -34,7 +34,7 @@ using Value = std::variant<std::int64_t, bool, std::string, double, std::vector<
 // array of them. balancer: "p2c" or "round_robin"; hedge: "off", "fixed" or "p95".
 enum class Kind : std::uint8_t {
   integer, boolean, level, listen, code, names, text, identity, path, audit_path, when_behind, client_auth,
-  number, url, urls, balancer, hedge
+  number, url, urls, balancer, hedge, dedup_store
 };
 
 // A key of the [host], [log], [http], [admin], [admission], [fault_injection] or [audit] section.

@@ -54,6 +54,7 @@ std::string type_name(Kind kind) {
     case Kind::url:
     case Kind::balancer:
     case Kind::hedge:
+    case Kind::dedup_store:
       return "string";
     case Kind::number:
       return "number";
@@ -84,6 +85,8 @@ std::string range_text(Kind kind, std::int64_t min, std::int64_t max) {
       return "\"p2c\", \"round_robin\"";
     case Kind::hedge:
       return "\"off\", \"fixed\", \"p95\"";
+    case Kind::dedup_store:
+      return "\"sqlite\", \"postgres\"";
     case Kind::level: {
       std::string text;
       for (const auto& [name, level] : levels())
@@ -238,6 +241,11 @@ std::string check(Kind kind, std::int64_t min, std::int64_t max, const Value& va
     case Kind::hedge:
       if (parse_hedge(std::get<std::string>(value))) return {};
       return show(value) + " is not a hedging mode (" + range_text(kind, min, max) + ")";
+    case Kind::dedup_store: {
+      const auto& store = std::get<std::string>(value);
+      if (store == "sqlite" || store == "postgres") return {};
+      return show(value) + " is not a store of deduplicated operations (" + range_text(kind, min, max) + ")";
+    }
   }
   return {};
 }
