@@ -363,6 +363,20 @@ class Pool {
       status = PQconnectPoll(c->pg);
     }
     disarm(*c);
+    // Notices ("relation already exists, skipping") are not errors: libpq would print them.
+    PQsetNoticeProcessor(c->pg, [](void*, const char*) {}, nullptr);
+    // A statement cut at its deadline is abandoned by closing its connection; the server
+    // notices a client gone only when it next writes, unless it checks: then a long statement
+    // (and the locks of its transaction) ends within a second of the cut, not when it is done.
+    // Before PostgreSQL 14 the setting is unknown: refused, and nothing else changes.
+    try {
+      std::string sql = "SET client_connection_check_interval = 1000";
+      Params none;
+      Result set = co_await run_statement(c, std::move(sql), std::move(none), deadline, true);
+    } catch (const SqlError&) {
+    } catch (const ConnectionLost& e) {
+      throw store_unavailable(std::string("connection lost after connecting: ") + e.what());
+    }
     if (!schema_ready_) {
       // Two replicas starting together may both create the table: the loser of that race
       // sees a unique violation (23505) or "already exists" (42P07), and tries once more.

@@ -454,13 +454,30 @@ TEST_F(PostgresStoreTest, statement_is_cut_at_the_deadline_and_the_store_goes_on
   ASSERT_EQ(run_on(io, store.claim(request(k, "fp", "o1"))).status, ClaimStatus::claimed);
   auto unit = run_on(io, store.begin({"-|test.v1.Orders/place", k}, "o1"));
   const auto start = std::chrono::steady_clock::now();
-  const Fault f = fault_of(io, unit->execute("SELECT pg_sleep(10)"));
+  const std::string marker = unique("cut");
+  const Fault f = fault_of(io, unit->execute("SELECT pg_sleep(10) -- " + marker));
   EXPECT_EQ(f.code(), Code::deadline_exceeded);
   EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
   run_on(io, unit->rollback());
   unit.reset();
   // The cut connection is gone; its only slot serves the next call on a new one.
   EXPECT_EQ(run_on(io, store.claim(request(unique("k"), "fp", "o2"))).status, ClaimStatus::claimed);
+  // And the server ends the abandoned statement soon (client_connection_check_interval),
+  // not after its 10 s: its locks do not outlive the call.
+  const auto look = unique("k");
+  ASSERT_EQ(run_on(io, store.claim(request(look, "fp", "o3"))).status, ClaimStatus::claimed);
+  auto watcher = run_on(io, store.begin({"-|test.v1.Orders/place", look}, "o3"));
+  std::int64_t still_running = 1;
+  for (int i = 0; i < 40 && still_running != 0; ++i) {
+    std::this_thread::sleep_for(100ms);
+    run_on(io, watcher->execute("SELECT pg_stat_clear_snapshot()"));  // a transaction caches what it saw
+    auto rows = run_on(io, watcher->execute("SELECT count(*) FROM pg_stat_activity WHERE query LIKE $1 AND pid <> pg_backend_pid()",
+                                            {"%" + marker + "%"}));
+    still_running = std::get<std::int64_t>(rows.rows.at(0).at(0));
+  }
+  EXPECT_EQ(still_running, 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 6s);
+  run_on(io, watcher->rollback());
 }
 
 TEST_F(PostgresStoreTest, pool_never_opens_more_than_its_connections_and_waiters_get_one) {
