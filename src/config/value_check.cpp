@@ -85,8 +85,6 @@ std::string range_text(Kind kind, std::int64_t min, std::int64_t max) {
       return "\"p2c\", \"round_robin\"";
     case Kind::hedge:
       return "\"off\", \"fixed\", \"p95\"";
-    case Kind::dedup_store:
-      return "\"sqlite\", \"postgres\"";
     case Kind::level: {
       std::string text;
       for (const auto& [name, level] : levels())
@@ -109,6 +107,8 @@ std::string range_text(Kind kind, std::int64_t min, std::int64_t max) {
       return "a file name, or \"-\" (standard output)";
     case Kind::when_behind:
       return "\"wait\", \"drop\"";
+    case Kind::dedup_store:
+      return "\"sqlite\", \"postgres\"";
     case Kind::client_auth: {
       std::string text;
       for (const auto& [name, mode] : client_auth_modes())
@@ -214,6 +214,11 @@ std::string check(Kind kind, std::int64_t min, std::int64_t max, const Value& va
       if (mode == "wait" || mode == "drop") return {};
       return show(value) + " is not \"wait\" or \"drop\"";
     }
+    case Kind::dedup_store: {
+      const auto& store = std::get<std::string>(value);
+      if (store == "sqlite" || store == "postgres") return {};
+      return show(value) + " is not \"sqlite\" or \"postgres\"";
+    }
     case Kind::client_auth:
       if (parse_client_auth(std::get<std::string>(value))) return {};
       return show(value) + " is not a client certificate mode (" + range_text(kind, min, max) + ")";
@@ -241,11 +246,6 @@ std::string check(Kind kind, std::int64_t min, std::int64_t max, const Value& va
     case Kind::hedge:
       if (parse_hedge(std::get<std::string>(value))) return {};
       return show(value) + " is not a hedging mode (" + range_text(kind, min, max) + ")";
-    case Kind::dedup_store: {
-      const auto& store = std::get<std::string>(value);
-      if (store == "sqlite" || store == "postgres") return {};
-      return show(value) + " is not a store of deduplicated operations (" + range_text(kind, min, max) + ")";
-    }
   }
   return {};
 }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "dispatch/dispatch.hpp"
+#include "durability/store.hpp"
 #include "executors/executors.hpp"
 #include "executors/stall_watch.hpp"
 #include "identity/audit_log.hpp"
@@ -52,6 +53,10 @@ struct Host::State {
   // so they outlive them.
   std::unique_ptr<detail::Authenticator> authenticator;
   std::unique_ptr<detail::identity::TokenClient> token_client;
+  // The store of deduplicated operations (null when no served operation is deduplicated);
+  // before the pipeline, whose deduplication policy uses it. Closed at stop, once the I/O
+  // threads are stopped (nothing can wait for it any more).
+  std::unique_ptr<detail::durability::Store> dedup_store;
   std::unique_ptr<Pipeline> pipeline;  // inbound: every call served here
   std::unique_ptr<Pipeline> outbound;  // every call this host makes to another process
   std::unique_ptr<detail::HttpServer> http_server;

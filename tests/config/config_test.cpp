@@ -249,8 +249,7 @@ postgres_connections = 16
   EXPECT_EQ(overridden.durability.store, pit::DedupStore::sqlite);
   EXPECT_EQ(overridden.durability.postgres_url, "postgresql://pit:s3cret@db/pit");
   EXPECT_EQ(error_of([] { parse("", {{"PIT_DURABILITY_STORE", "mongodb"}}); }),
-            "environment PIT_DURABILITY_STORE: \"mongodb\" is not a store of deduplicated operations (\"sqlite\", "
-            "\"postgres\")");
+            "environment PIT_DURABILITY_STORE: \"mongodb\" is not \"sqlite\" or \"postgres\"");
   EXPECT_EQ(error_of([] { parse("", {{"PIT_DURABILITY_POSTGRES_CONNECTIONS", "0"}}); }),
             "environment PIT_DURABILITY_POSTGRES_CONNECTIONS: 0 is out of range (1..1000)");
 }

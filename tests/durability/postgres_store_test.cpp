@@ -13,6 +13,7 @@
 #include <exception>
 #include <future>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -85,17 +86,29 @@ struct Detached {
   };
 };
 
+// The task's frames (and the exception they hold) go on the I/O thread before the waiter
+// is told: nothing of them is released later, under the waiter's feet.
 template <class T>
 Detached drive(Task<T> task, std::shared_ptr<std::promise<T>> out) {
+  std::exception_ptr error;
+  std::optional<std::conditional_t<std::is_void_v<T>, bool, T>> value;
   try {
     if constexpr (std::is_void_v<T>) {
       co_await std::move(task);
-      out->set_value();
+      value.emplace(true);
     } else {
-      out->set_value(co_await std::move(task));
+      value.emplace(co_await std::move(task));
     }
   } catch (...) {
-    out->set_exception(std::current_exception());
+    error = std::current_exception();
+  }
+  task = Task<T>{};
+  if (error) {
+    out->set_exception(std::move(error));
+  } else if constexpr (std::is_void_v<T>) {
+    out->set_value();
+  } else {
+    out->set_value(std::move(*value));
   }
 }
 

@@ -6,6 +6,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/http/span_body.hpp>
 
+#include "durability/idempotency_key.hpp"
 #include "pit/asio.hpp"
 #include "transport/http/wire.hpp"
 
@@ -65,6 +66,7 @@ detail::Detached run_attempt(std::shared_ptr<Attempt> a, std::shared_ptr<const E
   if (!r->credential.empty()) req.set(http::field::authorization, r->credential);
   if (!r->request_id.empty()) req.set(http_wire::kRequestIdHeader, r->request_id);
   req.set(http_wire::kTraceparentHeader, r->traceparent);
+  if (!r->idempotency_key.empty()) req.set(durability::kIdempotencyKeyHeader, r->idempotency_key);
   if (a->timeout.count() > 0) req.set(http_wire::kTimeoutHeader, http_wire::format_timeout(a->timeout));
   req.set(http_wire::kAttemptHeader, std::to_string(a->number));
   req.body() = {r->body.data(), r->body.size()};
