@@ -12,6 +12,7 @@ PIT_PACKAGES=(
   googletest libgtest-dev libgmock-dev      # tests
   libbenchmark-dev                          # bench/
   prometheus                                # promtool and a Prometheus server (tests/ops/)
+  postgresql libpq-dev                      # libpq (src/durability/postgres_store.cpp); a throwaway server for tests (tests/support/pg_cluster.sh)
   clang-14 libclang-rt-14-dev llvm-14       # sanitizer builds and fuzzing; llvm-symbolizer for their stacks
 )
 

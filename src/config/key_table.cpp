@@ -439,10 +439,10 @@ const std::array kClientOperationSettings{
 
 // Only these prefixes are configuration; other PIT_* variables (PIT_CONFIG, and the
 // scripts' PIT_E2E_*, PIT_DEMO_*, PIT_SHOP_BIN...) are not ours to judge.
-constexpr std::array<std::string_view, 8> kEnvironmentPrefixes{"PIT_HOST_",      "PIT_LOG_",
+constexpr std::array<std::string_view, 9> kEnvironmentPrefixes{"PIT_HOST_",      "PIT_LOG_",
                                                                "PIT_HTTP_",      "PIT_ADMIN_",
                                                                "PIT_ADMISSION_", "PIT_AUTH_",
-                                                               "PIT_AUDIT_",
+                                                               "PIT_AUDIT_",     "PIT_DURABILITY_",
                                                                "PIT_FAULT_INJECTION_"};
 
 }  // namespace

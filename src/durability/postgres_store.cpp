@@ -17,6 +17,7 @@
 #include <future>
 #include <optional>
 #include <stdexcept>
+#include <thread>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -109,6 +110,17 @@ struct ContinueOn {
   bool await_ready() const noexcept { return false; }
   void await_suspend(std::coroutine_handle<> h) { target.resume(h); }
   void await_resume() const noexcept {}
+};
+
+// A coroutine nobody awaits (the background purge), on the store's thread.
+struct Detached {
+  struct promise_type {
+    Detached get_return_object() noexcept { return {}; }
+    std::suspend_never initial_suspend() noexcept { return {}; }
+    std::suspend_never final_suspend() noexcept { return {}; }
+    void return_void() noexcept {}
+    void unhandled_exception() noexcept {}
+  };
 };
 
 // One libpq connection, non-blocking, used by one statement (or one Unit) at a time, on the
@@ -363,6 +375,20 @@ class Pool {
       status = PQconnectPoll(c->pg);
     }
     disarm(*c);
+    // Notices ("relation already exists, skipping") are not errors: libpq would print them.
+    PQsetNoticeProcessor(c->pg, [](void*, const char*) {}, nullptr);
+    // A statement cut at its deadline is abandoned by closing its connection; the server
+    // notices a client gone only when it next writes, unless it checks: then a long statement
+    // (and the locks of its transaction) ends within a second of the cut, not when it is done.
+    // Before PostgreSQL 14 the setting is unknown: refused, and nothing else changes.
+    try {
+      std::string sql = "SET client_connection_check_interval = 1000";
+      Params none;
+      Result set = co_await run_statement(c, std::move(sql), std::move(none), deadline, true);
+    } catch (const SqlError&) {
+    } catch (const ConnectionLost& e) {
+      throw store_unavailable(std::string("connection lost after connecting: ") + e.what());
+    }
     if (!schema_ready_) {
       // Two replicas starting together may both create the table: the loser of that race
       // sees a unique violation (23505) or "already exists" (42P07), and tries once more.
@@ -494,18 +520,27 @@ class PostgresStore final : public Store {
   explicit PostgresStore(PostgresStoreOptions options)
       : options_(std::move(options)), thread_(std::make_unique<IoThread>()),
         table_("\"" + options_.table + "\""),
-        pool_(thread_->io(), options_.url, redact_postgres_url(options_.url), options_.connections, schema()) {
+        pool_(thread_->io(), options_.url, redact_postgres_url(options_.url), options_.connections, schema()),
+        purge_timer_(thread_->io()) {
     thread_->start();
+    if (options_.purge_interval.count() > 0) boost::asio::post(thread_->io(), [this] { arm_purge(); });
   }
 
   ~PostgresStore() override {
-    std::promise<void> closed;
-    auto done = closed.get_future();
-    boost::asio::post(thread_->io(), [&] {
-      pool_.close_all();
-      closed.set_value();
-    });
-    done.wait();
+    // A background purge in flight ends within its statement's deadline: wait for it, so
+    // that no frame of it is left on the stopped thread.
+    for (;;) {
+      std::promise<bool> settled;
+      auto idle = settled.get_future();
+      boost::asio::post(thread_->io(), [&] {
+        stopping_ = true;
+        purge_timer_.cancel();
+        if (!purging_) pool_.close_all();
+        settled.set_value(!purging_);
+      });
+      if (idle.get()) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
     thread_->stop();
   }
   PostgresStore(const PostgresStore&) = delete;
@@ -545,11 +580,11 @@ class PostgresStore final : public Store {
   }
 
   // Runs body() (a Task on the store's thread) and resumes the caller on its own I/O
-  // thread with the outcome, value or exception.
+  // thread with the outcome, value or exception. A caller on no I/O thread (pit::block_on
+  // in a test or a tool) continues on the store's thread: its thread only waits.
   template <class T, class Body>
   Task<T> on_store(Body body) {
     IoThread* home = IoThread::current();
-    if (home == nullptr) throw std::logic_error("the PostgreSQL store is used from an I/O thread only");
     ContinueOn to_store{*thread_};
     co_await to_store;
     std::exception_ptr error;
@@ -564,8 +599,10 @@ class PostgresStore final : public Store {
     } catch (...) {
       error = std::current_exception();
     }
-    ContinueOn to_home{*home};
-    co_await to_home;
+    if (home != nullptr) {
+      ContinueOn to_home{*home};
+      co_await to_home;
+    }
     if (error) std::rethrow_exception(error);
     if constexpr (!std::is_void_v<T>) co_return std::move(*value);
   }
@@ -613,6 +650,29 @@ class PostgresStore final : public Store {
 
   Pool& pool() noexcept { return pool_; }
   IoThread& thread() noexcept { return *thread_; }
+
+  // On the store's thread.
+  void arm_purge() {
+    if (stopping_) return;
+    purge_timer_.expires_after(options_.purge_interval);
+    purge_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec || stopping_) return;
+      purging_ = true;
+      background_purge(this);
+    });
+  }
+  static Detached background_purge(PostgresStore* self) {
+    try {
+      std::string sql = self->purge_sql();
+      Params now{std::to_string(epoch_ms(WallClock::now()))};
+      const auto deadline = Clock::now() + self->options_.statement_timeout;
+      Result r = co_await self->statement(std::move(sql), std::move(now), deadline);
+    } catch (...) {
+      // The store is down: the next round tries again; calls meanwhile are refused.
+    }
+    self->purging_ = false;
+    self->arm_purge();
+  }
 
  private:
   struct Row {
@@ -730,8 +790,7 @@ class PostgresStore final : public Store {
            " (scope text NOT NULL, key text NOT NULL, fingerprint text NOT NULL, owner text NOT NULL,"
            " lease_until bigint NOT NULL, state text NOT NULL, code integer NOT NULL DEFAULT 0,"
            " payload text NOT NULL DEFAULT '', expires bigint NOT NULL, PRIMARY KEY (scope, key));"
-           " CREATE INDEX IF NOT EXISTS \"" + options_.table.substr(0, 55) + "_expires\" ON " + table_ +
-           " (expires) WHERE state = 'settled'";
+           " CREATE INDEX IF NOT EXISTS \"" + options_.table.substr(0, 55) + "_expires\" ON " + table_ + " (expires)";
   }
   // $1 scope, $2 key, $3 fingerprint, $4 owner, $5 lease_until: the new claim, or the row
   // that was there (one round trip for a new key, a replay, a 409 or a 422).
@@ -766,8 +825,10 @@ class PostgresStore final : public Store {
   [[nodiscard]] std::string release_sql() const {
     return "DELETE FROM " + table_ + " WHERE scope = $1 AND key = $2 AND owner = $3 AND state = 'running'";
   }
+  // Settled records past their expiry, and claims past their lease (a running claim's
+  // `expires` is its lease_until): what no caller can be answered from any more.
   [[nodiscard]] std::string purge_sql() const {
-    return "DELETE FROM " + table_ + " WHERE state = 'settled' AND expires <= $1::bigint";
+    return "DELETE FROM " + table_ + " WHERE expires <= $1::bigint";
   }
 
   [[nodiscard]] Clock::time_point recording_deadline() const { return call_deadline(true); }
@@ -778,6 +839,9 @@ class PostgresStore final : public Store {
   std::unique_ptr<IoThread> thread_;  // first member built, last destroyed: the pool's sockets live on it
   std::string table_;
   Pool pool_;
+  boost::asio::steady_timer purge_timer_;  // on the store's thread, as are the two flags
+  bool purging_ = false;
+  bool stopping_ = false;
 };
 
 PostgresUnit::~PostgresUnit() {

@@ -26,6 +26,9 @@ struct PostgresStoreOptions {
   // when the call's deadline is nearer or past.
   std::chrono::milliseconds statement_timeout{5'000};
   std::string table = "pit_dedup";  // created at the first connection if missing
+  // Expired records and claims past their lease are deleted this often, on the store's
+  // thread; zero: only purge() purges.
+  std::chrono::milliseconds purge_interval{0};
 };
 
 // Opens no connection yet: the first statement does (and creates the table). Destroying the

@@ -319,12 +319,15 @@ std::unique_ptr<detail::durability::Store> open_dedup_store(const Host::State& s
   if (d.store == DedupStore::postgres) {
     if (d.postgres_url.empty()) {
       throw std::invalid_argument("pit: durability.store = \"postgres\" needs durability.postgres_url "
-                                  "(best given as PIT_DURABILITY_POSTGRES_URL)");
+                                  "(PIT_DURABILITY_POSTGRES_URL)");
     }
+    // Connects at the first deduplicated call, not here: while the database cannot answer,
+    // the host runs and refuses those calls `unavailable`, and serves them once it is back.
     detail::durability::PostgresStoreOptions options;
     options.url = d.postgres_url;
     options.connections = d.postgres_connections;
-    return detail::durability::make_postgres_store(std::move(options));
+    options.purge_interval = d.purge_interval;
+    return detail::durability::make_postgres_store(options);
   }
   detail::durability::SqliteStoreOptions options;
   options.path = d.sqlite_path;

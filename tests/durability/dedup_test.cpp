@@ -23,6 +23,7 @@
 #include "pit/asio.hpp"
 #include "pit/durable.hpp"
 #include "pit/pit.hpp"
+#include "support/fake_replica.hpp"
 #include "support/raw_http.hpp"
 
 namespace dedup_test {
@@ -452,6 +453,79 @@ TEST_F(Dedup, the_openapi_document_declares_the_key_the_replay_header_409_and_42
   EXPECT_TRUE(responses.at("409").at("headers").as_object().contains("Retry-After"));
   EXPECT_TRUE(responses.at("200").at("headers").as_object().contains("Idempotent-Replayed"));
   EXPECT_EQ(charge.at("x-pit-deduplicated"), true);
+}
+
+// pit's client against a scripted server that sees every attempt's headers.
+class DedupClient : public ::testing::Test {
+ protected:
+  pit::HostOptions options() {
+    pit::HostOptions o;
+    o.log_sink = std::make_shared<pit::log::MemorySink>();
+    o.io_threads = 1;
+    o.clients["test.v1.Payments"].retry.backoff_base = std::chrono::milliseconds(1);
+    return o;
+  }
+  fake::Reply charged() {
+    fake::Reply r;
+    r.body = R"({"id":"ch-1","cents":1,"rows":0})";
+    return r;
+  }
+  std::mutex mutex;
+  std::vector<std::string> keys;
+};
+
+TEST_F(DedupClient, an_answer_lost_after_the_write_is_sent_again_with_the_same_key) {
+  std::atomic<int> n{0};
+  fake::Replica replica{[&](const fake::Request& r) {
+    {
+      std::lock_guard lock(mutex);
+      keys.push_back(r.idempotency_key);
+    }
+    fake::Reply reply = charged();
+    reply.drop = n.fetch_add(1) == 0;  // the first answer is lost
+    return reply;
+  }};
+  pit::Host front{options()};
+  auto remote = front.client<Payments>(replica.url());
+  front.start();
+  EXPECT_EQ(pit::block_on(remote->charge({"a", 1, ""})).id, "ch-1");
+  (void)pit::block_on(remote->charge({"a", 1, ""}));
+  front.stop();
+  std::lock_guard lock(mutex);
+  ASSERT_EQ(keys.size(), 3U) << "a deduplicated call is retried after a write, like an idempotent one";
+  EXPECT_EQ(keys[0], keys[1]) << "every attempt of one call carries one key";
+  EXPECT_NE(keys[1], keys[2]) << "another logical call, another key";
+  for (const auto& k : keys) {
+    EXPECT_EQ(k.size(), 34U) << k;  // an sf-string: "<32 hex digits>"
+    EXPECT_EQ(k.front(), '"');
+    EXPECT_EQ(k.back(), '"');
+  }
+}
+
+TEST_F(DedupClient, a_deduplicated_call_is_never_hedged) {
+  std::atomic<int> requests{0};
+  fake::Replica slow{[&](const fake::Request&) {
+    ++requests;
+    fake::Reply reply = charged();
+    reply.delay = std::chrono::milliseconds(200);
+    return reply;
+  }};
+  fake::Replica fast{[&](const fake::Request&) {
+    ++requests;
+    return charged();
+  }};
+  auto o = options();
+  auto& client = o.clients["test.v1.Payments"];
+  client.balancer = pit::Balancer::round_robin;
+  client.hedge.mode = pit::Hedge::fixed;
+  client.hedge.delay = std::chrono::milliseconds(20);
+  pit::Host front{o};
+  auto remote = front.client<Payments>(std::vector<std::string>{slow.url(), fast.url()});
+  front.start();
+  for (int i = 0; i < 2; ++i) (void)pit::block_on(remote->charge({"a", 1, ""}));
+  front.stop();
+  EXPECT_EQ(slow.requests.load(), 1) << "round robin sent one call to the slow replica";
+  EXPECT_EQ(requests.load(), 2) << "one attempt per call: no hedge";
 }
 
 }  // namespace dedup_test

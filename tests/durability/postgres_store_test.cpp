@@ -1,6 +1,8 @@
 // The PostgreSQL store against a real server: the shared cluster of the CTest fixture
 // `postgres`, or (for the tests that stop it) a cluster of their own.
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
+#include <unistd.h>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -11,6 +13,7 @@
 #include <exception>
 #include <future>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -18,9 +21,56 @@
 #include "durability/postgres_store.hpp"
 #include "executors/executors.hpp"
 #include "pit/fault.hpp"
+#include "durability/store_suite.hpp"
 #include "support/postgres_cluster.hpp"
 
 namespace pit::detail::durability {
+namespace {
+
+// The Store suite on PostgreSQL: a "fresh database" is a schema of its own in the shared
+// cluster (the suite's own tables land there too), and `again` a second store over it.
+std::string with_search_path(const std::string& url, const std::string& schema) {
+  if (url.starts_with("postgres")) {
+    return url + (url.find('?') == std::string::npos ? "?" : "&") + "options=-csearch_path%3D" + schema;
+  }
+  return url + " options='-csearch_path=" + schema + "'";
+}
+
+std::string fresh_schema_url() {
+  static std::atomic<int> n{0};
+  const std::string base = pit::testing::shared_postgres_url();
+  const std::string schema = "s_" + std::to_string(::getpid()) + "_" + std::to_string(n++);
+  PGconn* c = PQconnectdb(base.c_str());  // the test's own thread may block
+  PGresult* r = PQexec(c, ("DROP SCHEMA IF EXISTS " + schema + " CASCADE; CREATE SCHEMA " + schema).c_str());
+  const bool made = PQresultStatus(r) == PGRES_COMMAND_OK;
+  const std::string error = PQerrorMessage(c);
+  PQclear(r);
+  PQfinish(c);
+  if (!made) throw std::runtime_error("CREATE SCHEMA: " + error);
+  return with_search_path(base, schema);
+}
+
+std::unique_ptr<Store> open_url(const std::string& url) {
+  PostgresStoreOptions options;
+  options.url = url;
+  return make_postgres_store(options);
+}
+
+std::string last_url;
+const testing::StoreFactory kPostgres{"postgres",
+                                      [] {
+                                        last_url = fresh_schema_url();
+                                        return open_url(last_url);
+                                      },
+                                      [] { return open_url(last_url); }};
+
+}  // namespace
+
+namespace testing {
+INSTANTIATE_TEST_SUITE_P(Postgres, StoreSuite, ::testing::Values(kPostgres));
+INSTANTIATE_TEST_SUITE_P(Postgres, TransactionalStoreSuite, ::testing::Values(kPostgres));
+}  // namespace testing
+
 namespace {
 
 using namespace std::chrono_literals;
@@ -36,17 +86,29 @@ struct Detached {
   };
 };
 
+// The task's frames (and the exception they hold) go on the I/O thread before the waiter
+// is told: nothing of them is released later, under the waiter's feet.
 template <class T>
 Detached drive(Task<T> task, std::shared_ptr<std::promise<T>> out) {
+  std::exception_ptr error;
+  std::optional<std::conditional_t<std::is_void_v<T>, bool, T>> value;
   try {
     if constexpr (std::is_void_v<T>) {
       co_await std::move(task);
-      out->set_value();
+      value.emplace(true);
     } else {
-      out->set_value(co_await std::move(task));
+      value.emplace(co_await std::move(task));
     }
   } catch (...) {
-    out->set_exception(std::current_exception());
+    error = std::current_exception();
+  }
+  task = Task<T>{};
+  if (error) {
+    out->set_exception(std::move(error));
+  } else if constexpr (std::is_void_v<T>) {
+    out->set_value();
+  } else {
+    out->set_value(std::move(*value));
   }
 }
 
@@ -405,13 +467,30 @@ TEST_F(PostgresStoreTest, statement_is_cut_at_the_deadline_and_the_store_goes_on
   ASSERT_EQ(run_on(io, store.claim(request(k, "fp", "o1"))).status, ClaimStatus::claimed);
   auto unit = run_on(io, store.begin({"-|test.v1.Orders/place", k}, "o1"));
   const auto start = std::chrono::steady_clock::now();
-  const Fault f = fault_of(io, unit->execute("SELECT pg_sleep(10)"));
+  const std::string marker = unique("cut");
+  const Fault f = fault_of(io, unit->execute("SELECT pg_sleep(10) -- " + marker));
   EXPECT_EQ(f.code(), Code::deadline_exceeded);
   EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
   run_on(io, unit->rollback());
   unit.reset();
   // The cut connection is gone; its only slot serves the next call on a new one.
   EXPECT_EQ(run_on(io, store.claim(request(unique("k"), "fp", "o2"))).status, ClaimStatus::claimed);
+  // And the server ends the abandoned statement soon (client_connection_check_interval),
+  // not after its 10 s: its locks do not outlive the call.
+  const auto look = unique("k");
+  ASSERT_EQ(run_on(io, store.claim(request(look, "fp", "o3"))).status, ClaimStatus::claimed);
+  auto watcher = run_on(io, store.begin({"-|test.v1.Orders/place", look}, "o3"));
+  std::int64_t still_running = 1;
+  for (int i = 0; i < 40 && still_running != 0; ++i) {
+    std::this_thread::sleep_for(100ms);
+    run_on(io, watcher->execute("SELECT pg_stat_clear_snapshot()"));  // a transaction caches what it saw
+    auto rows = run_on(io, watcher->execute("SELECT count(*) FROM pg_stat_activity WHERE query LIKE $1 AND pid <> pg_backend_pid()",
+                                            {"%" + marker + "%"}));
+    still_running = std::get<std::int64_t>(rows.rows.at(0).at(0));
+  }
+  EXPECT_EQ(still_running, 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 6s);
+  run_on(io, watcher->rollback());
 }
 
 TEST_F(PostgresStoreTest, pool_never_opens_more_than_its_connections_and_waiters_get_one) {

@@ -7,6 +7,8 @@
 #   tests/support/pg_cluster.sh up DIR       # starts it again on the same port
 #   tests/support/pg_cluster.sh destroy DIR  # stops it (if running) and removes DIR
 #
+# initdb runs once per PostgreSQL version and user: its data directory is kept as a template
+# ($TMPDIR/pit-pg-template-<version>-<uid>, or PIT_POSTGRES_TEMPLATE) and copied.
 # DIR must not exist before `start` (its parent must). The URL is also written to DIR/url.
 # Speed over safety: fsync and synchronous_commit are off (a crash loses the cluster, and
 # a test never keeps one). initdb and postgres refuse to run as root: as root (CI) the
@@ -49,14 +51,29 @@ case $cmd in
     mkdir "$dir"
     if ((${#as_owner[@]})); then chown postgres "$dir"; fi
     chmod 700 "$dir"
-    "${as_owner[@]}" "$bin/initdb" -D "$dir/data" -A trust -U postgres -E UTF8 --locale=C --no-sync \
-      >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; exit 1; }
+    # initdb is most of a start (2 s, far more on a loaded machine): its result is kept once
+    # per PostgreSQL version and user as a template, and each cluster starts as a copy.
+    version=$("$bin/postgres" --version | awk '{print $3}')
+    template=${PIT_POSTGRES_TEMPLATE:-${TMPDIR:-/tmp}/pit-pg-template-$version-$(id -u)}
+    if [[ ! -f $template/PG_VERSION ]]; then
+      building=$(mktemp -d "$template.XXXXXX")
+      chmod 755 "$building"
+      if ((${#as_owner[@]})); then chown postgres "$building"; fi
+      "${as_owner[@]}" "$bin/initdb" -D "$building/data" -A trust -U postgres -E UTF8 --locale=C --no-sync \
+        >"$building/initdb.log" 2>&1 || { cat "$building/initdb.log" >&2; rm -rf "$building"; exit 1; }
+      # The database `pit` too, in single-user mode (no server, no port).
+      echo "CREATE DATABASE pit" | "${as_owner[@]}" "$bin/postgres" --single -D "$building/data" -c fsync=off postgres \
+        >"$building/single.log" 2>&1 || { cat "$building/single.log" >&2; rm -rf "$building"; exit 1; }
+      # Several tests may build it at once: the first rename wins, the others' go.
+      mv -T "$building/data" "$template" 2>/dev/null || true
+      rm -rf "$building"
+    fi
+    cp -a "$template" "$dir/data"
     # A free loopback port: the kernel picks one, it is closed, the server binds it a moment
     # later (a race with another process binding it in between is possible but rare).
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' >"$dir/port"
     server_start
     port=$(cat "$dir/port")
-    "${as_owner[@]}" "$bin/createdb" -h 127.0.0.1 -p "$port" -U postgres pit
     url="host=127.0.0.1 port=$port dbname=pit user=postgres connect_timeout=5"
     echo "$url" >"$dir/url"
     echo "$url"

@@ -428,7 +428,9 @@ void add_answer(std::map<unsigned, Answer>& by_status, Code code, unsigned statu
   a.reasons.push_back(std::string{to_string(code)} + ": " + std::string{why});
 }
 
-bj::object problem_response(unsigned status, const Answer& answer) {
+// deduplicated: the operation's 409 may be its key's first call still running, answered
+// with Retry-After.
+bj::object problem_response(unsigned status, const Answer& answer, bool deduplicated) {
   std::string description;
   for (const auto& reason : answer.reasons) description += (description.empty() ? "" : "; ") + reason;
   bj::array codes;
@@ -439,7 +441,7 @@ bj::object problem_response(unsigned status, const Answer& answer) {
   schema["allOf"] = bj::array{ref_to(kProblem), std::move(narrowed)};
   bj::object headers;
   headers[http_wire::kRequestIdHeader] = header("The call's correlation id.", string_schema());
-  if (status == 503 || status == 409) {
+  if (status == 503 || (status == 409 && deduplicated)) {
     bj::object seconds;
     seconds["type"] = "integer";
     seconds["minimum"] = 0;
@@ -550,7 +552,7 @@ bj::object operation(const HostOptions& options, const OperationInfo& op, const 
       {http_wire::kJson, bj::object{{"schema", ref_to(components.name(op.hooks.reply_type(), Side::reply))}}}};
   bj::object responses;
   responses["200"] = std::move(ok);
-  for (const auto& [status, answer] : faults) responses[std::to_string(status)] = problem_response(status, answer);
+  for (const auto& [status, answer] : faults) responses[std::to_string(status)] = problem_response(status, answer, op.spec.is_deduplicated());
 
   bj::object body;
   body["required"] = true;
