@@ -8,9 +8,11 @@ PIT_PACKAGES=(
   libboost1.81-dev libboost-json1.81-dev   # Asio, Describe, Preprocessor (headers); Boost.JSON
   libtomlplusplus-dev                       # configuration files (src/config/)
   libssl-dev                                # TLS (src/transport/tls/); tests call it with curl
+  libsqlite3-dev                            # the embedded store of deduplicated operations (src/durability/)
   googletest libgtest-dev libgmock-dev      # tests
   libbenchmark-dev                          # bench/
   prometheus                                # promtool and a Prometheus server (tests/ops/)
+  postgresql libpq-dev                      # libpq (src/durability/postgres_store.cpp); a throwaway server for tests (tests/support/pg_cluster.sh)
   clang-14 libclang-rt-14-dev llvm-14       # sanitizer builds and fuzzing; llvm-symbolizer for their stacks
   lld                                       # the linker of every build (4x faster than ld.bfd on the test programs)
 )

@@ -65,6 +65,22 @@ struct OrderPlaced {
 };
 BOOST_DESCRIBE_STRUCT(OrderPlaced, (), (order_id, remaining_stock))
 
+struct PlacedQuery {
+  std::string sku;
+};
+BOOST_DESCRIBE_STRUCT(PlacedQuery, (), (sku))
+PIT_REQUIRED(PlacedQuery, sku)
+
+// What this orders process did for one sku since it started: how many times place's
+// implementation ran, and how many of those placed an order. The durability proofs
+// (tests/durability) read it to count real executions, not answers.
+struct PlacedCount {
+  std::string sku;
+  int runs = 0;
+  int placed = 0;
+};
+BOOST_DESCRIBE_STRUCT(PlacedCount, (), (sku, runs, placed))
+
 class Orders {
  public:
   virtual ~Orders() = default;
@@ -72,17 +88,26 @@ class Orders {
   virtual pit::Task<OrderPlaced> place(PlaceOrder) = 0;
   // How many units could be ordered: the inventory's stock level, read on the caller's behalf.
   virtual pit::Task<StockLevel> availability(StockQuery) = 0;
+  virtual PlacedCount placed(PlacedQuery) = 0;
 };
 PIT_CONTRACT(Orders, "shop.v1.Orders",
+             // Placing an order twice reserves stock twice: not idempotent, so deduplicated
+             // (docs/durability.md). Every call carries an idempotency key (pit's client
+             // sends one by itself and keeps it across its retries), and a retried call
+             // gets the first call's answer instead of a second order.
              (place, pit::OpSpec{}
                          .require(pit::scope("orders.place"))
+                         .deduplicated(std::chrono::hours(24))
                          .raises(pit::Code::invalid_argument, pit::Code::not_found,
                                  pit::Code::resource_exhausted)
                          .timeout(std::chrono::seconds(2))),
              (availability, pit::OpSpec{}
                                 .require(pit::scope("inventory.read"))
                                 .idempotent()
-                                .raises(pit::Code::not_found, pit::Code::unavailable)));
+                                .raises(pit::Code::not_found, pit::Code::unavailable)),
+             (placed, pit::OpSpec{}
+                          .require(pit::any_of(pit::scope("orders.read"), pit::role("support")))
+                          .idempotent()));
 
 struct Buy {
   std::string sku;
@@ -106,8 +131,12 @@ class Gateway {
   virtual pit::Task<Receipt> buy(Buy) = 0;
 };
 PIT_CONTRACT(Gateway, "shop.v1.Gateway",
+             // The edge: a client that may retry a purchase (a timeout, a lost answer) sends
+             // an Idempotency-Key and gets the first purchase's receipt again; a call
+             // without one runs as before.
              (buy, pit::OpSpec{}
                        .require(pit::scope("shop.buy"))
+                       .deduplicated(std::chrono::hours(24), pit::OpSpec::Key::optional)
                        .raises(pit::Code::invalid_argument, pit::Code::not_found, pit::Code::resource_exhausted)));
 
 }  // namespace shop::v1

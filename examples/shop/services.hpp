@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <boost/asio/steady_timer.hpp>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -60,8 +61,10 @@ class OrdersService final : public v1::Orders {
 
  private:
   pit::Task<v1::OrderPlaced> place(v1::PlaceOrder req) override {
+    count(req.sku, &Counts::runs);
     if (req.quantity <= 0) throw pit::Fault::invalid_argument("quantity must be positive");
     auto reservation = co_await inventory_->reserve({req.sku, req.quantity});
+    count(req.sku, &Counts::placed);
     pit::log::info("order placed", {{"sku", req.sku}, {"reservation", reservation.reservation_id}});
     co_return v1::OrderPlaced{"o-" + reservation.reservation_id, reservation.remaining};
   }
@@ -71,7 +74,33 @@ class OrdersService final : public v1::Orders {
     co_return level;
   }
 
+  v1::PlacedCount placed(v1::PlacedQuery req) override {
+    std::lock_guard lock(mutex_);
+    auto it = counts_.find(req.sku);
+    if (it == counts_.end()) return {req.sku, 0, 0};
+    return {req.sku, it->second.runs, it->second.placed};
+  }
+
+  struct Counts {
+    int runs = 0;
+    int placed = 0;
+  };
+  // Callers choose the skus: past kMaxCounted distinct ones, new skus are not counted,
+  // so hostile input cannot grow the map without bound.
+  static constexpr std::size_t kMaxCounted = 1024;
+  void count(const std::string& sku, int Counts::*field) {
+    std::lock_guard lock(mutex_);
+    auto it = counts_.find(sku);
+    if (it == counts_.end()) {
+      if (counts_.size() >= kMaxCounted) return;
+      it = counts_.emplace(sku, Counts{}).first;
+    }
+    ++(it->second.*field);
+  }
+
   pit::Ref<v1::Inventory> inventory_;
+  std::mutex mutex_;
+  std::map<std::string, Counts> counts_;  // per sku, since the process started
 };
 
 class GatewayService final : public v1::Gateway {

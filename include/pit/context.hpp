@@ -120,6 +120,9 @@ class Context {
   // The call's pit::durable::Transaction (transactional deduplicated operations only; never
   // inherited by nested calls); opaque here.
   void* transaction_ = nullptr;
+  // A CallerScope's idempotency key for the calls made in it (never set on a call's own
+  // context, never inherited: each call made by an operation gets its own key).
+  std::string idempotency_key_;
 };
 
 // Gives code outside any call (a main(), a batch job, a test) the context of the calls it
@@ -136,6 +139,12 @@ class CallerScope {
     // Who the calls act as (pit::service_identity): calls made with none are anonymous,
     // and refused by every operation that is not declared anonymous.
     std::shared_ptr<const Principal> identity{};
+    // The idempotency key of the logical call made in this scope to a deduplicated
+    // operation (docs/durability.md): sent with every retry of it, in place of the key pit
+    // generates for each call. Empty: pit generates one per call. One scope per logical
+    // call: every call to the same operation made in the scope carries this key, and gets
+    // the first one's outcome.
+    std::string idempotency_key{};
   };
   explicit CallerScope(Options options);
   ~CallerScope();

@@ -3,7 +3,9 @@
 //
 //   pit::Task<PlaceReply> place(PlaceRequest r) override {
 //     auto& tx = pit::durable::Transaction::current();
-//     co_await tx.execute("UPDATE stock SET n = n - $1 WHERE sku = $2", {r.quantity, r.sku});
+//     std::string sql = "UPDATE stock SET n = n - $1 WHERE sku = $2";
+//     std::vector<pit::durable::Value> params{r.quantity, r.sku};  // named first: GCC 12
+//     co_await tx.execute(std::move(sql), std::move(params));      // (docs/contracts.md)
 //     co_return PlaceReply{...};
 //   }
 //

@@ -122,6 +122,9 @@ struct DurabilityOptions {
   // The SQLite file; empty: "<service name or first contract>.dedup.sqlite" in the
   // working directory.
   std::string sqlite_path;
+  // How long a write waits for another process's lock on the SQLite file before the call
+  // is refused (unavailable).
+  std::chrono::milliseconds sqlite_busy_timeout{5'000};
   // libpq connection string ("host=127.0.0.1 port=5432 dbname=pit user=pit"), for
   // store = postgres; best given as PIT_DURABILITY_POSTGRES_URL.
   std::string postgres_url;

@@ -103,6 +103,12 @@ class Call {
   // Made by a sync operation, from its worker thread, which now waits for it: a sync
   // operation this call runs is run by that worker (never queued behind it).
   std::shared_ptr<detail::InlineWorker> inline_worker_;
+  // A call of a deduplicated operation: its idempotency key (served: the Idempotency-Key
+  // header as sent, validated by the deduplication policy; made: the caller's or a
+  // generated one, the same for every attempt), and whether its outcome is a replay of
+  // the stored one.
+  std::string idempotency_key_;
+  bool replayed_ = false;
 };
 
 // An owning handle to a call.

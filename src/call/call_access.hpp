@@ -62,6 +62,14 @@ struct CallAccess {
   static void set_secure_transport(Call& c, bool secure) noexcept { c.secure_transport_ = secure; }
   static bool secure_transport(const Call& c) noexcept { return c.secure_transport_; }
 
+  static void set_idempotency_key(Call& c, std::string key) { c.idempotency_key_ = std::move(key); }
+  static const std::string& idempotency_key(const Call& c) noexcept { return c.idempotency_key_; }
+  static void set_replayed(Call& c, bool replayed) noexcept { c.replayed_ = replayed; }
+  static bool replayed(const Call& c) noexcept { return c.replayed_; }
+  // The request was decoded by a policy (the deduplication policy, which fingerprints
+  // it): dispatch does not decode the JSON text again.
+  static void mark_request_decoded(Call& c) noexcept { c.request_is_json_ = false; }
+
   static Clock::time_point started(const Call& c) noexcept { return c.started_; }
   static void set_started(Call& c, Clock::time_point t) noexcept { c.started_ = t; }
 

@@ -6,6 +6,7 @@
 #include "client/enter.hpp"
 #include "client/inproc_channel.hpp"
 #include "call/call_access.hpp"
+#include "durability/idempotency_key.hpp"
 
 namespace pit::detail {
 
@@ -51,6 +52,17 @@ Task<Outcome> enter(Host::State& host, std::unique_ptr<Pipeline> Host::State::*w
   // needs of a worker (see InlineWorker).
   if (auto worker = current_inline_worker()) CallAccess::set_inline_worker(*call, std::move(worker));
   const OperationInfo& op = call->operation();
+  // A call of a deduplicated operation carries one idempotency key for its whole life (every
+  // retry, requeue and attempt): the caller's (CallerScope::Options::idempotency_key) when
+  // given, else a new one. Made by an operation, a call never reuses its caller's key.
+  if (op.spec.is_deduplicated() && CallAccess::idempotency_key(*call).empty()) {
+    const Context* parent = current_context();
+    if (parent != nullptr && !ContextAccess::idempotency_key(*parent).empty()) {
+      CallAccess::set_idempotency_key(*call, ContextAccess::idempotency_key(*parent));
+    } else {
+      CallAccess::set_idempotency_key(*call, durability::generate_key());
+    }
+  }
   ContextAccess::begin(context, op.contract, op.name, transport);
   if (which == &Host::State::pipeline) ContextAccess::set_host(context, &host);
   CallAccess::set_target(*call, target);

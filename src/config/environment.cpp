@@ -164,6 +164,7 @@ void apply_environment(const std::map<std::string, std::string>& variables, Host
       case Kind::balancer:
       case Kind::hedge:
       case Kind::pairs:
+      case Kind::dedup_store:
         value = text;
         break;
       // Only [clients."<contract>"] keys are numbers or URL lists, and they have no

@@ -322,11 +322,43 @@ const std::array kSettings{
           "The master switch of the operations' inject_* settings (tests, failure drills); off: they are ignored.",
           [](HostOptions& o, const Value& v) { o.fault_injection = std::get<bool>(v); },
           [](const HostOptions& o) { return Value{o.fault_injection}; }},
+  Setting{"durability.store", Kind::dedup_store, 0, 0,
+          "Where deduplicated operations keep their claims and settled replies: sqlite (one file per service) or postgres (shared by replicas).",
+          [](HostOptions& o, const Value& v) {
+            o.durability.store = std::get<std::string>(v) == "postgres" ? DedupStore::postgres : DedupStore::sqlite;
+          },
+          [](const HostOptions& o) {
+            return Value{std::string{o.durability.store == DedupStore::postgres ? "postgres" : "sqlite"}};
+          }},
+  Setting{"durability.sqlite_path", Kind::path, 0, 0,
+          "The SQLite file; empty: \"<service name or first contract>.dedup.sqlite\" in the working directory.",
+          [](HostOptions& o, const Value& v) { o.durability.sqlite_path = std::get<std::string>(v); },
+          [](const HostOptions& o) { return Value{o.durability.sqlite_path}; }},
+  Setting{"durability.sqlite_busy_timeout_ms", Kind::integer, 0, 600'000,
+          "How long a write waits for another process's lock on the SQLite file before the call is refused (unavailable).",
+          [](HostOptions& o, const Value& v) { o.durability.sqlite_busy_timeout = as_ms(v); },
+          [](const HostOptions& o) { return of_ms(o.durability.sqlite_busy_timeout); }},
+  Setting{"durability.postgres_url", Kind::text, 0, 0,
+          "The libpq connection string of the PostgreSQL store (store = postgres); prefer the environment: PIT_DURABILITY_POSTGRES_URL.",
+          [](HostOptions& o, const Value& v) { o.durability.postgres_url = std::get<std::string>(v); },
+          [](const HostOptions& o) { return Value{o.durability.postgres_url}; }},
+  Setting{"durability.postgres_connections", Kind::integer, 1, 1'000,
+          "Connections the PostgreSQL store keeps open.",
+          [](HostOptions& o, const Value& v) { o.durability.postgres_connections = as_size(v); },
+          [](const HostOptions& o) { return of_size(o.durability.postgres_connections); }},
+  Setting{"durability.retention_ms", Kind::integer, 1'000, 365 * kDayMs,
+          "How long a settled outcome is kept (and replayed) when the operation does not declare its own retention.",
+          [](HostOptions& o, const Value& v) { o.durability.retention = as_ms(v); },
+          [](const HostOptions& o) { return of_ms(o.durability.retention); }},
+  Setting{"durability.purge_interval_ms", Kind::integer, 0, kDayMs,
+          "How often expired records are deleted in the background; 0: never.",
+          [](HostOptions& o, const Value& v) { o.durability.purge_interval = as_ms(v); },
+          [](const HostOptions& o) { return of_ms(o.durability.purge_interval); }},
 };
 // clang-format on
 
-constexpr std::array<std::string_view, 9> kSections{"host",      "log",  "http",  "admin",
-                                                   "admission", "auth", "audit", "tracing", "fault_injection"};
+constexpr std::array<std::string_view, 10> kSections{"host",      "log",   "http",    "admin",           "admission",
+                                                    "auth",      "audit", "tracing", "fault_injection", "durability"};
 
 // clang-format off
 const std::array kOperationSettings{
@@ -460,10 +492,11 @@ const std::array kClientOperationSettings{
 
 // Only these prefixes are configuration; other PIT_* variables (PIT_CONFIG, and the
 // scripts' PIT_E2E_*, PIT_DEMO_*, PIT_SHOP_BIN...) are not ours to judge.
-constexpr std::array<std::string_view, 9> kEnvironmentPrefixes{"PIT_HOST_",      "PIT_LOG_",
+constexpr std::array<std::string_view, 10> kEnvironmentPrefixes{"PIT_HOST_",      "PIT_LOG_",
                                                                "PIT_HTTP_",      "PIT_ADMIN_",
                                                                "PIT_ADMISSION_", "PIT_AUTH_",
-                                                               "PIT_AUDIT_",     "PIT_TRACING_",
+                                                                "PIT_AUDIT_",     "PIT_TRACING_",
+                                                                "PIT_DURABILITY_",
                                                                "PIT_FAULT_INJECTION_"};
 
 }  // namespace

@@ -33,12 +33,14 @@ using Value = std::variant<std::int64_t, bool, std::string, double, std::vector<
 // float within min..max. url: a client base URL (outbound::parse_url); urls: a non-empty
 // array of them. balancer: "p2c" or "round_robin"; hedge: "off", "fixed" or "p95". pairs:
 // "key=value,key2=value2" (values percent-decoded; tracing.headers, OTEL_* style).
+// dedup_store: "sqlite" or "postgres" (durability.store).
 enum class Kind : std::uint8_t {
   integer, boolean, level, listen, code, names, text, identity, path, audit_path, when_behind, client_auth,
-  number, url, urls, balancer, hedge, pairs
+  number, url, urls, balancer, hedge, pairs, dedup_store
 };
 
-// A key of the [host], [log], [http], [admin], [admission], [fault_injection] or [audit] section.
+// A key of the [host], [log], [http], [admin], [admission], [fault_injection], [audit] or
+// [durability] section.
 struct Setting {
   std::string_view name;  // "section.key"
   Kind kind;

@@ -55,6 +55,7 @@ std::string type_name(Kind kind) {
     case Kind::balancer:
     case Kind::hedge:
     case Kind::pairs:
+    case Kind::dedup_store:
       return "string";
     case Kind::number:
       return "number";
@@ -109,6 +110,8 @@ std::string range_text(Kind kind, std::int64_t min, std::int64_t max) {
       return "a file name, or \"-\" (standard output)";
     case Kind::when_behind:
       return "\"wait\", \"drop\"";
+    case Kind::dedup_store:
+      return "\"sqlite\", \"postgres\"";
     case Kind::client_auth: {
       std::string text;
       for (const auto& [name, mode] : client_auth_modes())
@@ -213,6 +216,11 @@ std::string check(Kind kind, std::int64_t min, std::int64_t max, const Value& va
       const auto& mode = std::get<std::string>(value);
       if (mode == "wait" || mode == "drop") return {};
       return show(value) + " is not \"wait\" or \"drop\"";
+    }
+    case Kind::dedup_store: {
+      const auto& store = std::get<std::string>(value);
+      if (store == "sqlite" || store == "postgres") return {};
+      return show(value) + " is not \"sqlite\" or \"postgres\"";
     }
     case Kind::client_auth:
       if (parse_client_auth(std::get<std::string>(value))) return {};

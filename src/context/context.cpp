@@ -129,6 +129,7 @@ CallerScope::CallerScope(Options options) : saved_(detail::current_context()) {
   if (options.timeout.count() > 0) detail::ContextAccess::set_deadline(context_, Clock::now() + options.timeout);
   detail::ContextAccess::set_baggage(context_, std::move(options.baggage));
   detail::ContextAccess::set_principal(context_, std::move(options.identity));
+  detail::ContextAccess::set_idempotency_key(context_, std::move(options.idempotency_key));
   detail::set_current_context(&context_);
 }
 

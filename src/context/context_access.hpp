@@ -24,6 +24,8 @@ struct ContextAccess {
   static void set_audit(Context& c, void* audit) noexcept { c.audit_ = audit; }
   static void set_transaction(Context& c, void* transaction) noexcept { c.transaction_ = transaction; }
   [[nodiscard]] static void* transaction(const Context& c) noexcept { return c.transaction_; }
+  [[nodiscard]] static const std::string& idempotency_key(const Context& c) noexcept { return c.idempotency_key_; }
+  static void set_idempotency_key(Context& c, std::string key) { c.idempotency_key_ = std::move(key); }
   [[nodiscard]] static void* audit(const Context& c) noexcept { return c.audit_; }
   // A nested call: same correlation and trace, parent span = the caller's span, the
   // caller's deadline, principal and baggage.

@@ -21,7 +21,9 @@ using WallClock = std::chrono::system_clock;
 // key never meets another's, nor another operation's.
 struct KeyRef {
   std::string scope;  // "<principal>|<contract>/<operation>" (principal "-" when anonymous)
-  std::string key;    // the caller's key, already validated
+  // The caller's key in its bounded, stored form: the policy hands the store the SHA-256
+  // (hex) of the validated key, never the key itself.
+  std::string key;
 };
 
 // A settled outcome: a success and its reply, or a fault that a retry would not change.

@@ -22,6 +22,8 @@
 #include "outbound/client_options.hpp"
 #include "runtime/host_state.hpp"
 #include "observability/log_format.hpp"
+#include "durability/postgres_store.hpp"
+#include "durability/sqlite_store.hpp"
 #include "pipeline/standard_order.hpp"
 #include "transport/http/client.hpp"
 #include "transport/http/fetch.hpp"
@@ -349,6 +351,48 @@ detail::ChannelPtr Host::inproc_channel(const ContractInfo& contract) {
   return std::make_shared<detail::InprocChannel>(state_, contract);
 }
 
+namespace {
+
+bool serves_deduplicated(const Host::State& s) {
+  for (const auto& service : s.services) {
+    for (const auto& op : service.contract->operations) {
+      if (op.spec.is_deduplicated()) return true;
+    }
+  }
+  return false;
+}
+
+// The store of the host's deduplicated operations (DurabilityOptions): the SQLite file,
+// by default named after the service.
+std::unique_ptr<detail::durability::Store> open_dedup_store(const Host::State& s) {
+  const DurabilityOptions& d = s.options.durability;
+  if (d.store == DedupStore::postgres) {
+    if (d.postgres_url.empty()) {
+      throw std::invalid_argument("pit: durability.store = \"postgres\" needs durability.postgres_url "
+                                  "(PIT_DURABILITY_POSTGRES_URL)");
+    }
+    // Connects at the first deduplicated call, not here: while the database cannot answer,
+    // the host runs and refuses those calls `unavailable`, and serves them once it is back.
+    detail::durability::PostgresStoreOptions options;
+    options.url = d.postgres_url;
+    options.connections = d.postgres_connections;
+    options.purge_interval = d.purge_interval;
+    return detail::durability::make_postgres_store(options);
+  }
+  detail::durability::SqliteStoreOptions options;
+  options.path = d.sqlite_path;
+  if (options.path.empty()) {
+    std::string name = s.options.service.name;
+    if (name.empty() && !s.services.empty()) name = std::string(s.services.front().contract->name);
+    options.path = name + ".dedup.sqlite";
+  }
+  options.purge_interval = d.purge_interval;
+  options.busy_timeout = d.sqlite_busy_timeout;
+  return detail::durability::make_sqlite_store(options);
+}
+
+}  // namespace
+
 void Host::start() {
   State& s = *state_;
   std::lock_guard lock(s.lifecycle);
@@ -378,9 +422,11 @@ void Host::start() {
     s.exporter = std::make_unique<detail::OtlpExporter>(*s.tracer, o.tracing, resource_of(s), detail::HttpFetch{&detail::fetch});
     s.metrics.add_section([tracer = s.tracer.get()](std::string& out) { tracer->render(out); });
   }
+  const bool deduplicates = serves_deduplicated(s);
+  if (deduplicates) s.dedup_store = open_dedup_store(s);
   s.pipeline = std::make_unique<Pipeline>(
       detail::standard_inbound(o, s.limiters->host(), s.authenticator.get(), s.audit.get(), std::move(s.user_policies),
-                               s.tracer.get()),
+                               s.tracer.get(), deduplicates, s.dedup_store.get()),
       *s.dispatcher);
   s.http_send = std::make_unique<detail::HttpSend>(o.http, s.tracer.get());
   s.outbound = std::make_unique<Pipeline>(detail::standard_outbound(o, s.token_client.get(), s.tracer.get()), *s.http_send);
@@ -588,6 +634,8 @@ void Host::stop() {
   // An abandoned worker returns, some day, into its call's frames on these threads: they
   // are kept (with the rest of the state, which ~Host then leaks), never destroyed under it.
   for (auto& t : s.io_threads) t->stop(/*keep_frames=*/s.abandoned > 0);
+  // Nothing can wait for the store now: its thread finishes what it holds and ends.
+  s.dedup_store.reset();
   // 7. The idle connections this host's clients pooled are closed: their peers see it now.
   detail::close_idle_connections(s);
   // 8. Every call has ended, so every span is recorded: the exporter sends what is queued
@@ -671,7 +719,7 @@ std::string Host::describe_pipeline() const {
   std::vector<std::unique_ptr<Policy>> user;
   for (const auto& p : state_->user_policies) user.push_back(std::make_unique<NamedPolicy>(p->name()));
   for (const auto& p : detail::standard_inbound(state_->options, state_->limiters->host(), nullptr, nullptr,
-                                                std::move(user))) {
+                                                std::move(user), nullptr, serves_deduplicated(*state_))) {
     out += std::to_string(i++) + ". " + std::string(p->name()) + "\n";
   }
   out += std::to_string(i) + ". dispatch\n";

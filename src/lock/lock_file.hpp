@@ -54,8 +54,10 @@ struct Operation {
   std::string reply;                // a message name
   std::string request;              // a message name
   std::uint32_t timeout_ms = 0;     // 0: the host default
+  // Deduplicated operations only (absent otherwise): "key required" or "key optional".
+  std::optional<std::string> deduplicated;
 };
-BOOST_DESCRIBE_STRUCT(Operation, (), (access, idempotent, name, raises, reply, request, timeout_ms))
+BOOST_DESCRIBE_STRUCT(Operation, (), (access, deduplicated, idempotent, name, raises, reply, request, timeout_ms))
 PIT_REQUIRED(Operation, access, idempotent, name, raises, reply, request, timeout_ms)
 
 struct Contract {

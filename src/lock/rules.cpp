@@ -212,6 +212,15 @@ void operation(const Index& locked, const Index& now, const std::string& where, 
     add("idempotent_removed", Severity::breaking, where,
         "no longer idempotent: callers and client policies that retry it would now repeat its effect");
   }
+  if (o.deduplicated && !n.deduplicated) {
+    add("deduplicated_removed", Severity::breaking, where,
+        "no longer deduplicated: a retry of a call whose answer was lost would now repeat its effect");
+  }
+  if (n.deduplicated == "key required" && o.deduplicated != "key required") {
+    add("idempotency_key_required", Severity::breaking, where,
+        "now requires an Idempotency-Key: callers that send none are refused invalid_argument (pit's own "
+        "clients send one by themselves)");
+  }
   if (n.timeout_ms != 0 && (o.timeout_ms == 0 || n.timeout_ms < o.timeout_ms)) {
     add("timeout_lowered", Severity::warning, where,
         "timeout now " + std::to_string(n.timeout_ms) + " ms, was " +

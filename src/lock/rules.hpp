@@ -18,7 +18,8 @@ inline constexpr std::string_view kRules[] = {
     "contract_removed",       "operation_removed",  "field_removed",       "reserved_name_reused",
     "type_changed",           "field_newly_required", "reply_field_made_optional", "enum_value_removed",
     "enum_value_added",       "code_removed",       "idempotent_removed",  "code_added",
-    "timeout_lowered",        "access_changed",     "unused_acknowledgement",
+    "timeout_lowered",        "access_changed",     "unused_acknowledgement", "deduplicated_removed",
+    "idempotency_key_required",
 };
 bool known(std::string_view rule);
 

@@ -103,6 +103,9 @@ file::Lock snapshot_of(const Contracts& contracts) {
       file::Operation o;
       o.access = access_of(op.spec);
       o.idempotent = op.spec.is_idempotent();
+      if (op.spec.is_deduplicated()) {
+        o.deduplicated = op.spec.dedup_key() == OpSpec::Key::required ? "key required" : "key optional";
+      }
       o.name = std::string{op.name};
       for (unsigned code = 0; code < 32; ++code) {
         if ((op.spec.declared_mask() & (1U << code)) != 0) {

@@ -327,6 +327,21 @@ std::string MetricsRegistry::render(Exposition format) const {
     out.append("pit_faults_injected_total{contract=\"").append(m.contract).append("\",operation=\"").append(m.operation);
     out.append("\"} ").append(std::to_string(n)).append("\n");
   }
+  header(out, "pit_dedup_calls_total", "counter",
+         "Calls of deduplicated operations by result: first (ran), replay (the stored outcome), running (409), "
+         "mismatch (422: the key was used for another request), takeover (ran after a dead claim's lease), "
+         "store_unavailable (503).");
+  static constexpr std::array<std::string_view, OperationMetrics::dedup_results> kDedup = {
+      "first", "replay", "running", "mismatch", "takeover", "store_unavailable"};
+  for (const auto& m : operations_) {
+    if (m.kind != "server") continue;
+    for (std::size_t r = 0; r < OperationMetrics::dedup_results; ++r) {
+      const auto n = m.dedup[r].load(std::memory_order_relaxed);
+      if (n == 0) continue;
+      out.append("pit_dedup_calls_total{contract=\"").append(m.contract).append("\",operation=\"").append(m.operation);
+      out.append("\",result=\"").append(kDedup[r]).append("\"} ").append(std::to_string(n)).append("\n");
+    }
+  }
   header(out, "pit_accept_paused_total", "counter",
          "Times a listener paused accepting because the process was out of file descriptors (EMFILE/ENFILE).");
   out.append("pit_accept_paused_total{listener=\"http\"} ").append(std::to_string(accept_paused_[0].load(std::memory_order_relaxed))).append("\n");

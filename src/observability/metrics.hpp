@@ -68,6 +68,9 @@ struct OperationMetrics {
   // Fields of JSON bodies this side decoded that matched no member (requests as "server",
   // replies as "client"): a peer newer than this side, or one still sending a removed field.
   std::atomic<std::uint64_t> unknown_fields{0};
+  // Calls of a deduplicated operation, by what the deduplication policy made of them.
+  enum Dedup : std::uint8_t { first = 0, replay, running, mismatch, takeover, store_unavailable, dedup_results };
+  std::array<std::atomic<std::uint64_t>, dedup_results> dedup{};
 
   void count_unknown_fields(std::size_t n) noexcept {
     if (n != 0) unknown_fields.fetch_add(n, std::memory_order_relaxed);

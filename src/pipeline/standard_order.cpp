@@ -8,6 +8,7 @@
 #include "pipeline/policies/admission.hpp"
 #include "pipeline/policies/call_log.hpp"
 #include "pipeline/policies/correlation.hpp"
+#include "pipeline/policies/dedup.hpp"
 #include "pipeline/policies/deadline.hpp"
 #include "pipeline/policies/fault_injection.hpp"
 #include "pipeline/policies/fault_shaping.hpp"
@@ -21,7 +22,8 @@ bool tracing_on(const HostOptions& options) noexcept { return !options.tracing.e
 
 std::vector<std::unique_ptr<Policy>> standard_inbound(const HostOptions& options, Limiter* host_limiter,
                                                       Authenticator* authenticator, AuditLog* audit,
-                                                      std::vector<std::unique_ptr<Policy>> user, Tracer* tracer) {
+                                                      std::vector<std::unique_ptr<Policy>> user, Tracer* tracer,
+                                                      bool deduplicates, durability::Store* dedup_store) {
   std::vector<std::unique_ptr<Policy>> order;
   // 1. correlation — first, so every later policy and every log line has the call's ids.
   order.push_back(std::make_unique<policies::Correlation>());
@@ -58,7 +60,16 @@ std::vector<std::unique_ptr<Policy>> standard_inbound(const HostOptions& options
   order.push_back(std::make_unique<policies::Authorization>(audit));
   // 9. user policies, in the order they were added — inside every standard guarantee.
   for (auto& p : user) order.push_back(std::move(p));
-  // 10. fault_injection — only when switched on and configured; last, so what it injects
+  // 10. deduplication — only when a served operation is deduplicated (and then a branch
+  //    for the others). After identity, so keys are scoped by principal; after the user's
+  //    policies, so only a call that would reach the implementation claims its key (a
+  //    user policy's refusal is neither stored nor replayed); inside metrics, logging and
+  //    fault shaping, so replays, 409s and 422s are counted, logged and shaped like any
+  //    outcome; inside the deadline, so a claim's lease is the call's deadline; and
+  //    outside fault injection, so an injected fault or delay is an outcome of the
+  //    implementation to it, settled or released as the implementation's own would be.
+  if (deduplicates) order.push_back(std::make_unique<policies::Deduplication>(dedup_store, options.durability.retention));
+  // 11. fault_injection — only when switched on and configured; last, so what it injects
   //    meets every guarantee exactly as the implementation's own delays and faults do.
   if (injects_faults(options)) order.push_back(std::make_unique<policies::FaultInjection>());
   return order;

@@ -16,11 +16,17 @@ class Tracer;
 namespace identity {
 class TokenClient;
 }
+namespace durability {
+class Store;
+}
 // authenticator: null when no issuer is configured; audit: null only in describe_pipeline().
+// deduplicates: some served operation is deduplicated; dedup_store is where their claims
+// go (null only in describe_pipeline()).
 std::vector<std::unique_ptr<Policy>> standard_inbound(const HostOptions& options, Limiter* host_limiter,
                                                       Authenticator* authenticator, AuditLog* audit,
                                                       std::vector<std::unique_ptr<Policy>> user,
-                                                      Tracer* tracer = nullptr);
+                                                      Tracer* tracer = nullptr, bool deduplicates = false,
+                                                      durability::Store* dedup_store = nullptr);
 // The outbound pipeline of calls this host makes to other processes. tokens: this
 // service's client at the issuer (null: none configured).
 // tracer: where sampled calls' spans go (null: nowhere, as in describe_pipeline()).

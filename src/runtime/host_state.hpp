@@ -12,6 +12,7 @@
 
 #include "call/call_history.hpp"
 #include "dispatch/dispatch.hpp"
+#include "durability/store.hpp"
 #include "executors/executors.hpp"
 #include "executors/stall_watch.hpp"
 #include "identity/audit_log.hpp"
@@ -61,6 +62,10 @@ struct Host::State {
   // them. Declared before the pipelines, whose tracing policies record into it.
   std::unique_ptr<detail::Tracer> tracer;
   std::unique_ptr<detail::OtlpExporter> exporter;
+  // The store of deduplicated operations (null when no served operation is deduplicated);
+  // before the pipeline, whose deduplication policy uses it. Closed at stop, once the I/O
+  // threads are stopped (nothing can wait for it any more).
+  std::unique_ptr<detail::durability::Store> dedup_store;
   std::unique_ptr<Pipeline> pipeline;  // inbound: every call served here
   std::unique_ptr<Pipeline> outbound;  // every call this host makes to another process
   std::unique_ptr<detail::HttpServer> http_server;

@@ -231,6 +231,29 @@ inject_code = "unavailable"
   EXPECT_EQ(overridden.admission.max_in_flight, 8U);
 }
 
+TEST(Config, durability_keys_choose_the_store_and_reach_the_host_options) {
+  const pit::HostOptions defaults = parse("");
+  EXPECT_EQ(defaults.durability.store, pit::DedupStore::sqlite);
+  EXPECT_EQ(defaults.durability.postgres_connections, 4U);
+  const pit::HostOptions o = parse(R"(
+[durability]
+store = "postgres"
+postgres_url = "host=db dbname=pit user=pit"
+postgres_connections = 16
+)");
+  EXPECT_EQ(o.durability.store, pit::DedupStore::postgres);
+  EXPECT_EQ(o.durability.postgres_url, "host=db dbname=pit user=pit");
+  EXPECT_EQ(o.durability.postgres_connections, 16U);
+  const Environment env{{"PIT_DURABILITY_POSTGRES_URL", "postgresql://pit:s3cret@db/pit"}, {"PIT_DURABILITY_STORE", "sqlite"}};
+  const pit::HostOptions overridden = parse("[durability]\nstore = \"postgres\"\n", env);
+  EXPECT_EQ(overridden.durability.store, pit::DedupStore::sqlite);
+  EXPECT_EQ(overridden.durability.postgres_url, "postgresql://pit:s3cret@db/pit");
+  EXPECT_EQ(error_of([] { parse("", {{"PIT_DURABILITY_STORE", "mongodb"}}); }),
+            "environment PIT_DURABILITY_STORE: \"mongodb\" is not \"sqlite\" or \"postgres\"");
+  EXPECT_EQ(error_of([] { parse("", {{"PIT_DURABILITY_POSTGRES_CONNECTIONS", "0"}}); }),
+            "environment PIT_DURABILITY_POSTGRES_CONNECTIONS: 0 is out of range (1..1000)");
+}
+
 TEST(Config, reply_limits_reach_the_host_and_operation_options) {
   EXPECT_EQ(parse("").http.max_reply_bytes, 4U << 20U);
   const pit::HostOptions o = parse(R"(
@@ -434,6 +457,7 @@ TEST(Config, every_key_outside_contracts_has_an_environment_variable) {
     if (key.name == "log.level") value = "off";
     if (key.name == "audit.path") value = "-";
     if (key.name == "audit.when_behind") value = "drop";
+    if (key.name == "durability.store") value = "postgres";
     if (key.name == "http.tls_client_auth") value = "none";
     EXPECT_NO_THROW(parse("", Environment{{key.environment, value}})) << key.environment;
   }

@@ -212,8 +212,10 @@ class ShopSystem:
             out = open(self.log_path(role), "wb")
             err = open(os.path.join(self.dir, role + ".stderr"), "wb")
             self._files += [out, err]
+            # cwd: the system's folder, where a process keeps what it writes by default (the
+            # store of its deduplicated operations, docs/durability.md).
             proc = subprocess.Popen([SHOP_BIN] + args[role] + self.role_args.get(role, []), stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                    env=self.role_environment(role), preexec_fn=_die_with_parent)
+                                    env=self.role_environment(role), cwd=self.dir, preexec_fn=_die_with_parent)
             _CHILDREN.append(proc)
             self.procs[role] = proc
 

@@ -342,6 +342,28 @@ TEST(LockRules, idempotent_removed_breaks) {
                "idempotent_removed", "t.v1.Svc/call");
 }
 
+namespace {
+pit::OpSpec base_spec() {
+  return pit::OpSpec{}.anonymous("test").raises(pit::Code::not_found, pit::Code::already_exists).idempotent().timeout(2000ms);
+}
+}  // namespace
+
+TEST(LockRules, deduplicated_removed_breaks) {
+  expect_break({.spec = base_spec().deduplicated(0ms, pit::OpSpec::Key::optional)}, {}, "deduplicated_removed",
+               "t.v1.Svc/call");
+}
+
+TEST(LockRules, an_idempotency_key_newly_required_breaks) {
+  expect_break({}, {.spec = base_spec().deduplicated()}, "idempotency_key_required", "t.v1.Svc/call");
+  expect_break({.spec = base_spec().deduplicated(0ms, pit::OpSpec::Key::optional)}, {.spec = base_spec().deduplicated()},
+               "idempotency_key_required", "t.v1.Svc/call");
+}
+
+TEST(LockRules, deduplication_with_an_optional_key_added_or_a_key_made_optional_passes) {
+  expect_compatible({}, {.spec = base_spec().deduplicated(0ms, pit::OpSpec::Key::optional)});
+  expect_compatible({.spec = base_spec().deduplicated()}, {.spec = base_spec().deduplicated(0ms, pit::OpSpec::Key::optional)});
+}
+
 TEST(LockRules, a_code_added_a_lowered_timeout_and_changed_access_are_warnings_that_pass) {
   const Shape after{.spec = pit::OpSpec{}
                                 .require(pit::scope("t.write"))

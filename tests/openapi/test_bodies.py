@@ -82,14 +82,17 @@ class RecordedBodies(shop.ToolShop):
         # Successes of every operation, each on its own process.
         x("gateway", "buy", shop.BUY, {"sku": "apple", "quantity": 2}, 200)
         x("gateway", "buy with the default quantity", shop.BUY, {"sku": "apple"}, 200)
-        x("orders", "place", PLACE, {"sku": "apple", "quantity": 1}, 200)
+        # place is deduplicated, its key required (docs/durability.md): each call its own key.
+        x("orders", "place", PLACE, {"sku": "apple", "quantity": 1}, 200,
+          headers={"Idempotency-Key": e2e.new_id("place")})
         x("inventory", "reserve", RESERVE, {"sku": "apple", "quantity": 1}, 200)
         x("inventory", "stock", STOCK, {"sku": "apple"}, 200)
         # Declared faults.
         x("gateway", "buy an unknown sku", shop.BUY, {"sku": "no-such-sku", "quantity": 1}, 404)
         x("gateway", "buy more than there is", shop.BUY, {"sku": "apple", "quantity": 1000000}, 429)
         x("gateway", "buy nothing", shop.BUY, {"sku": "apple", "quantity": 0}, 400)
-        x("orders", "place an unknown sku", PLACE, {"sku": "no-such-sku", "quantity": 1}, 404)
+        x("orders", "place an unknown sku", PLACE, {"sku": "no-such-sku", "quantity": 1}, 404,
+          headers={"Idempotency-Key": e2e.new_id("place")})
         x("inventory", "stock of an unknown sku", STOCK, {"sku": "no-such-sku"}, 404)
         # The runtime's own answers. A body that does not decode is invalid for the schema too.
         x("gateway", "buy without a sku", shop.BUY, {"quantity": 1}, 400, request_valid=False)

@@ -143,8 +143,9 @@ class Process:
         self.err_path = os.path.join(LOG_ROOT, name + ".stderr")
         self._out = open(self.out_path, "wb")
         self._err = open(self.err_path, "wb")
+        # cwd: where a process keeps what it writes by default (its deduplication store).
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self._out, stderr=self._err,
-                                     env=env, preexec_fn=_die_with_parent)
+                                     env=env, cwd=LOG_ROOT, preexec_fn=_die_with_parent)
         _CHILDREN.append(self.proc)
 
     def read(self, which="stdout"):

@@ -205,7 +205,7 @@ class Process:
             self.proc = subprocess.Popen(
                 [SHOP_BIN, *self.args, "--listen", "127.0.0.1:%d" % self.http,
                  "--admin", "127.0.0.1:%d" % self.admin, "--config", self.config],
-                stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=self.folder,  # its dedup store lands there
                 env=child_env(os.path.join(self.folder, self.name + ".audit.jsonl")), preexec_fn=_die_with_parent)
         finally:
             out.close()
@@ -368,6 +368,8 @@ def call_orders(conn, call, timeout_header=None):
                **dev_identity(SHOP_BIN, LOG_ROOT).headers()}
     if timeout_header:
         headers["Pit-Timeout"] = timeout_header
+    if call.op == "place":  # deduplicated, key required (docs/durability.md): one per logical call
+        headers["Idempotency-Key"] = call.cid
     call.started = time.monotonic()
     try:
         conn.request("POST", "/%s/%s" % (ORDERS, call.op), body=BODIES[call.op], headers=headers)

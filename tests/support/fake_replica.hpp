@@ -33,6 +33,7 @@ struct Request {
   std::string body;
   std::vector<std::string> traceparent;  // every traceparent field, in order
   std::vector<std::string> tracestate;   // every tracestate field, in order
+  std::string idempotency_key;  // the Idempotency-Key header, as sent
 };
 
 struct Reply {
@@ -40,6 +41,7 @@ struct Reply {
   std::string body = "{}";
   std::string retry_after;
   std::chrono::milliseconds delay{0};
+  bool drop = false;  // close the connection instead of answering (an answer lost after the write)
 };
 
 // A reply of pit's problem+json for `code`.
@@ -161,7 +163,8 @@ class Replica {
       http::read(*s, buffer, req, ec);
       if (ec) break;
       requests.fetch_add(1);
-      Request r{std::string(req.target()), std::string(req["Pit-Attempt"]), std::string(req["Pit-Timeout"]), req.body(), {}, {}};
+      Request r{std::string(req.target()), std::string(req["Pit-Attempt"]), std::string(req["Pit-Timeout"]), req.body(),
+                {}, {}, std::string(req["Idempotency-Key"])};
       for (auto [it, end] = req.equal_range("traceparent"); it != end; ++it) r.traceparent.emplace_back(it->value());
       for (auto [it, end] = req.equal_range("tracestate"); it != end; ++it) r.tracestate.emplace_back(it->value());
       Script script;
@@ -188,6 +191,7 @@ class Replica {
         abandoned.fetch_add(1);
         break;
       }
+      if (reply.drop) break;
       http::response<http::string_body> res{static_cast<http::status>(reply.status), 11};
       res.set(http::field::content_type, reply.status == 200 ? "application/json" : "application/problem+json");
       if (!reply.retry_after.empty()) res.set(http::field::retry_after, reply.retry_after);

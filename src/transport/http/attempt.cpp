@@ -6,6 +6,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/http/span_body.hpp>
 
+#include "durability/idempotency_key.hpp"
 #include "pit/asio.hpp"
 #include "transport/http/wire.hpp"
 
@@ -66,6 +67,7 @@ detail::Detached run_attempt(std::shared_ptr<Attempt> a, std::shared_ptr<const E
   if (!r->request_id.empty()) req.set(http_wire::kRequestIdHeader, r->request_id);
   req.set(http_wire::kTraceparentHeader, a->traceparent.empty() ? r->traceparent : a->traceparent);
   if (!r->tracestate.empty()) req.set(http_wire::kTracestateHeader, r->tracestate);
+  if (!r->idempotency_key.empty()) req.set(durability::kIdempotencyKeyHeader, r->idempotency_key);
   if (a->timeout.count() > 0) req.set(http_wire::kTimeoutHeader, http_wire::format_timeout(a->timeout));
   req.set(http_wire::kAttemptHeader, std::to_string(a->number));
   req.body() = {r->body.data(), r->body.size()};

@@ -29,6 +29,7 @@ struct EncodedRequest {
   std::string request_id;   // X-Request-Id, if valid
   std::string traceparent;
   std::string tracestate;   // the caller's, as it arrived (normalized); "" when none
+  std::string idempotency_key;  // the Idempotency-Key header's value (an sf-string), if any
   std::size_t reply_limit = 0;
   std::size_t header_limit = 0;
   std::chrono::milliseconds handshake_timeout{0};

@@ -15,7 +15,9 @@
 //   the call ends with the last fault.
 // - Every retry, requeue and hedge is paid from the client's retry budget (fed by every
 //   call); an empty budget ends the call with the last fault.
-// - Hedging (idempotent operations, when configured): one extra attempt on another
+// - A deduplicated operation (docs/durability.md) is retried like an idempotent one, with
+//   the same Idempotency-Key on every attempt, and after a 409 (its twin still running).
+// - Hedging (idempotent operations that are not deduplicated, when configured): one extra attempt on another
 //   endpoint after the hedge delay. The first answer wins; the other attempt is cancelled
 //   and its connection closed.
 // - The client's max_in_flight bounds its calls: past it, resource_exhausted at once.
@@ -30,6 +32,7 @@
 
 #include "call/call_access.hpp"
 #include "client/enter.hpp"
+#include "durability/idempotency_key.hpp"
 #include "fault/exception_mappers.hpp"
 #include "observability/log_format.hpp"
 #include "observability/metrics.hpp"
@@ -98,8 +101,10 @@ Verdict judge(const Attempt& a, std::size_t reply_limit) {
       }
       Fault f = http_wire::fault_of_problem(a.status, a.body);
       v.health = f.code() == Code::unavailable ? outbound::Result::unavailable : outbound::Result::other_fault;
+      // aborted: a deduplicated call still running under the same key (409): sent again
+      // after Retry-After, it gets the stored outcome.
       v.retryable = f.has(Fault::retryable) &&
-                    (f.code() == Code::unavailable || f.code() == Code::resource_exhausted);
+                    (f.code() == Code::unavailable || f.code() == Code::resource_exhausted || f.code() == Code::aborted);
       v.final = !v.retryable;
       v.outcome = std::move(f);
       return v;
@@ -283,6 +288,10 @@ Task<Outcome> HttpSend::dispatch(Call& call) {
   if (http_wire::valid_request_id(context.correlation_id())) request->request_id = std::string(context.correlation_id());
   request->traceparent = http_wire::format_traceparent(context.trace_id(), context.span_id(), context.sampled());
   request->tracestate = std::string(context.tracestate());
+  // Every attempt of the call carries the one key the call was given (client/invoke.cpp).
+  if (op.spec.is_deduplicated() && !CallAccess::idempotency_key(call).empty()) {
+    request->idempotency_key = durability::format_key_header(CallAccess::idempotency_key(call));
+  }
   request->reply_limit = reply_limit;
   request->header_limit = options_.max_header_bytes;
   request->handshake_timeout = options_.read_timeout;
@@ -290,7 +299,10 @@ Task<Outcome> HttpSend::dispatch(Call& call) {
 
   // A sampled call's attempts are spans of their own (the tracing policy decided).
   const bool traced = tracer_ != nullptr && context.sampled();
-  const bool idempotent = op.spec.is_idempotent();
+  // A deduplicated operation is as safe to send again as an idempotent one (its key makes
+  // a second run a replay), but never hedged: a hedge would only meet its twin's claim.
+  const bool idempotent = op.spec.is_idempotent() || op.spec.is_deduplicated();
+  const bool hedgeable = op.spec.is_idempotent() && !op.spec.is_deduplicated();
   const std::size_t max_attempts = std::max<std::size_t>(1, stats.retry.max_attempts);
   auto& endpoints = client->endpoints();
   const auto exchange = std::make_shared<Exchange>();
@@ -391,7 +403,7 @@ Task<Outcome> HttpSend::dispatch(Call& call) {
                          .with(Fault::retryable)
                          .from(Fault::Origin::runtime));
   }
-  if (idempotent && stats.retry.hedge != Hedge::off && endpoints.size() > 1) {
+  if (hedgeable && stats.retry.hedge != Hedge::off && endpoints.size() > 1) {
     auto delay = std::chrono::duration_cast<std::chrono::microseconds>(stats.retry.hedge_delay);
     if (stats.retry.hedge == Hedge::p95) delay = std::max(delay, stats.latency.p95());
     hedge_timer.expires_after(delay);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "pit/schema.hpp"
+#include "durability/idempotency_key.hpp"
 #include "settings/operation_settings.hpp"
 #include "transport/http/wire.hpp"
 
@@ -354,11 +355,12 @@ bj::object parameter(std::string_view name, std::string_view description, bj::ob
   return p;
 }
 
-// The request headers pit reads (docs/http.md, "Headers").
-bj::array parameters() {
+// The request headers pit reads (docs/http.md, "Headers"); Idempotency-Key for a
+// deduplicated operation (docs/durability.md).
+bj::array parameters(const OpSpec& spec) {
   bj::object timeout = string_schema();
   timeout["pattern"] = "^[0-9]{1,8}[HMSmun]$";
-  return bj::array{
+  bj::array out{
       parameter(http_wire::kTimeoutHeader,
                 "The caller's remaining time, as grpc-timeout: 1 to 8 digits and a unit (H, M, S, m, u, n): "
                 "250m, 5S. Anything else is 400 invalid_argument.",
@@ -372,7 +374,20 @@ bj::array parameters() {
                 "starts).",
                 string_schema()),
   };
+  if (spec.is_deduplicated()) {
+    bj::object key = string_schema();
+    key["pattern"] = "^\"?[A-Za-z0-9._:~+/=-]{1,255}\"?$";
+    bj::object p = parameter(durability::kIdempotencyKeyHeader,
+                             "The logical call's key (draft-ietf-httpapi-idempotency-key-header): an sf-string "
+                             "(quoted) or the bare key, 1-255 characters of [A-Za-z0-9._:~+/=-]. Every retry of "
+                             "the call sends the same key; the first settled outcome is replayed to them.",
+                             std::move(key));
+    p["required"] = spec.dedup_key() == OpSpec::Key::required;
+    out.emplace_back(std::move(p));
+  }
+  return out;
 }
+
 
 // Why the runtime itself may answer a code, whatever the implementation declares.
 struct RuntimeFault {
@@ -392,6 +407,13 @@ constexpr RuntimeFault kIdentity[] = {
     {Code::unauthenticated, 0, "no credential, or a token that does not verify"},
     {Code::permission_denied, 0, "the caller does not meet the operation's access rule"},
 };
+// What a deduplicated operation may answer besides its own faults.
+constexpr RuntimeFault kDeduplicated[] = {
+    {Code::aborted, 0, "a call with the same Idempotency-Key is still running; retryable, after Retry-After"},
+    {Code::failed_precondition, 422, "the Idempotency-Key was already used with another request"},
+    {Code::invalid_argument, 0, "the Idempotency-Key is missing (when required) or malformed"},
+    {Code::unavailable, 0, "the deduplication store is unavailable; retryable, nothing ran"},
+};
 
 struct Answer {
   std::vector<Code> codes;
@@ -406,7 +428,9 @@ void add_answer(std::map<unsigned, Answer>& by_status, Code code, unsigned statu
   a.reasons.push_back(std::string{to_string(code)} + ": " + std::string{why});
 }
 
-bj::object problem_response(unsigned status, const Answer& answer) {
+// deduplicated: the operation's 409 may be its key's first call still running, answered
+// with Retry-After.
+bj::object problem_response(unsigned status, const Answer& answer, bool deduplicated) {
   std::string description;
   for (const auto& reason : answer.reasons) description += (description.empty() ? "" : "; ") + reason;
   bj::array codes;
@@ -417,7 +441,7 @@ bj::object problem_response(unsigned status, const Answer& answer) {
   schema["allOf"] = bj::array{ref_to(kProblem), std::move(narrowed)};
   bj::object headers;
   headers[http_wire::kRequestIdHeader] = header("The call's correlation id.", string_schema());
-  if (status == 503) {
+  if (status == 503 || (status == 409 && deduplicated)) {
     bj::object seconds;
     seconds["type"] = "integer";
     seconds["minimum"] = 0;
@@ -500,6 +524,9 @@ bj::object operation(const HostOptions& options, const OperationInfo& op, const 
   if (needs_identity) {
     for (const auto& f : kIdentity) add_answer(faults, f.code, f.status, f.why);
   }
+  if (op.spec.is_deduplicated()) {
+    for (const auto& f : kDeduplicated) add_answer(faults, f.code, f.status, f.why);
+  }
   for (int i = 0; i < code_count; ++i) {
     const auto code = static_cast<Code>(i);
     // cancelled is declared by every operation, but its answer reaches no one: the caller
@@ -513,6 +540,11 @@ bj::object operation(const HostOptions& options, const OperationInfo& op, const 
   bj::object headers;
   headers[http_wire::kRequestIdHeader] = header("The call's correlation id.", string_schema());
   headers[http_wire::kTraceparentHeader] = header("The server span, as W3C traceparent.", string_schema());
+  if (op.spec.is_deduplicated()) {
+    headers[durability::kReplayedHeader] =
+        header("true when the reply is the stored outcome of an earlier call with the same Idempotency-Key.",
+               bj::object{{"type", "string"}, {"enum", bj::array{"true"}}});
+  }
   bj::object ok;
   ok["description"] = "The reply.";
   ok["headers"] = std::move(headers);
@@ -520,7 +552,7 @@ bj::object operation(const HostOptions& options, const OperationInfo& op, const 
       {http_wire::kJson, bj::object{{"schema", ref_to(components.name(op.hooks.reply_type(), Side::reply))}}}};
   bj::object responses;
   responses["200"] = std::move(ok);
-  for (const auto& [status, answer] : faults) responses[std::to_string(status)] = problem_response(status, answer);
+  for (const auto& [status, answer] : faults) responses[std::to_string(status)] = problem_response(status, answer, op.spec.is_deduplicated());
 
   bj::object body;
   body["required"] = true;
@@ -531,12 +563,13 @@ bj::object operation(const HostOptions& options, const OperationInfo& op, const 
   o["operationId"] = std::string{op.contract} + "." + std::string{op.name};
   o["summary"] = op.full_name;
   o["tags"] = bj::array{op.contract};
-  o["parameters"] = parameters();
+  o["parameters"] = parameters(op.spec);
   o["requestBody"] = std::move(body);
   o["responses"] = std::move(responses);
   o["security"] = security(op, c);
   uses_bearer = uses_bearer || !o["security"].as_array().empty();
   o["x-pit-idempotent"] = op.spec.is_idempotent();
+  if (op.spec.is_deduplicated()) o["x-pit-deduplicated"] = true;
   o["x-pit-timeout-ms"] = static_cast<std::int64_t>(c.timeout.count());
   o["x-pit-access"] = rule;
   return o;

@@ -20,6 +20,7 @@
 
 #include "context/context_access.hpp"
 #include "call/call_access.hpp"
+#include "durability/idempotency_key.hpp"
 #include "pit/asio.hpp"
 #include "observability/metrics.hpp"
 #include "pit/log.hpp"
@@ -549,6 +550,17 @@ Task<Response> HttpServer::Impl::handle(Request& req, DisconnectWatch& watch, co
   // none, gets the bare challenge.
   const bool presented_bearer = presented_credential && authorization->value().size() > 7 &&
                                 beast::iequals(authorization->value().substr(0, 7), "Bearer ");
+  // The Idempotency-Key as sent: the deduplication policy parses and validates it, for
+  // deduplicated operations only. Two headers are never one key: joined, they fail its
+  // check (a comma is not a key's character).
+  if (auto keys = req.equal_range(durability::kIdempotencyKeyHeader); keys.first != keys.second) {
+    std::string sent;
+    for (auto it = keys.first; it != keys.second; ++it) {
+      if (!sent.empty()) sent.push_back(',');
+      sent.append(it->value().data(), it->value().size());
+    }
+    CallAccess::set_idempotency_key(*call, std::move(sent));
+  }
   CallAccess::set_secure_transport(*call, peer.secure);
   if (!peer.identity.empty()) CallAccess::set_peer_identity(*call, std::string(peer.identity));
   CallAccess::set_target(*call, service->implementation);
@@ -581,11 +593,13 @@ Task<Response> HttpServer::Impl::handle(Request& req, DisconnectWatch& watch, co
     res.set(http::field::content_type, http_wire::kJson);
     res.body() = std::move(CallAccess::json_reply(*call));
   } else {
-    res.result(http_wire::status_of(outcome.code()));
+    const unsigned status = http_wire::status_of(outcome.fault());
+    res.result(status);
     res.set(http::field::content_type, http_wire::kProblemJson);
-    res.body() = http_wire::problem_json(outcome.fault(), context.trace_id());
-    // A refusal that is safe to retry says when (RFC 9110 Retry-After).
-    if (outcome.code() == Code::unavailable && outcome.fault().has(Fault::retryable)) {
+    res.body() = http_wire::problem_json(outcome.fault(), context.trace_id(), status);
+    // A refusal that is safe to retry says when (RFC 9110 Retry-After); so does a 409 for
+    // a deduplicated call still running under the same key.
+    if ((outcome.code() == Code::unavailable || outcome.code() == Code::aborted) && outcome.fault().has(Fault::retryable)) {
       res.set(http::field::retry_after, "1");
     }
     // RFC 6750: how to authenticate; "invalid_token" only when a token was presented.
@@ -593,6 +607,8 @@ Task<Response> HttpServer::Impl::handle(Request& req, DisconnectWatch& watch, co
       res.set(http::field::www_authenticate, presented_bearer ? R"(Bearer error="invalid_token")" : "Bearer");
     }
   }
+  // The stored outcome of an earlier call with the same Idempotency-Key, sent again.
+  if (CallAccess::replayed(*call)) res.set(durability::kReplayedHeader, "true");
   res.set(http_wire::kRequestIdHeader, context.correlation_id());
   res.set(http_wire::kTraceparentHeader,
           http_wire::format_traceparent(context.trace_id(), context.span_id(), context.sampled()));

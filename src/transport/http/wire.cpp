@@ -206,6 +206,15 @@ unsigned status_of(Code code) noexcept {
   return i < kTable.size() ? kTable[i].status : 500;
 }
 
+unsigned status_of(const Fault& fault) noexcept {
+  if (fault.code() == Code::failed_precondition) {
+    for (const auto& d : fault.details()) {
+      if (d.key == "reason" && d.value == kIdempotencyKeyReused) return 422;
+    }
+  }
+  return status_of(fault.code());
+}
+
 Code code_of_status(unsigned status) noexcept {
   switch (status) {
     case 200: return Code::ok;
@@ -214,6 +223,7 @@ Code code_of_status(unsigned status) noexcept {
     case 403: return Code::permission_denied;
     case 404: return Code::not_found;
     case 409: return Code::aborted;
+    case 422: return Code::failed_precondition;
     case 429: return Code::resource_exhausted;
     case 499: return Code::cancelled;
     case 501: return Code::unimplemented;

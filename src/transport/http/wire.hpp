@@ -67,6 +67,11 @@ inline constexpr std::size_t kTracestateLimit = 512;
 
 // The gRPC ↔ HTTP mapping (docs/http.md has the table).
 [[nodiscard]] unsigned status_of(Code code) noexcept;
+// The status a fault is sent with: its code's, except failed_precondition with the detail
+// reason=idempotency_key_reused (an Idempotency-Key used with another request), which is
+// 422 Unprocessable Content, as the Idempotency-Key draft asks.
+[[nodiscard]] unsigned status_of(const Fault& fault) noexcept;
+inline constexpr std::string_view kIdempotencyKeyReused = "idempotency_key_reused";
 [[nodiscard]] Code code_of_status(unsigned status) noexcept;
 
 // RFC 9457 problem details for a fault: type, title, status, detail, code, correlation_id,
