@@ -39,15 +39,15 @@ pit_bench_session TRACING_BENCH_SESSION "$nice_level" "$0" "$@"
 run_nice=(nice -n "$nice_level")
 
 # Medians (min-max) per configuration of "cfg rps p50_us p99_us bad spans_exported
-# spans_dropped spans_received receiver_cpu_ms shop_cpu_ms".
+# spans_dropped spans_received receiver_cpu_pct shop_cpu_pct".
 summarize() {  # $1: runs.txt
   awk '
   function sortn(a, n,   i, j, t) { for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j+1] = a[j]; a[j+1] = t } }
   function median(a, n,   b, i) { for (i = 1; i <= n; i++) b[i] = a[i]; sortn(b, n); return n % 2 ? b[(n+1)/2] : (b[n/2] + b[n/2+1]) / 2 }
   function med(cfg, k,   a, i) { for (i = 1; i <= n[cfg]; i++) a[i] = v[cfg, i, k]; return median(a, n[cfg]) }
   function rng(cfg, k,   a, i) { for (i = 1; i <= n[cfg]; i++) a[i] = v[cfg, i, k]; sortn(a, n[cfg]); return n[cfg] > 1 ? sprintf(" (%s-%s)", f(a[1], k), f(a[n[cfg]], k)) : "" }
-  # CPU of the measured run as a share of its wall time (100% = one core); "-" in old results.
-  function cpu(cfg, k) { return NF_[cfg] >= k ? sprintf("%.0f%%", med(cfg, k) / (dur * 10)) : "-" }
+  # CPU during the load as a share of its wall time (100% = one core); "-" in old results.
+  function cpu(cfg, k) { return NF_[cfg] >= k ? sprintf("%.0f%%", med(cfg, k)) : "-" }
   function f(x, k) { return k == 2 ? sprintf("%.0f", x) : sprintf("%.2f", x / 1000) }
   { if (!n[$1]++) order[++c] = $1; NF_[$1] = NF; for (k = 2; k <= NF; k++) v[$1, n[$1], k] = $k }
   END {
@@ -63,7 +63,7 @@ summarize() {  # $1: runs.txt
       printf "\nreq/s, on / off: %.3fx (median of per-round ratios %.3fx; goal >= 0.9x)\n", med("on", 2) / med("off", 2), median(r, m)
       printf "p99, on / off: %.3fx (median of per-round ratios %.3fx; goal <= 1.2x)\n", med("on", 4) / med("off", 4), median(p, m)
     }
-  }' dur="$duration" "$1"
+  }' "$1"
 }
 if [[ -n "${SUMMARIZE:-}" ]]; then summarize "$SUMMARIZE/runs.txt"; exit 0; fi
 
@@ -125,22 +125,24 @@ wait_port() {  # $1: port, $2: log name
 metric_sum() {  # $1: admin port, $2: regex of the samples to add up
   curl -sf "http://127.0.0.1:$1/metrics" | awk -v re="$2" '$0 !~ /^#/ && $0 ~ re { s += $NF } END { printf "%.0f", s }'
 }
-# "<receiver ticks> <shop ticks>": pids[0] is the receiver, the rest the shop's processes.
+# "<receiver ticks> <shop ticks> <now ms>": pids[0] is the receiver, the rest the shop's
+# processes.
 cpu_ticks() {
   local p first=1 receiver=0 shop=0 t
   for p in "${pids[@]}"; do
     t="$(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)"
     if ((first)); then receiver=$t; first=0; else shop=$((shop + t)); fi
   done
-  echo "$receiver $shop"
+  echo "$receiver $shop $(($(date +%s%N) / 1000000))"
 }
-# "<receiver CPU ms> <shop CPU ms>" between two cpu_ticks readings.
+# "<receiver CPU %> <shop CPU %>" between two cpu_ticks readings (warm-up included), as a
+# share of the wall time (100 = one core).
 cpu_delta() {  # $1, $2: cpu_ticks before and after
-  local hz
+  local hz rb sb wb ra sa wa
   hz="$(getconf CLK_TCK)"
-  read -r rb sb <<<"$1"
-  read -r ra sa <<<"$2"
-  echo "$(((ra - rb) * 1000 / hz)) $(((sa - sb) * 1000 / hz))"
+  read -r rb sb wb <<<"$1"
+  read -r ra sa wa <<<"$2"
+  echo "$(((ra - rb) * 100000 / hz / (wa - wb))) $(((sa - sb) * 100000 / hz / (wa - wb)))"
 }
 # Prints "<req/s> <p50 us> <p99 us> <non-2xx + socket errors>" of one measured wrk run.
 load() {  # $1: URL, $2: output file
