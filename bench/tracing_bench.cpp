@@ -34,7 +34,9 @@
 #include <utility>
 #include <vector>
 
+#include "observability/tracer.hpp"
 #include "pit/pit.hpp"
+#include "transport/http/otlp_json.hpp"
 
 namespace bench {
 
@@ -309,8 +311,44 @@ bool spans_as_configured() {
   return true;
 }
 
+// The exporter thread's formatting alone: one request of 512 spans as the shop makes them
+// (a server span; a client call's span and its attempt's with the peer), per span.
+void format_span(benchmark::State& state) {
+  std::vector<pit::detail::SpanRecord> spans(512);
+  const auto now = pit::Clock::now();
+  for (std::size_t i = 0; i < spans.size(); ++i) {
+    auto& s = spans[i];
+    std::snprintf(s.trace_id.data(), s.trace_id.size(), "%031zx", i);
+    s.trace_id.back() = '1';
+    std::memcpy(s.span_id.data(), "00f067aa0ba902b7", 16);
+    std::memcpy(s.parent_span_id.data(), "53995c3f42cd8ad8", 16);
+    s.has_parent = i % 3 != 0;
+    s.kind = i % 3 == 0 ? pit::detail::SpanKind::server : pit::detail::SpanKind::client;
+    s.contract = "shop.v1.Orders";
+    s.operation = "place";
+    s.start = now;
+    s.end = now + std::chrono::microseconds(250);
+    if (i % 3 == 2) {
+      s.attempt = 1;
+      s.attempt_kind = "first";
+      s.peer_host = "127.0.0.1";
+      s.peer_port = 18502;
+    }
+  }
+  const pit::detail::ResourceAttributes resource{{"service.name", "orders"}, {"service.instance.id", "host:4242"}};
+  std::string out;
+  for (auto _ : state) {
+    out.clear();
+    pit::detail::append_otlp_json(out, resource, spans, std::chrono::nanoseconds(1'700'000'000'000'000'000));
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(spans.size()));
+  state.counters["bytes_per_span"] = static_cast<double>(out.size()) / static_cast<double>(spans.size());
+}
+
 void register_all() {
   using benchmark::RegisterBenchmark;
+  RegisterBenchmark("tracing/format_span_x512", format_span);
   RegisterBenchmark("tracing/in_runtime/export_off", in_runtime, Export::off)->UseManualTime();
   RegisterBenchmark("tracing/in_runtime/export_on/sampled", in_runtime, Export::sampled)->UseManualTime();
   RegisterBenchmark("tracing/in_runtime/export_on/unsampled", in_runtime, Export::unsampled)->UseManualTime();

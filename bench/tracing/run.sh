@@ -39,21 +39,23 @@ pit_bench_session TRACING_BENCH_SESSION "$nice_level" "$0" "$@"
 run_nice=(nice -n "$nice_level")
 
 # Medians (min-max) per configuration of "cfg rps p50_us p99_us bad spans_exported
-# spans_dropped spans_received".
+# spans_dropped spans_received receiver_cpu_pct shop_cpu_pct".
 summarize() {  # $1: runs.txt
   awk '
   function sortn(a, n,   i, j, t) { for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j+1] = a[j]; a[j+1] = t } }
   function median(a, n,   b, i) { for (i = 1; i <= n; i++) b[i] = a[i]; sortn(b, n); return n % 2 ? b[(n+1)/2] : (b[n/2] + b[n/2+1]) / 2 }
   function med(cfg, k,   a, i) { for (i = 1; i <= n[cfg]; i++) a[i] = v[cfg, i, k]; return median(a, n[cfg]) }
   function rng(cfg, k,   a, i) { for (i = 1; i <= n[cfg]; i++) a[i] = v[cfg, i, k]; sortn(a, n[cfg]); return n[cfg] > 1 ? sprintf(" (%s-%s)", f(a[1], k), f(a[n[cfg]], k)) : "" }
+  # CPU during the load as a share of its wall time (100% = one core); "-" in old results.
+  function cpu(cfg, k) { return NF_[cfg] >= k ? sprintf("%.0f%%", med(cfg, k)) : "-" }
   function f(x, k) { return k == 2 ? sprintf("%.0f", x) : sprintf("%.2f", x / 1000) }
-  { if (!n[$1]++) order[++c] = $1; for (k = 2; k <= NF; k++) v[$1, n[$1], k] = $k }
+  { if (!n[$1]++) order[++c] = $1; NF_[$1] = NF; for (k = 2; k <= NF; k++) v[$1, n[$1], k] = $k }
   END {
-    printf "\n| configuration | req/s | p50 ms | p99 ms | non-2xx | spans exported | dropped | received by the receiver |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n"
+    printf "\n| configuration | req/s | p50 ms | p99 ms | non-2xx | spans exported | dropped | received by the receiver | receiver CPU | shop CPU |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n"
     for (q = 1; q <= c; q++) {
       cfg = order[q]
-      printf "| %s | %s%s | %s%s | **%s**%s | %d | %d | %d | %d |\n", cfg, f(med(cfg, 2), 2), rng(cfg, 2), f(med(cfg, 3), 3), rng(cfg, 3),
-        f(med(cfg, 4), 4), rng(cfg, 4), med(cfg, 5), med(cfg, 6), med(cfg, 7), med(cfg, 8)
+      printf "| %s | %s%s | %s%s | **%s**%s | %d | %d | %d | %d | %s | %s |\n", cfg, f(med(cfg, 2), 2), rng(cfg, 2), f(med(cfg, 3), 3), rng(cfg, 3),
+        f(med(cfg, 4), 4), rng(cfg, 4), med(cfg, 5), med(cfg, 6), med(cfg, 7), med(cfg, 8), cpu(cfg, 9), cpu(cfg, 10)
     }
     if (n["off"] && n["on"]) {
       m = n["off"] < n["on"] ? n["off"] : n["on"]
@@ -123,6 +125,25 @@ wait_port() {  # $1: port, $2: log name
 metric_sum() {  # $1: admin port, $2: regex of the samples to add up
   curl -sf "http://127.0.0.1:$1/metrics" | awk -v re="$2" '$0 !~ /^#/ && $0 ~ re { s += $NF } END { printf "%.0f", s }'
 }
+# "<receiver ticks> <shop ticks> <now ms>": pids[0] is the receiver, the rest the shop's
+# processes.
+cpu_ticks() {
+  local p first=1 receiver=0 shop=0 t
+  for p in "${pids[@]}"; do
+    t="$(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)"
+    if ((first)); then receiver=$t; first=0; else shop=$((shop + t)); fi
+  done
+  echo "$receiver $shop $(($(date +%s%N) / 1000000))"
+}
+# "<receiver CPU %> <shop CPU %>" between two cpu_ticks readings (warm-up included), as a
+# share of the wall time (100 = one core).
+cpu_delta() {  # $1, $2: cpu_ticks before and after
+  local hz rb sb wb ra sa wa
+  hz="$(getconf CLK_TCK)"
+  read -r rb sb wb <<<"$1"
+  read -r ra sa wa <<<"$2"
+  echo "$(((ra - rb) * 100000 / hz / (wa - wb))) $(((sa - sb) * 100000 / hz / (wa - wb)))"
+}
 # Prints "<req/s> <p50 us> <p99 us> <non-2xx + socket errors>" of one measured wrk run.
 load() {  # $1: URL, $2: output file
   timeout $((warmup + 30)) "${run_nice[@]}" wrk -t1 -c"$conns" -d"${warmup}s" -s "$out/script.lua" "$1" >/dev/null
@@ -157,8 +178,12 @@ round() {  # $1: off|on, $2: round
   curl -sf -X POST -H 'content-type: application/json' -H "Authorization: Bearer $token" \
     --data-binary '{"sku":"bulk","quantity":1}' "$url" >/dev/null ||
     { echo "run.sh: $url did not answer 200" >&2; tail -5 "$out"/*-"$2".log >&2; exit 1; }
-  local result exported=0 dropped=0 a
+  local result exported=0 dropped=0 a cpu_before cpu_after
+  # CPU time (user + system, clock ticks) of the receiver and of the three shop processes
+  # during the measured load: how much of the 2 cores the receiver takes from pit.
+  cpu_before="$(cpu_ticks)"
   result="$(load "$url" "$out/$1_$2.txt")"
+  cpu_after="$(cpu_ticks)"
   for a in 101 102 103; do
     exported=$((exported + $(metric_sum $((port + a)) '^pit_trace_spans_exported_total')))
     dropped=$((dropped + $(metric_sum $((port + a)) '^pit_trace_spans_dropped_total')))
@@ -167,7 +192,7 @@ round() {  # $1: off|on, $2: round
   # so far is read before the processes stop (and flush).
   local received
   received="$(curl -sf "http://127.0.0.1:$receiver/stats" | sed -n 's/.*"sunk":\([0-9]*\).*/\1/p')"
-  echo "$1 $result $exported $dropped ${received:-0}"
+  echo "$1 $result $exported $dropped ${received:-0} $(cpu_delta "$cpu_before" "$cpu_after")"
   cleanup
 }
 

@@ -419,7 +419,8 @@ void Host::start() {
   start_identity(s);
   if (detail::tracing_on(o)) {
     s.tracer = std::make_unique<detail::Tracer>(o.tracing.max_queue, o.tracing.max_batch);
-    s.exporter = std::make_unique<detail::OtlpExporter>(*s.tracer, o.tracing, resource_of(s), detail::HttpFetch{&detail::fetch});
+    // One kept-alive connection to the receiver, not one per export request.
+    s.exporter = std::make_unique<detail::OtlpExporter>(*s.tracer, o.tracing, resource_of(s), detail::keep_alive_fetch());
     s.metrics.add_section([tracer = s.tracer.get()](std::string& out) { tracer->render(out); });
   }
   const bool deduplicates = serves_deduplicated(s);

@@ -21,6 +21,7 @@ using tcp = asio::ip::tcp;
 using namespace std::chrono_literals;
 using pit::detail::fetch;
 using pit::detail::FetchRequest;
+using pit::detail::FetchSession;
 
 // A loopback server that answers each connection, one at a time, with `respond`, which
 // gets the socket and the request it read (headers and Content-Length body).
@@ -68,6 +69,9 @@ class TinyServer {
       respond_(socket, request);
     }
   }
+
+ public:
+  // One request (headers and Content-Length body); empty when the client closed first.
   static std::string read_request(tcp::socket& socket) {
     std::string data;
     char buf[4096];
@@ -87,6 +91,7 @@ class TinyServer {
     }
   }
 
+ private:
   Respond respond_;
   asio::io_context io_;
   tcp::acceptor acceptor_;
@@ -295,6 +300,120 @@ TEST(Fetch, RefusesWhatItCannotOrMustNotSend) {
   req = get("http://127.0.0.1:1/");
   req.method = "BREW";
   EXPECT_EQ(fetch(req).error, "unknown HTTP method 'BREW'");
+}
+
+// FetchSession: the trace exporter's kept-alive connection.
+
+FetchRequest post(std::string url, std::string body) {
+  FetchRequest r;
+  r.method = "POST";
+  r.url = std::move(url);
+  r.body = std::move(body);
+  r.content_type = "application/json";
+  return r;
+}
+
+TEST(FetchSession, SuccessiveRequestsShareOneConnection) {
+  std::atomic<int> connections{0};
+  std::atomic<int> requests{0};
+  TinyServer server([&](tcp::socket& s, const std::string& first) {
+    ++connections;
+    for (std::string request = first; !request.empty(); request = TinyServer::read_request(s)) {
+      EXPECT_EQ(request.find("Connection: close"), std::string::npos);
+      TinyServer::send(s, reply("200 OK", std::to_string(++requests)));
+    }
+  });
+  FetchSession session;
+  for (int i = 1; i <= 3; ++i) {
+    const auto r = session(post(server.url("/v1/traces"), "{}"));
+    EXPECT_EQ(r.error, "");
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, std::to_string(i));
+  }
+  EXPECT_EQ(session.connections_opened(), 1u);
+  EXPECT_EQ(connections.load(), 1);
+}
+
+TEST(FetchSession, ReconnectsWhenTheServerClosedTheIdleConnection) {
+  std::atomic<int> connections{0};
+  TinyServer server([&](tcp::socket& s, const std::string&) {
+    ++connections;
+    TinyServer::send(s, reply("200 OK", "ok"));
+    s.close();  // an idle timeout, before the client's next request
+  });
+  FetchSession session;
+  for (int i = 0; i < 3; ++i) {
+    const auto r = session(post(server.url(), "{}"));
+    EXPECT_EQ(r.error, "");
+    EXPECT_EQ(r.status, 200);
+    // The closed connection is noticed before the next request, which goes on a new one.
+    if (i < 2) std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(session.connections_opened(), 3u);
+  EXPECT_EQ(connections.load(), 3);
+}
+
+TEST(FetchSession, AReplySayingCloseEndsTheConnection) {
+  std::atomic<int> connections{0};
+  TinyServer server([&](tcp::socket& s, const std::string&) {
+    ++connections;
+    TinyServer::send(s, reply("200 OK", "ok", "Connection: close\r\n"));
+    // Kept open by the server: the client must not send on it again.
+    EXPECT_EQ(TinyServer::read_request(s), "");
+  });
+  FetchSession session;
+  EXPECT_EQ(session(post(server.url(), "{}")).status, 200);
+  EXPECT_EQ(session(post(server.url(), "{}")).status, 200);
+  EXPECT_EQ(session.connections_opened(), 2u);
+  EXPECT_EQ(connections.load(), 2);
+}
+
+TEST(FetchSession, ARequestLostOnAReusedConnectionIsSentOnceMoreOnANewOne) {
+  // Each connection answers its first request and closes on its second without a reply
+  // (the server's idle timeout racing the request). The second request is sent again on a
+  // new connection and answered; a request that fails on a new connection is not resent.
+  std::atomic<int> connections{0};
+  TinyServer server([&](tcp::socket& s, const std::string&) {
+    ++connections;
+    TinyServer::send(s, reply("200 OK", "ok"));
+    if (!TinyServer::read_request(s).empty()) s.close();
+  });
+  FetchSession session;
+  EXPECT_EQ(session(post(server.url(), "{}")).status, 200);
+  const auto r = session(post(server.url(), "{}"));
+  EXPECT_EQ(r.error, "");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(session.connections_opened(), 2u);
+
+  TinyServer silent([&](tcp::socket& s, const std::string&) { s.close(); });
+  const auto lost = session(post(silent.url(), "{}"));
+  EXPECT_EQ(lost.error, "the server closed the connection without a reply");
+  EXPECT_EQ(session.connections_opened(), 3u);
+}
+
+TEST(FetchSession, ATimedOutExchangeClosesTheConnection) {
+  std::atomic<int> connections{0};
+  std::atomic<bool> release{false};
+  TinyServer server([&](tcp::socket& s, const std::string&) {
+    if (++connections == 1) {
+      TinyServer::send(s, reply("200 OK", "ok"));
+      if (TinyServer::read_request(s).empty()) return;
+      while (!release) std::this_thread::sleep_for(5ms);  // never answers the second
+      return;
+    }
+    TinyServer::send(s, reply("200 OK", "again"));
+    TinyServer::read_request(s);
+  });
+  FetchSession session;
+  EXPECT_EQ(session(post(server.url(), "{}")).status, 200);
+  auto slow = post(server.url(), "{}");
+  slow.timeout = 200ms;
+  EXPECT_EQ(session(slow).error, "no reply within 200 ms");
+  release = true;
+  // A late reply on the old connection can never be taken for the next request's.
+  const auto r = session(post(server.url(), "{}"));
+  EXPECT_EQ(r.body, "again");
+  EXPECT_EQ(session.connections_opened(), 2u);
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 #include "transport/http/otlp_json.hpp"
 
+#include <array>
 #include <cctype>
+#include <charconv>
 
 #include "contract/json_escape.hpp"
 
@@ -13,30 +15,57 @@ void str(std::string& out, std::string_view s) {
   out.push_back('"');
 }
 
+// Decimal, without a temporary string (this runs several times per span).
+void decimal(std::string& out, std::int64_t n) {
+  std::array<char, 24> digits{};
+  const auto r = std::to_chars(digits.data(), digits.data() + digits.size(), n);
+  out.append(digits.data(), static_cast<std::size_t>(r.ptr - digits.data()));
+}
+
 void nanos(std::string& out, Clock::time_point t, std::chrono::nanoseconds steady_to_unix) {
   const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()) + steady_to_unix;
   out.push_back('"');
-  out.append(std::to_string(ns.count() < 0 ? 0 : ns.count()));
+  decimal(out, ns.count() < 0 ? 0 : ns.count());
   out.push_back('"');
 }
 
-// One KeyValue; `first` is false for every one after the first of its list.
-void attr(std::string& out, bool& first, std::string_view key, std::string_view value) {
+// The start of one KeyValue, up to its value; `first` is false for every one after the
+// first of its list. A key of pit's own (a literal: nothing to escape) is appended as it is.
+void key(std::string& out, bool& first, std::string_view name, bool escape) {
   if (!first) out.push_back(',');
   first = false;
-  out.append("{\"key\":");
-  str(out, key);
-  out.append(",\"value\":{\"stringValue\":");
+  out.append("{\"key\":\"");
+  if (escape) {
+    json::detail::escape_into(out, name);
+  } else {
+    out.append(name);
+  }
+  out.append("\",\"value\":{");
+}
+
+void attr(std::string& out, bool& first, std::string_view k, std::string_view value, bool escape_key = false) {
+  key(out, first, k, escape_key);
+  out.append("\"stringValue\":");
   str(out, value);
   out.append("}}");
 }
 
-void attr(std::string& out, bool& first, std::string_view key, std::int64_t value) {
-  if (!first) out.push_back(',');
-  first = false;
-  out.append("{\"key\":");
-  str(out, key);
-  out.append(",\"value\":{\"intValue\":\"").append(std::to_string(value)).append("\"}}");
+void attr(std::string& out, bool& first, std::string_view k, std::int64_t value) {
+  key(out, first, k, false);
+  out.append("\"intValue\":\"");
+  decimal(out, value);
+  out.append("\"}}");
+}
+
+// status_code_name of every code, made once: no string per span.
+std::string_view code_name(Code code) {
+  static const auto names = [] {
+    std::array<std::string, code_count> all;
+    for (int i = 0; i < code_count; ++i) all[static_cast<std::size_t>(i)] = status_code_name(static_cast<Code>(i));
+    return all;
+  }();
+  const auto i = static_cast<std::size_t>(code);
+  return i < names.size() ? std::string_view{names[i]} : std::string_view{"INVALID"};
 }
 
 void event(std::string& out, bool& first, const SpanEvent& e, std::chrono::nanoseconds steady_to_unix) {
@@ -61,7 +90,7 @@ void event(std::string& out, bool& first, const SpanEvent& e, std::chrono::nanos
       // That a fault was masked, and the public code it became: never its message or cause.
       str(out, "pit.fault_masked");
       out.append(",\"attributes\":[");
-      attr(out, first_attr, "rpc.response.status_code", status_code_name(e.code));
+      attr(out, first_attr, "rpc.response.status_code", code_name(e.code));
       out.append("]}");
       return;
   }
@@ -76,7 +105,8 @@ void span_json(std::string& out, const SpanRecord& s, std::chrono::nanoseconds s
   json::detail::escape_into(out, s.contract);
   out.push_back('/');
   json::detail::escape_into(out, s.operation);
-  out.append("\",\"kind\":").append(std::to_string(static_cast<int>(s.kind)));
+  out.append("\",\"kind\":");
+  decimal(out, static_cast<int>(s.kind));
   out.append(",\"startTimeUnixNano\":");
   nanos(out, s.start, steady_to_unix);
   out.append(",\"endTimeUnixNano\":");
@@ -84,11 +114,13 @@ void span_json(std::string& out, const SpanRecord& s, std::chrono::nanoseconds s
   out.append(",\"attributes\":[");
   bool first = true;
   attr(out, first, "rpc.system.name", "pit");
-  std::string method{s.contract};
-  method.push_back('/');
-  method.append(s.operation);
-  attr(out, first, "rpc.method", method);
-  const std::string code = status_code_name(s.code);
+  key(out, first, "rpc.method", false);
+  out.append("\"stringValue\":\"");
+  json::detail::escape_into(out, s.contract);
+  out.push_back('/');
+  json::detail::escape_into(out, s.operation);
+  out.append("\"}}");
+  const std::string_view code = code_name(s.code);
   attr(out, first, "rpc.response.status_code", code);
   const bool error = span_is_error(s.kind, s.code);
   if (error) attr(out, first, "error.type", code);
@@ -132,7 +164,7 @@ void append_otlp_json(std::string& out, const ResourceAttributes& resource, std:
                       std::chrono::nanoseconds steady_to_unix) {
   out.append("{\"resourceSpans\":[{\"resource\":{\"attributes\":[");
   bool first = true;
-  for (const auto& [key, value] : resource) attr(out, first, key, value);
+  for (const auto& [k, value] : resource) attr(out, first, k, value, true);
   out.append("]},\"scopeSpans\":[{\"scope\":{\"name\":\"pit\"},\"spans\":[");
   bool first_span = true;
   for (const auto& s : spans) {
