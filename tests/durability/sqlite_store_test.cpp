@@ -1,6 +1,9 @@
 // The SQLite store: the Store suite, and what is SQLite's own (the file, its lock shared by
 // processes).
+#include <sqlite3.h>
 #include <unistd.h>
+
+#include <chrono>
 
 #include <filesystem>
 
@@ -116,6 +119,43 @@ TEST(SqliteStore, expired_records_are_purged_in_the_background) {
     if (left == 0) break;
   }
   EXPECT_EQ(left, 0U);
+}
+
+// A replay (and a running or mismatched key) is answered from one read, without the file's
+// write lock: another process holding that lock (a long transactional call, a checkpoint)
+// does not hold up the answer. A new key still waits for the lock (the claim's write).
+TEST(SqliteStore, a_replay_is_answered_while_another_process_holds_the_write_lock) {
+  const std::string path = fresh_path();
+  SqliteStoreOptions options;
+  options.path = path;
+  options.purge_interval = std::chrono::milliseconds(0);
+  options.busy_timeout = std::chrono::seconds(10);
+  auto store = make_sqlite_store(options);
+  const auto first = request("settled", "o1");
+  ASSERT_EQ(block_on(store->claim(first)).status, ClaimStatus::claimed);
+  ASSERT_TRUE(block_on(store->settle(first.key, first.owner, {Code::ok, "{\"n\":1}"}, WallClock::now() + std::chrono::hours(1))));
+  const auto running = request("running", "o2");
+  ASSERT_EQ(block_on(store->claim(running)).status, ClaimStatus::claimed);
+
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  const auto started = std::chrono::steady_clock::now();
+  const ClaimResult replayed = block_on(store->claim(request("settled", "o3")));
+  ClaimRequest reused = request("settled", "o4");
+  reused.fingerprint = "another";
+  const ClaimResult mismatched = block_on(store->claim(reused));
+  const ClaimResult busy = block_on(store->claim(request("running", "o5")));
+  const auto waited = std::chrono::steady_clock::now() - started;
+  sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(other);
+
+  EXPECT_EQ(replayed.status, ClaimStatus::replay);
+  EXPECT_EQ(replayed.settled.payload, "{\"n\":1}");
+  EXPECT_EQ(mismatched.status, ClaimStatus::mismatch);
+  EXPECT_EQ(busy.status, ClaimStatus::running);
+  // Far below the 10 s busy timeout a write would wait for.
+  EXPECT_LT(waited, std::chrono::seconds(5));
 }
 
 }  // namespace
