@@ -244,9 +244,11 @@ detail::ResourceAttributes resource_of(const Host::State& s) {
   resource.emplace_back("service.instance.id", std::move(instance));
   resource.emplace_back("telemetry.sdk.name", "pit");
   resource.emplace_back("telemetry.sdk.language", "cpp");
-  for (const auto& [key, value] : o.tracing.resource_attributes) {
+  // Not a structured binding: clang 14 (the sanitizer builds) cannot capture one.
+  for (const auto& attribute : o.tracing.resource_attributes) {
+    const auto& key = attribute.first;
     const bool taken = std::any_of(resource.begin(), resource.end(), [&key](const auto& kv) { return kv.first == key; });
-    if (!taken) resource.emplace_back(key, value);
+    if (!taken) resource.emplace_back(key, attribute.second);
   }
   return resource;
 }
