@@ -32,7 +32,8 @@ void CallHistory::record(std::size_t thread, const Context& context, Clock::time
   r.code = code;
   const auto correlation = context.correlation_id();
   r.correlation_size = static_cast<std::uint8_t>(std::min(correlation.size(), CallRecord::kMaxCorrelation));
-  std::memcpy(r.correlation.data(), correlation.data(), r.correlation_size);
+  // An empty id may have no storage at all: memcpy from null is undefined even for 0 bytes.
+  if (r.correlation_size > 0) std::memcpy(r.correlation.data(), correlation.data(), r.correlation_size);
   const auto trace = context.trace_id();
   if (trace.size() == r.trace_id.size()) std::memcpy(r.trace_id.data(), trace.data(), trace.size());
   else r.trace_id.fill('0');
