@@ -390,8 +390,10 @@ class Pool {
       throw store_unavailable(std::string("connection lost after connecting: ") + e.what());
     }
     if (!schema_ready_) {
-      // Two replicas starting together may both create the table: the loser of that race
-      // sees a unique violation (23505) or "already exists" (42P07), and tries once more.
+      // Two replicas starting together (and each replica's pooled connections) may create
+      // the table and its index at once: a loser of that race sees a unique violation
+      // (23505) or "already exists" (42P07), and tries again — a few times, as with several
+      // racers a retry may lose the index's race after the table's.
       for (int attempt = 0; !schema_ready_; ++attempt) {
         std::optional<SqlError> refused;
         try {
@@ -404,7 +406,7 @@ class Pool {
         } catch (const ConnectionLost& e) {
           throw store_unavailable(std::string("creating the table: ") + e.what());
         }
-        if (refused && (attempt > 0 || (refused->sqlstate != "23505" && refused->sqlstate != "42P07"))) {
+        if (refused && (attempt >= 4 || (refused->sqlstate != "23505" && refused->sqlstate != "42P07"))) {
           throw store_unavailable("creating the table: " + std::string(refused->what()));
         }
       }

@@ -586,7 +586,10 @@ class Concurrent:
         key = new_key("mismatch")
         runs0, _ = self.counts()
         first = in_thread(self.place, key, {"sku": SKU, "quantity": 1})
-        time.sleep(0.2 * SLOW)  # let it arrive first: a probe sent before it would own the key
+        # Let it arrive first (a probe sent before it would own the key), well within place's
+        # 400 ms delay: not scaled by SLOW, or under the sanitizers the first call is over
+        # before the first probe.
+        time.sleep(0.1)
         # The claim exists once the same request is told "still running".
         running = self.wait_until(lambda: self.place(key).status == 409, 5 * SLOW, step=0.02)
         self.assertTrue(running, "the first call holds its key while it runs")
@@ -719,7 +722,10 @@ class KillDuringCall:
         stock0 = self.stock()
         first = in_thread(self.place, key, timeout=CALL_TIMEOUT_S)
         claimed_at = time.monotonic()
-        time.sleep(0.2 * SLOW)  # let it arrive first: a probe sent before it would own the key
+        # Let it arrive first (a probe sent before it would own the key), well within place's
+        # 400 ms delay: not scaled by SLOW, or under the sanitizers the first call is over
+        # before the first probe.
+        time.sleep(0.1)
         held = self.wait_until(lambda: self.place(key).status == 409, 5 * SLOW, step=0.02)
         self.assertTrue(held, "the call holds its key")
         self.orders.kill9()
