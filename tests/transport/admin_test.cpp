@@ -189,7 +189,8 @@ TEST_F(Diagnostics, a_call_held_in_flight_shows_in_calls_with_its_ids_and_a_shri
   EXPECT_GT(b->at("age_ms").to_number<double>(), a->at("age_ms").to_number<double>());
   EXPECT_EQ(held.get().remaining, 100 - 800);
   // Over: it is gone from the list, and it is the operation's most recent call.
-  for (const auto& c : page(get("/calls")).at("calls").as_array()) {
+  const auto after = page(get("/calls"));  // named: a range-for over a temporary's member dangles
+  for (const auto& c : after.at("calls").as_array()) {
     EXPECT_NE(c.as_object().at("correlation_id").as_string(), "held-call-1");
   }
   const auto recent = page(get("/calls/recent"));
