@@ -96,18 +96,75 @@ def die_with_parent():
         pass
 
 
-def free_ports(n):
-    """n distinct free loopback ports: bound to port 0 together, then released."""
-    socks = []
+def _ephemeral_range():
     try:
-        for _ in range(n):
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low, high = (int(x) for x in f.read().split())
+        return low, high
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+_PORT_DIR = os.path.join(os.environ.get("TMPDIR", "/tmp"), "pit-test-ports")
+_PORT_LEASE_S = 30 * 60
+
+
+def _reserve(port):
+    """True when this process now holds `port`'s reservation: a file created exclusively
+    in a folder shared by every test process of the machine, stale after 30 minutes."""
+    path = os.path.join(_PORT_DIR, str(port))
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)
+    except FileExistsError:
+        try:
+            if time.time() - os.stat(path).st_mtime < _PORT_LEASE_S:
+                return False
+            os.utime(path)  # a stale reservation: taken over
+            return True
+        except OSError:
+            return False
+    except OSError:
+        return True  # no shared folder to write in: the bind check alone
+    os.close(fd)
+    return True
+
+
+def free_ports(n):
+    """n distinct free loopback ports for children to listen on.
+
+    Not from the kernel's ephemeral range: a port bound to 0 and released is handed out
+    again as the source port of the next outgoing connection (pit's own outbound clients,
+    a test's HTTP client), so a child started a moment later could find it taken ("Address
+    already in use" in CI). These come from below that range, are checked free by binding
+    them, and are reserved for 30 minutes in a folder every test process shares, so two
+    tests running at once (ctest -j) never pick the same one."""
+    import random
+
+    low, _ = _ephemeral_range()
+    first, last = (10000, low - 1) if low > 12000 else (1024, low - 1)
+    try:
+        os.makedirs(_PORT_DIR, exist_ok=True)
+        os.chmod(_PORT_DIR, 0o1777)  # shared by every user's tests, like /tmp
+    except OSError:
+        pass
+    ports = []
+    rng = random.SystemRandom()
+    for _ in range(20000):
+        if len(ports) == n:
+            return ports
+        port = rng.randint(first, last)
+        if port in ports:
+            continue
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        finally:
             s.close()
+        if _reserve(port):
+            ports.append(port)
+    raise RuntimeError("no %d free loopback ports below the ephemeral range" % n)
 
 
 def shop_from_argv(argv, default):

@@ -69,9 +69,9 @@ case $cmd in
       rm -rf "$building"
     fi
     cp -a "$template" "$dir/data"
-    # A free loopback port: the kernel picks one, it is closed, the server binds it a moment
-    # later (a race with another process binding it in between is possible but rare).
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' >"$dir/port"
+    # A free loopback port below the ephemeral range, reserved against the other tests
+    # (tests/support/children.py says why).
+    PYTHONPATH="$(dirname "$0")" python3 -c 'from children import free_ports; print(free_ports(1)[0])' >"$dir/port"
     server_start
     port=$(cat "$dir/port")
     url="host=127.0.0.1 port=$port dbname=pit user=postgres connect_timeout=5"
