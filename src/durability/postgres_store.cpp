@@ -390,10 +390,10 @@ class Pool {
       throw store_unavailable(std::string("connection lost after connecting: ") + e.what());
     }
     if (!schema_ready_) {
-      // Two replicas starting together (and each replica's pooled connections) may create
-      // the table and its index at once: a loser of that race sees a unique violation
-      // (23505) or "already exists" (42P07), and tries again — a few times, as with several
-      // racers a retry may lose the index's race after the table's.
+      // Two replicas starting together (and each replica's pooled connections) create the
+      // table and its index under one advisory lock (schema()); a server without it
+      // (or a table made by hand at that moment) may still answer a unique violation
+      // (23505) or "already exists" (42P07): tried again, a few times.
       for (int attempt = 0; !schema_ready_; ++attempt) {
         std::optional<SqlError> refused;
         try {
@@ -787,8 +787,13 @@ class PostgresStore final : public Store {
  public:
   // The statements, $1.. in the order their callers pass them. Times are milliseconds
   // since the Unix epoch, on the clock of the replica that wrote them.
+  // One simple query, so one implicit transaction: the advisory lock (held until its end)
+  // makes every replica's connections create the table and index one after another, so
+  // none meets another's half-made catalog rows (unique violations, "tuple concurrently
+  // updated", deadlocks between the table's and the index's locks).
   [[nodiscard]] std::string schema() const {
-    return "CREATE TABLE IF NOT EXISTS " + table_ +
+    return "SELECT pg_advisory_xact_lock(hashtext('pit dedup schema " + table_ + "'));"
+           " CREATE TABLE IF NOT EXISTS " + table_ +
            " (scope text NOT NULL, key text NOT NULL, fingerprint text NOT NULL, owner text NOT NULL,"
            " lease_until bigint NOT NULL, state text NOT NULL, code integer NOT NULL DEFAULT 0,"
            " payload text NOT NULL DEFAULT '', expires bigint NOT NULL, PRIMARY KEY (scope, key));"

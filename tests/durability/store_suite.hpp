@@ -7,6 +7,7 @@
 // returns another store over the same database (another process, another replica).
 #pragma once
 
+#include <cstdio>
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -176,7 +177,8 @@ TEST_P(StoreSuite, concurrent_claims_of_one_key_make_exactly_one_owner) {
       try {
         const auto r = block_on(store->claim(request("one", "f", "o" + std::to_string(i))));
         (r.status == ClaimStatus::claimed ? claimed : running).fetch_add(1);
-      } catch (const Fault&) {
+      } catch (const Fault& f) {
+        std::fprintf(stderr, "CLAIM FAILED: %s | %s\n", f.message().c_str(), f.cause().c_str());
         failed.fetch_add(1);
       }
     });
