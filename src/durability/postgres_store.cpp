@@ -393,7 +393,7 @@ class Pool {
       // Two replicas starting together (and each replica's pooled connections) create the
       // table and its index under one advisory lock (schema()); a server without it
       // (or a table made by hand at that moment) may still answer a unique violation
-      // (23505) or "already exists" (42P07): tried again, a few times.
+      // (23505) or "already exists" (42P07, 42710 for its row type): tried again, a few times.
       for (int attempt = 0; !schema_ready_; ++attempt) {
         std::optional<SqlError> refused;
         try {
@@ -406,7 +406,7 @@ class Pool {
         } catch (const ConnectionLost& e) {
           throw store_unavailable(std::string("creating the table: ") + e.what());
         }
-        if (refused && (attempt >= 4 || (refused->sqlstate != "23505" && refused->sqlstate != "42P07"))) {
+        if (refused && (attempt >= 4 || (refused->sqlstate != "23505" && refused->sqlstate != "42P07" && refused->sqlstate != "42710"))) {
           throw store_unavailable("creating the table: " + std::string(refused->what()));
         }
       }
