@@ -15,7 +15,7 @@ endif()
 
 set(pit_cmake_dir ${CMAKE_INSTALL_LIBDIR}/cmake/pit)
 
-install(TARGETS pit EXPORT pitTargets
+install(TARGETS pit pit_testing EXPORT pitTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(DIRECTORY include/pit DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})

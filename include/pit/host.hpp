@@ -31,6 +31,10 @@
 
 namespace pit {
 
+namespace testing::detail {
+struct HostAccess;  // the conformance kit's way in (pit/testing.hpp)
+}
+
 // The HTTP listener (docs/http.md). Limits are enforced before anything is decoded.
 struct HttpOptions {
   // "address:port" to listen on; empty: no HTTP listener. Port 0 takes a free port
@@ -505,6 +509,7 @@ class Host {
   struct State;
 
  private:
+  friend struct testing::detail::HostAccess;
   using ExceptionMapper = std::function<std::optional<Fault>(const std::exception_ptr&)>;
   void add_service(const ContractInfo& contract, std::shared_ptr<void> owner, void* implementation);
   void add_exception_mapper(ExceptionMapper mapper);

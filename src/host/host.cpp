@@ -429,7 +429,7 @@ void Host::start() {
   if (deduplicates) s.dedup_store = open_dedup_store(s);
   s.pipeline = std::make_unique<Pipeline>(
       detail::standard_inbound(o, s.limiters->host(), s.authenticator.get(), s.audit.get(), std::move(s.user_policies),
-                               s.tracer.get(), deduplicates, s.dedup_store.get()),
+                               s.tracer.get(), deduplicates, s.dedup_store.get(), s.drills.get(), &s.mappers),
       *s.dispatcher);
   s.http_send = std::make_unique<detail::HttpSend>(o.http, s.tracer.get());
   s.outbound = std::make_unique<Pipeline>(detail::standard_outbound(o, s.token_client.get(), s.tracer.get()), *s.http_send);
@@ -722,7 +722,8 @@ std::string Host::describe_pipeline() const {
   std::vector<std::unique_ptr<Policy>> user;
   for (const auto& p : state_->user_policies) user.push_back(std::make_unique<NamedPolicy>(p->name()));
   for (const auto& p : detail::standard_inbound(state_->options, state_->limiters->host(), nullptr, nullptr,
-                                                std::move(user), nullptr, serves_deduplicated(*state_))) {
+                                                std::move(user), nullptr, serves_deduplicated(*state_), nullptr,
+                                                state_->drills.get())) {
     out += std::to_string(i++) + ". " + std::string(p->name()) + "\n";
   }
   out += std::to_string(i) + ". dispatch\n";

@@ -23,7 +23,9 @@ bool tracing_on(const HostOptions& options) noexcept { return !options.tracing.e
 std::vector<std::unique_ptr<Policy>> standard_inbound(const HostOptions& options, Limiter* host_limiter,
                                                       Authenticator* authenticator, AuditLog* audit,
                                                       std::vector<std::unique_ptr<Policy>> user, Tracer* tracer,
-                                                      bool deduplicates, durability::Store* dedup_store) {
+                                                      bool deduplicates, durability::Store* dedup_store,
+                                                      const DrillBoard* drills,
+                                                      const std::vector<ExceptionMapper>* mappers) {
   std::vector<std::unique_ptr<Policy>> order;
   // 1. correlation — first, so every later policy and every log line has the call's ids.
   order.push_back(std::make_unique<policies::Correlation>());
@@ -69,9 +71,12 @@ std::vector<std::unique_ptr<Policy>> standard_inbound(const HostOptions& options
   //    outside fault injection, so an injected fault or delay is an outcome of the
   //    implementation to it, settled or released as the implementation's own would be.
   if (deduplicates) order.push_back(std::make_unique<policies::Deduplication>(dedup_store, options.durability.retention));
-  // 11. fault_injection — only when switched on and configured; last, so what it injects
-  //    meets every guarantee exactly as the implementation's own delays and faults do.
-  if (injects_faults(options)) order.push_back(std::make_unique<policies::FaultInjection>());
+  // 11. fault_injection — only when switched on and configured, or with the conformance
+  //    kit's drills; last, so what it injects meets every guarantee exactly as the
+  //    implementation's own delays, faults and exceptions do.
+  if (injects_faults(options) || drills != nullptr) {
+    order.push_back(std::make_unique<policies::FaultInjection>(drills, mappers));
+  }
   return order;
 }
 

@@ -24,6 +24,7 @@
 #include "observability/tracer.hpp"
 #include "pipeline/pipeline.hpp"
 #include "pipeline/policies/admission.hpp"
+#include "pipeline/policies/fault_injection.hpp"
 #include "pit/host.hpp"
 
 namespace pit::detail {
@@ -96,6 +97,13 @@ struct Host::State {
     std::string config_json;  // the effective configuration, secrets redacted
     std::string config_hash;
   } diagnostics;
+
+  // The conformance kit's drills (pit::testing), made when a kit attaches to the host
+  // before start: the inbound pipeline then has the fault_injection policy, which reads
+  // them. Null otherwise (no kit, no cost).
+  std::unique_ptr<detail::DrillBoard> drills;
+  // What else the kit keeps on the host it attached to (its log tap), opaque here.
+  std::shared_ptr<void> testing_kit;
 
   std::mutex lifecycle;
   // The first error of the host's setup (invalid options, a service that could not be

@@ -222,6 +222,9 @@ FetchResult exchange(Link& link, const Url& url, http::request<http::string_body
   if (const auto it = reply.find(http::field::retry_after); it != reply.end()) {
     result.retry_after = parse_retry_after(it->value());
   }
+  for (const auto& field : reply) {
+    result.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+  }
   result.body = std::move(reply.body());
   return result;
 }
