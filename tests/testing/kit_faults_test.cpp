@@ -10,6 +10,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/system/system_error.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <set>
 #include <sstream>
@@ -33,6 +34,9 @@ constexpr std::string_view kAdd = "kit.v1.Notes/add";
 constexpr std::string_view kGet = "kit.v1.Notes/get";
 constexpr std::string_view kPing = "kit.v1.Notes/ping";
 
+// How often the stubborn retry policy below called the operation again.
+std::atomic<int> stubborn_retries{0};
+
 // The good host's hints, with a short caller deadline so the deadline check is quick (the
 // slack stays the default: a deadline answered late by the sanitizers is no failure).
 pit::testing::Hints fast(pit::testing::Hints hints) {
@@ -47,7 +51,8 @@ std::string text_of(const Report& report) {
 }
 
 // (target, transport) of each result of `check` with that verdict.
-std::set<std::pair<std::string, std::string>> where(const Report& report, std::string_view check, Verdict verdict) {
+std::set<std::pair<std::string, std::string>> where(const Report& report, std::string_view check,
+                                                    Verdict verdict) {
   std::set<std::pair<std::string, std::string>> out;
   for (const Result& r : report.of(check)) {
     if (r.verdict == verdict) out.emplace(r.target, r.transport);
@@ -72,13 +77,15 @@ std::vector<Result> failures_of(const Report& report, std::string_view check) {
 
 void expect_says(const Result& r, std::initializer_list<std::string_view> pieces) {
   for (std::string_view piece : pieces) {
-    EXPECT_NE(r.message.find(piece), std::string::npos)
-        << r.check << " " << r.target << " (" << r.transport << ") does not say '" << piece << "': " << r.message;
+    EXPECT_NE(r.message.find(piece), std::string::npos) << r.check << " " << r.target << " (" << r.transport
+                                                        << ") does not say '" << piece << "': " << r.message;
   }
 }
 
 using Ways = std::set<std::pair<std::string, std::string>>;
-Ways both_ways(std::string_view target) { return {{std::string(target), "inproc"}, {std::string(target), "http"}}; }
+Ways both_ways(std::string_view target) {
+  return {{std::string(target), "inproc"}, {std::string(target), "http"}};
+}
 // The results about an operation's configuration, which no way in changes.
 Ways unrouted(std::initializer_list<std::string_view> targets) {
   Ways out;
@@ -104,8 +111,7 @@ TEST(FaultsKit, the_good_service_passes_each_operation_each_way_in) {
             both_ways(kAdd) + both_ways(kGet) + unrouted({kPing}));
   // Each operation's bounded timeout (no way in: configuration), and the caller's deadline
   // each way in.
-  EXPECT_EQ(where(report, "deadlines", Verdict::passed),
-            all + unrouted({kAdd, kGet, kPing}));
+  EXPECT_EQ(where(report, "deadlines", Verdict::passed), all + unrouted({kAdd, kGet, kPing}));
   for (const Result& r : report.of("deadlines", kAdd)) {
     if (r.transport.empty()) expect_says(r, {"2 s", "OpSpec"});
   }
@@ -125,7 +131,8 @@ TEST(FaultsKit, a_mapper_that_puts_what_in_a_declared_fault_fails_fault_masking)
   const Report report = pit::testing::check_guarantees(*good.host, fast(good.hints));
   const auto failed = failures_of(report, "fault_masking");
   EXPECT_EQ(where(report, "fault_masking", Verdict::failed), both_ways(kAdd)) << text_of(report);
-  EXPECT_EQ(where(report, "fault_masking", Verdict::passed), both_ways(kGet) + both_ways(kPing)) << text_of(report);
+  EXPECT_EQ(where(report, "fault_masking", Verdict::passed), both_ways(kGet) + both_ways(kPing))
+      << text_of(report);
   for (const Result& r : failed) {
     expect_says(r, {"invalid_argument", "pit-canary-password", "host.map_exception", "std::runtime_error",
                     "in the public message", "fixed message", ".with_cause(e.what())"});
@@ -143,7 +150,8 @@ TEST(FaultsKit, a_policy_that_swallows_faults_into_success_fails_fault_masking) 
   });
   const Report report = pit::testing::check_guarantees(*good.host, fast(good.hints));
   const auto failed = failures_of(report, "fault_masking");
-  EXPECT_EQ(where(report, "fault_masking", Verdict::failed), both_ways(kAdd) + both_ways(kGet) + both_ways(kPing))
+  EXPECT_EQ(where(report, "fault_masking", Verdict::failed),
+            both_ways(kAdd) + both_ways(kGet) + both_ways(kPing))
       << text_of(report);
   for (const Result& r : failed) {
     expect_says(r, {"reached the caller as", "ok", "not internal", "host.use (\"degrade-gracefully\")",
@@ -169,12 +177,71 @@ TEST(FaultsKit, a_policy_that_throws_the_cause_as_a_fault_fails_fault_masking) {
   });
   const Report report = pit::testing::check_guarantees(*good.host, fast(good.hints));
   const auto failed = failures_of(report, "fault_masking");
-  EXPECT_EQ(where(report, "fault_masking", Verdict::failed), both_ways(kAdd) + both_ways(kGet) + both_ways(kPing))
+  EXPECT_EQ(where(report, "fault_masking", Verdict::failed),
+            both_ways(kAdd) + both_ways(kGet) + both_ways(kPing))
       << text_of(report);
   for (const Result& r : failed) {
     expect_says(r, {"unavailable", "pit-canary-password", "host.use (\"retry-hint\")", "throws a pit::Fault",
                     "passes fault shaping unmasked", ".with_cause("});
   }
+}
+
+// "Storage errors are worth a retry": data_loss thrown on as a retryable unavailable. No
+// secret leaks (the message is fixed), but a failure the operation does not declare
+// reaches its callers as a code it does not declare instead of internal.
+TEST(FaultsKit, a_policy_that_throws_an_undeclared_code_in_place_of_another_fails_fault_masking) {
+  kit::GoodHost good;
+  good.host->use("storage-retry", [](pit::Call& call, pit::Next next) -> pit::Task<pit::Outcome> {
+    pit::Outcome outcome = co_await next(call);
+    if (outcome.code() == pit::Code::data_loss) {
+      throw pit::Fault::unavailable("storage trouble, please retry").with(pit::Fault::retryable);
+    }
+    co_return outcome;
+  });
+  const Report report = pit::testing::check_guarantees(*good.host, fast(good.hints));
+  const auto failed = failures_of(report, "fault_masking");
+  EXPECT_EQ(where(report, "fault_masking", Verdict::failed),
+            both_ways(kAdd) + both_ways(kGet) + both_ways(kPing))
+      << text_of(report);
+  for (const Result& r : failed) {
+    expect_says(
+        r, {"data_loss fault", "does not declare", "unavailable 'storage trouble, please retry'",
+            "not internal", "host.use (\"storage-retry\") throws a pit::Fault", "co_return (not throw)"});
+    EXPECT_EQ(r.message.find("pit-canary"), std::string::npos) << r.message;
+  }
+}
+
+// The same hurry in a returned fault: "show the client why" as invalid_argument. Shaped,
+// so masked where it is undeclared (get, ping), and a leak where it is declared (add).
+TEST(FaultsKit, a_policy_that_returns_the_cause_in_a_declared_fault_fails_fault_masking) {
+  kit::GoodHost good;
+  good.host->use("explain-errors", [](pit::Call& call, pit::Next next) -> pit::Task<pit::Outcome> {
+    pit::Outcome outcome = co_await next(call);
+    if (!outcome.ok() && outcome.code() == pit::Code::internal) {
+      co_return pit::Fault::invalid_argument("request failed: " + outcome.fault().cause());
+    }
+    co_return outcome;
+  });
+  const Report report = pit::testing::check_guarantees(*good.host, fast(good.hints));
+  const auto failed = failures_of(report, "fault_masking");
+  EXPECT_EQ(where(report, "fault_masking", Verdict::failed), both_ways(kAdd)) << text_of(report);
+  for (const Result& r : failed) {
+    expect_says(r, {"invalid_argument", "pit-canary-password", "host.use (\"explain-errors\")",
+                    "puts the failure's cause", ".with_cause("});
+  }
+}
+
+// The mapper a hurried user writes most: every exception to internal with what() as the
+// message. internal is declared nowhere, so pit masks it and logs the text once: no leak,
+// and no failure.
+TEST(FaultsKit, a_mapper_that_puts_what_in_an_undeclared_code_is_masked_and_no_failure) {
+  kit::GoodHost good;
+  good.host->map_exception<std::exception>(
+      [](const std::exception& e) { return pit::Fault::internal(e.what()); });
+  const Report report = pit::testing::check_guarantees(*good.host, fast(good.hints));
+  EXPECT_EQ(where(report, "fault_masking", Verdict::passed),
+            both_ways(kAdd) + both_ways(kGet) + both_ways(kPing))
+      << text_of(report);
 }
 
 // "Client errors are all invalid_argument to our front end": add's already_exists comes out
@@ -191,13 +258,15 @@ TEST(FaultsKit, a_policy_that_turns_a_declared_code_into_another_fails_declared_
   });
   const Report report = pit::testing::check_guarantees(*good.host, fast(good.hints));
   const auto failed = failures_of(report, "declared_faults");
-  EXPECT_EQ(where(report, "declared_faults", Verdict::failed), both_ways(kAdd) + both_ways(kGet)) << text_of(report);
+  EXPECT_EQ(where(report, "declared_faults", Verdict::failed), both_ways(kAdd) + both_ways(kGet))
+      << text_of(report);
   EXPECT_EQ(where(report, "declared_faults", Verdict::passed), unrouted({kPing})) << text_of(report);
   for (const Result& r : failed) {
     expect_says(r, {"host.use (\"client-errors\")", "Let declared faults pass unchanged"});
     if (r.target == kAdd) {
       expect_says(r, {"declares already_exists", "turns already_exists into invalid_argument"});
-      EXPECT_EQ(r.message.find("declares invalid_argument"), std::string::npos) << r.message;  // that one passed
+      EXPECT_EQ(r.message.find("declares invalid_argument"), std::string::npos)
+          << r.message;  // that one passed
     } else {
       expect_says(r, {"declares not_found", "does not declare", "masks to internal"});
     }
@@ -214,14 +283,14 @@ TEST(FaultsKit, an_unbounded_timeout_fails_deadlines_naming_the_key_to_change) {
   }};
   const Report report = pit::testing::check_guarantees(*good.host, fast(good.hints));
   const auto failed = failures_of(report, "deadlines");
-  EXPECT_EQ(where(report, "deadlines", Verdict::failed),
-            unrouted({kAdd, kGet, kPing}))
-      << text_of(report);
+  EXPECT_EQ(where(report, "deadlines", Verdict::failed), unrouted({kAdd, kGet, kPing})) << text_of(report);
   // The caller's deadline still holds each way in.
-  EXPECT_EQ(where(report, "deadlines", Verdict::passed), both_ways(kAdd) + both_ways(kGet) + both_ways(kPing));
+  EXPECT_EQ(where(report, "deadlines", Verdict::passed),
+            both_ways(kAdd) + both_ways(kGet) + both_ways(kPing));
   for (const Result& r : failed) {
     expect_says(r, {"may run for 24 h", "Hints::max_timeout", "[host] default_timeout_ms",
-                    "[contracts.\"kit.v1.Notes\".operations." + r.target.substr(r.target.find('/') + 1) + "] timeout_ms"});
+                    "[contracts.\"kit.v1.Notes\".operations." + r.target.substr(r.target.find('/') + 1) +
+                        "] timeout_ms"});
     if (r.target == kAdd) {
       expect_says(r, {"its timeout is 1000 h", "HostOptions::operations[\"kit.v1.Notes/add\"].timeout"});
     } else {
@@ -251,7 +320,8 @@ TEST(FaultsKit, an_operation_timeout_the_host_default_caps_is_no_failure) {
 TEST(FaultsKit, a_policy_that_blocks_its_io_thread_past_the_deadline_fails_deadlines) {
   kit::GoodHost good;
   good.host->use("blocking-fallback", [](pit::Call& call, pit::Next next) -> pit::Task<pit::Outcome> {
-    if (call.operation().name == "ping" && call.context().remaining() < 1s) std::this_thread::sleep_for(450ms);
+    if (call.operation().name == "ping" && call.context().remaining() < 1s)
+      std::this_thread::sleep_for(450ms);
     co_return co_await next(call);
   });
   pit::testing::Hints hints = fast(good.hints);
@@ -272,19 +342,22 @@ TEST(FaultsKit, a_policy_that_ignores_cancellation_leaves_deadlines_green) {
   kit::GoodHost good;
   good.host->use("stubborn-retry", [](pit::Call& call, pit::Next next) -> pit::Task<pit::Outcome> {
     pit::Outcome outcome = co_await next(call);
-    for (int attempt = 1;
-         attempt < 3 && (outcome.code() == pit::Code::deadline_exceeded || outcome.code() == pit::Code::unavailable);
+    for (int attempt = 1; attempt < 3 && (outcome.code() == pit::Code::deadline_exceeded ||
+                                          outcome.code() == pit::Code::unavailable);
          ++attempt) {
       boost::asio::steady_timer backoff{pit::io_executor(), 100ms};
       try {
         co_await backoff.async_wait(pit::use_task);
       } catch (const boost::system::system_error&) {  // cancelled: "never mind, retry anyway"
       }
+      stubborn_retries.fetch_add(1);
       outcome = co_await next(call);
     }
     co_return outcome;
   });
+  stubborn_retries = 0;
   const Report report = pit::testing::check_guarantees(*good.host, fast(good.hints));
+  EXPECT_GT(stubborn_retries.load(), 0);  // it did call the operation again past the deadline
   EXPECT_TRUE(where(report, "deadlines", Verdict::failed).empty()) << text_of(report);
   EXPECT_EQ(where(report, "deadlines", Verdict::passed).size(), 9U) << text_of(report);
   (void)failures_of(report, "deadlines");  // and nothing else failed
@@ -299,9 +372,11 @@ TEST(FaultsKit, calls_refused_for_want_of_a_credential_are_skipped_naming_the_hi
   hints.identity.reset();
   hints.skip_checks["deadlines"] = "not the point here";
   const Report report = pit::testing::check_guarantees(*good.host, hints);
-  EXPECT_EQ(where(report, "fault_masking", Verdict::skipped), both_ways(kAdd) + both_ways(kGet)) << text_of(report);
+  EXPECT_EQ(where(report, "fault_masking", Verdict::skipped), both_ways(kAdd) + both_ways(kGet))
+      << text_of(report);
   EXPECT_EQ(where(report, "fault_masking", Verdict::passed), both_ways(kPing)) << text_of(report);
-  EXPECT_EQ(where(report, "declared_faults", Verdict::skipped), both_ways(kAdd) + both_ways(kGet)) << text_of(report);
+  EXPECT_EQ(where(report, "declared_faults", Verdict::skipped), both_ways(kAdd) + both_ways(kGet))
+      << text_of(report);
   for (const Result& r : report.of("fault_masking", kAdd)) {
     expect_says(r, {"unauthenticated", r.transport == "http" ? "Hints::authorization" : "Hints::identity"});
   }
@@ -318,8 +393,7 @@ TEST(FaultsKit, a_host_started_without_the_kit_fails_the_drilled_checks_saying_h
     EXPECT_EQ(failed, unrouted({"host"})) << check << "\n" << text_of(report);
     for (const Result& r : report.of(check, "host")) expect_says(r, {"pit::testing::attach(host)"});
   }
-  EXPECT_EQ(where(report, "deadlines", Verdict::passed),
-            unrouted({kAdd, kGet, kPing}));
+  EXPECT_EQ(where(report, "deadlines", Verdict::passed), unrouted({kAdd, kGet, kPing}));
 }
 
 }  // namespace

@@ -24,7 +24,6 @@
 namespace pit::testing::detail {
 namespace {
 
-using namespace std::chrono_literals;
 using pit::detail::Drill;
 
 constexpr std::string_view kMasking = "fault_masking";
@@ -69,7 +68,7 @@ std::string brief(const Answer& answer) {
 // policy that is not one of pit's own.
 std::vector<std::string> user_policies(const Kit& kit) {
   static constexpr std::string_view kStandard[] = {
-      "correlation", "tracing",  "call_log",      "metrics",         "fault_shaping", "deadline",
+      "correlation", "tracing",        "call_log",      "metrics",       "fault_shaping",   "deadline",
       "admission",   "authentication", "authorization", "deduplication", "fault_injection", "dispatch"};
   std::vector<std::string> out;
   const std::string text = kit.host().describe_pipeline();
@@ -82,7 +81,8 @@ std::vector<std::string> user_policies(const Kit& kit) {
     const auto dot = line.find(". ");
     if (dot == std::string_view::npos) continue;
     const std::string_view name = line.substr(dot + 2);
-    if (std::find(std::begin(kStandard), std::end(kStandard), name) == std::end(kStandard)) out.emplace_back(name);
+    if (std::find(std::begin(kStandard), std::end(kStandard), name) == std::end(kStandard))
+      out.emplace_back(name);
   }
   return out;
 }
@@ -91,7 +91,8 @@ std::vector<std::string> user_policies(const Kit& kit) {
 std::string policies_phrase(const Kit& kit) {
   const auto names = user_policies(kit);
   if (names.empty()) return {};
-  std::string out = names.size() == 1 ? "the policy you added with host.use (\"" : "a policy you added with host.use (\"";
+  std::string out =
+      names.size() == 1 ? "the policy you added with host.use (\"" : "a policy you added with host.use (\"";
   for (std::size_t i = 0; i < names.size(); ++i) {
     if (i != 0) out += "\", \"";
     out += names[i];
@@ -170,14 +171,18 @@ bool drill_ran(const std::vector<std::string>& lines, std::string_view marker) {
 
 // The kit's call was refused for its credential before it reached the operation: the
 // check cannot say anything about the operation (the identity check is about refusals).
-bool refused_for_credential(const Answer& answer, const std::vector<std::string>& lines, std::string_view marker) {
-  return (answer.code == Code::unauthenticated || answer.code == Code::permission_denied) && !drill_ran(lines, marker);
+bool refused_for_credential(const Answer& answer, const std::vector<std::string>& lines,
+                            std::string_view marker) {
+  return (answer.code == Code::unauthenticated || answer.code == Code::permission_denied) &&
+         !drill_ran(lines, marker);
 }
 
 std::string refused_message(const Target& target, const Answer& answer, Via via) {
   return "the kit's call was refused (" + brief(answer) + ") before it reached " + target.name() +
-         ", so nothing injected into it could run: give the kit a credential this operation accepts (Hints::" +
-         (via == Via::http ? "authorization, the Authorization header's value" : "identity, a pit::service_identity") +
+         ", so nothing injected into it could run: give the kit a credential this operation accepts "
+         "(Hints::" +
+         (via == Via::http ? "authorization, the Authorization header's value"
+                           : "identity, a pit::service_identity") +
          ", with the scopes and roles it requires)";
 }
 
@@ -196,19 +201,20 @@ void check_correlation(const Answer& answer, Via via, std::vector<std::string>& 
   if (answer.correlation_id.empty()) {
     problems.push_back("the caller got no correlation id (" +
                        std::string(via == Via::http ? "no Pit-Request-Id header" : "none on the call") +
-                       "), so an operator cannot find the failure in the log: pit sets it on every call; check what "
-                       "between the caller and pit removes it");
+                       "), so an operator cannot find the failure in the log: pit sets it on every call; "
+                       "check what between the caller and pit removes it");
     return;
   }
   if (via == Via::inproc && answer.fault && answer.fault->correlation_id() != answer.correlation_id) {
-    problems.push_back("the fault the caller caught carries correlation id '" + answer.fault->correlation_id() +
-                       "', not the call's '" + answer.correlation_id + "'");
+    problems.push_back("the fault the caller caught carries correlation id '" +
+                       answer.fault->correlation_id() + "', not the call's '" + answer.correlation_id + "'");
   }
   if (via == Via::http) {
     const std::string in_body = log_field(answer.body, "correlation_id");
     if (in_body != answer.correlation_id) {
-      problems.push_back("the problem document's correlation_id is '" + in_body + "', the Pit-Request-Id header '" +
-                         answer.correlation_id + "': a caller reporting either must lead to the same log lines");
+      problems.push_back("the problem document's correlation_id is '" + in_body +
+                         "', the Pit-Request-Id header '" + answer.correlation_id +
+                         "': a caller reporting either must lead to the same log lines");
     }
   }
 }
@@ -217,53 +223,70 @@ void check_correlation(const Answer& answer, Via via, std::vector<std::string>& 
 
 // Why the caller read the secret: the host's own mappers (the kit maps the same exception
 // with them), or a policy, or pit itself.
-std::string leak_diagnosis(const Kit& kit, const Target& target, const Answer& answer, const std::string& text,
-                           std::string_view secret) {
+std::string leak_diagnosis(const Kit& kit, const Target& target, const Answer& answer,
+                           const std::string& text, std::string_view secret) {
   const OpSpec& spec = target.operation->spec;
-  if (auto mapped = mapped_by_user(kit, text); mapped && carries(*mapped, secret) && spec.declares(mapped->code())) {
-    return "an exception mapper you added with host.map_exception (one that takes a std::runtime_error) puts what() "
-           "in the public message of " + a_fault(mapped->code()) + ", a code " + target.name() +
-           " declares, so it passes fault shaping as it is. Map to a fixed message and let the cause go to the log via "
-           ".with_cause(e.what()) (pit logs it under the call's correlation id and never sends it)";
+  if (auto mapped = mapped_by_user(kit, text);
+      mapped && carries(*mapped, secret) && spec.declares(mapped->code())) {
+    return "an exception mapper you added with host.map_exception (one that takes a std::runtime_error) puts "
+           "what() in the public message of " +
+           a_fault(mapped->code()) + ", a code " + target.name() +
+           " declares, so it passes fault shaping as it is. Map to a fixed message and let the cause go to "
+           "the log via .with_cause(e.what()) (pit logs it under the call's correlation id and never sends "
+           "it)";
   }
   const std::string policies = policies_phrase(kit);
   if (!policies.empty()) {
     if (answer.code != Code::internal && !spec.declares(answer.code)) {
       return policies + " throws a pit::Fault (" + code_name(answer.code) +
-             ", which the operation does not declare) with the failure's cause in its public message: a fault thrown "
-             "out of a policy is taken for pit's own and passes fault shaping unmasked. co_return the outcome of "
-             "next() unchanged, or a fault with a fixed message and the cause in .with_cause(...), which pit logs and "
-             "never sends";
+             ", which the operation does not declare) with the failure's cause in its public message: a "
+             "fault thrown out of a policy is taken for pit's own and passes fault shaping unmasked. "
+             "co_return the outcome of next() unchanged, or a fault with a fixed message and the cause in "
+             ".with_cause(...), which pit logs and never sends";
     }
-    return policies + " puts the failure's cause (Fault::cause(), or the exception's text) into the fault it hands "
-           "on, as its message or a detail, with a code that passes fault shaping. co_return the outcome of next() "
-           "unchanged, or a fault with a fixed message and the cause in .with_cause(...), which pit logs and never "
-           "sends";
+    return policies +
+           " puts the failure's cause (Fault::cause(), or the exception's text) into the fault it hands on, "
+           "as its message or a detail, with a code that passes fault shaping. co_return the outcome of "
+           "next() unchanged, or a fault with a fixed message and the cause in .with_cause(...), which pit "
+           "logs and never sends";
   }
-  return "no mapper or policy of yours explains it: this is a bug in pit (fault_shaping), please report it with "
-         "this message";
+  return "no mapper or policy of yours explains it: this is a bug in pit (fault_shaping), please report it "
+         "with this message";
 }
 
 // Why the caller got `answer` (not a leak) for a failure that must come out `internal`.
-std::string wrong_code_diagnosis(const Kit& kit, const Target& target, const Answer& answer, const std::string& text) {
+std::string wrong_code_diagnosis(const Kit& kit, const Target& target, const Answer& answer,
+                                 const std::string& text) {
   const std::string policies = policies_phrase(kit);
   if (answer.ok()) {
     if (policies.empty()) return "no policy of yours explains it: this is a bug in pit, please report it";
-    return policies + " turns a failure into a success: the caller cannot tell that the call failed, and nothing "
-           "is counted or logged as the fault it was. Let faults from next() pass (co_return the outcome)";
+    return policies +
+           " turns a failure into a success: the caller cannot tell that the call failed, and nothing is "
+           "counted or logged as the fault it was. Let faults from next() pass (co_return the outcome)";
   }
   if (!text.empty()) {
     if (auto mapped = mapped_by_user(kit, text); mapped && mapped->code() == answer.code) {
       return "an exception mapper you added with host.map_exception maps any std::runtime_error to " +
              code_name(answer.code) + ", a code " + target.name() +
              " declares, so an unexpected failure of anything that throws one reaches callers as " +
-             code_name(answer.code) + " instead of internal (and is not counted as masked). Map only exception "
-             "types that mean that code (your own), not std::runtime_error or std::exception";
+             code_name(answer.code) +
+             " instead of internal (and is not counted as masked). Map only exception types that mean that "
+             "code (your own), not std::runtime_error or std::exception";
     }
   }
-  if (policies.empty()) return "no mapper or policy of yours explains it: this is a bug in pit, please report it";
+  if (policies.empty())
+    return "no mapper or policy of yours explains it: this is a bug in pit, please report it";
+  if (answer.code != Code::internal && !target.operation->spec.declares(answer.code)) {
+    return policies + " throws a pit::Fault (" + code_name(answer.code) + ", which " + target.name() +
+           " does not declare): a fault thrown out of a policy is taken for pit's own and passes fault "
+           "shaping unmasked, so the caller cannot tell it from a real " +
+           code_name(answer.code) +
+           " and the failure is not counted as masked. co_return the outcome of next() unchanged, or "
+           "co_return (not throw) the fault you mean, and declare its code on the operation";
+  }
   return policies + " turns the failure into " + code_name(answer.code) +
-         ". Let faults you do not mean to translate pass unchanged; pit masks what the operation does not declare";
+         ". Let faults you do not mean to translate pass unchanged; pit masks what the operation does not "
+         "declare";
 }
 
 // The one line that carries the secret, under the caller's correlation id.
@@ -274,11 +297,12 @@ void check_logged_once(const std::vector<std::string>& lines, const Answer& answ
     if (line.find(secret) != std::string::npos) with_secret.push_back(&line);
   }
   if (with_secret.empty()) {
-    problems.push_back("the failure's cause was logged nowhere, so an operator holding the caller's correlation id '" +
-                       answer.correlation_id +
-                       "' finds nothing: pit logs it once ('fault masked', level error) unless something drops it — a "
-                       "policy that replaces the fault without its cause (keep it: .with_cause(outcome.fault().cause())), "
-                       "log.level above error, or a log_redaction rule on the field 'cause'");
+    problems.push_back(
+        "the failure's cause was logged nowhere, so an operator holding the caller's correlation id '" +
+        answer.correlation_id +
+        "' finds nothing: pit logs it once ('fault masked', level error) unless something drops it — a "
+        "policy that replaces the fault without its cause (keep it: .with_cause(outcome.fault().cause())), "
+        "log.level above error, or a log_redaction rule on the field 'cause'");
     return;
   }
   if (with_secret.size() > 1) {
@@ -286,16 +310,18 @@ void check_logged_once(const std::vector<std::string>& lines, const Answer& answ
     for (const auto* line : with_secret) {
       msgs += (msgs.empty() ? "'" : ", '") + log_field(*line, "msg") + "'";
     }
-    problems.push_back("the failure's cause was logged " + std::to_string(with_secret.size()) + " times (" + msgs +
-                       "), not once: pit logs a masked failure once ('fault masked') under the call's correlation id; "
-                       "remove your own log line of the fault's cause (a policy or sink that logs faults), or log "
-                       "only its correlation id");
+    problems.push_back("the failure's cause was logged " + std::to_string(with_secret.size()) + " times (" +
+                       msgs +
+                       "), not once: pit logs a masked failure once ('fault masked') under the call's "
+                       "correlation id; remove your own log line of the fault's cause (a policy or sink that "
+                       "logs faults), or log only its correlation id");
     return;
   }
   const std::string id = log_field(*with_secret.front(), "correlation_id");
   if (id != answer.correlation_id) {
-    problems.push_back("the failure's cause was logged under correlation id '" + id + "', not the caller's '" +
-                       answer.correlation_id + "', so the caller's report does not lead to it");
+    problems.push_back("the failure's cause was logged under correlation id '" + id +
+                       "', not the caller's '" + answer.correlation_id +
+                       "', so the caller's report does not lead to it");
   }
 }
 
@@ -305,8 +331,8 @@ void mask_one(Kit& kit, const Target& target, Via via) {
 
   // 1. An exception with a secret in its text, thrown inside the operation.
   const std::string secret = kit.canary();
-  const std::string text = "query failed: connection to db-7.internal:5432 refused for user 'app' (password " + secret +
-                           ")";
+  const std::string text =
+      "query failed: connection to db-7.internal:5432 refused for user 'app' (password " + secret + ")";
   const std::string marker = drill_marker();
   const auto mark = kit.log_mark();
   Answer answer;
@@ -320,15 +346,17 @@ void mask_one(Kit& kit, const Target& target, Via via) {
     return;
   }
   if (const std::string where = where_seen(answer, secret); !where.empty()) {
-    problems.push_back("the caller got " + brief(answer) + " and read the failure's cause (a secret of the kit's) in " +
-                       where + ": " + leak_diagnosis(kit, target, answer, text, secret));
+    problems.push_back("the caller got " + brief(answer) +
+                       " and read the failure's cause (a secret of the kit's) in " + where + ": " +
+                       leak_diagnosis(kit, target, answer, text, secret));
   } else if (answer.code != Code::internal) {
-    problems.push_back("an exception thrown inside " + target.name() + " reached the caller as " + brief(answer) +
-                       ", not internal: " + wrong_code_diagnosis(kit, target, answer, text));
+    problems.push_back("an exception thrown inside " + target.name() + " reached the caller as " +
+                       brief(answer) + ", not internal: " + wrong_code_diagnosis(kit, target, answer, text));
   }
   if (answer.code == Code::internal && via == Via::http) {
     if (answer.status != 500) {
-      problems.push_back("the internal fault came with HTTP status " + std::to_string(answer.status) + ", not 500");
+      problems.push_back("the internal fault came with HTTP status " + std::to_string(answer.status) +
+                         ", not 500");
     }
     if (answer.header("Content-Type").rfind("application/problem+json", 0) != 0) {
       problems.push_back("the internal fault came as '" + answer.header("Content-Type") +
@@ -359,8 +387,8 @@ void mask_one(Kit& kit, const Target& target, Via via) {
     }
     if (coded.code != Code::internal) {
       problems.push_back(a_fault(undeclared) + ", a code " + target.name() +
-                         " does not declare, reached the caller as " + brief(coded) + ", not internal: " +
-                         wrong_code_diagnosis(kit, target, coded, {}));
+                         " does not declare, reached the caller as " + brief(coded) +
+                         ", not internal: " + wrong_code_diagnosis(kit, target, coded, {}));
     } else {
       const auto code_lines = kit.log_since(code_mark);
       const bool recorded = std::any_of(code_lines.begin(), code_lines.end(), [&](const std::string& line) {
@@ -368,9 +396,11 @@ void mask_one(Kit& kit, const Target& target, Via via) {
                log_field(line, "original_code") == pit::to_string(undeclared);
       });
       if (!recorded) {
-        problems.push_back("a masked " + code_name(undeclared) + " fault left no log line with its original code "
-                           "under the caller's correlation id '" + coded.correlation_id +
-                           "' (pit writes 'fault masked', level error): check log.level and the log sink");
+        problems.push_back(
+            "a masked " + code_name(undeclared) +
+            " fault left no log line with its original code under the caller's correlation id '" +
+            coded.correlation_id +
+            "' (pit writes 'fault masked', level error): check log.level and the log sink");
       }
     }
   }
@@ -381,7 +411,8 @@ void mask_one(Kit& kit, const Target& target, Via via) {
   }
   kit.pass(kMasking, &target, via,
            "an exception with a secret in its text came out as " + brief(answer) + ", correlation id " +
-               answer.correlation_id + "; the secret was logged once under that id and is in no reply; an undeclared " +
+               answer.correlation_id +
+               "; the secret was logged once under that id and is in no reply; an undeclared " +
                code_name(undeclared) + " came out internal too");
 }
 
@@ -424,10 +455,10 @@ void declared_one(Kit& kit, const Target& target, Via via, const std::vector<Cod
       } else {
         why = policies + " turns " + name + " into " + code_name(answer.code);
       }
-      problems.push_back("the operation declares " + name + ", and " + a_fault(code) + " raised inside it reached the caller as " +
-                         brief(answer) + ": " + why +
-                         ". Let declared faults pass unchanged (co_return the outcome of next()); if you mean to "
-                         "translate a code, declare the one you return and say so in the contract");
+      problems.push_back("the operation declares " + name + ", and " + a_fault(code) +
+                         " raised inside it reached the caller as " + brief(answer) + ": " + why +
+                         ". Let declared faults pass unchanged (co_return the outcome of next()); if you "
+                         "mean to translate a code, declare the one you return and say so in the contract");
       continue;
     }
     if (via == Via::http && answer.status != static_cast<int>(pit::http_wire::status_of(code))) {
@@ -456,7 +487,8 @@ std::string timeout_source(const Kit& kit, const Target& target) {
            "] timeout_ms (HostOptions::operations[\"" + target.name() + "\"].timeout)";
   }
   if (auto it = ops.find(contract); it != ops.end() && it->second.timeout) {
-    return "[contracts.\"" + contract + "\"] timeout_ms (HostOptions::operations[\"" + contract + "\"].timeout)";
+    return "[contracts.\"" + contract + "\"] timeout_ms (HostOptions::operations[\"" + contract +
+           "\"].timeout)";
   }
   return "its contract's OpSpec{}.timeout(...)";
 }
@@ -469,37 +501,43 @@ void timeout_one(Kit& kit, const Target& target) {
   const auto effective = own.count() > 0 ? std::min(own, host_default) : host_default;
   const auto bound = kit.hints().max_timeout;
   if (effective <= bound) {
-    std::string how = own.count() > 0 && own <= host_default ? duration_text(own) + ", from " + timeout_source(kit, target)
-                                                             : "the host's default_timeout";
+    std::string how = own.count() > 0 && own <= host_default
+                          ? duration_text(own) + ", from " + timeout_source(kit, target)
+                          : "the host's default_timeout";
     if (own.count() > 0 && own > host_default) {
-      how += " (its own " + duration_text(own) + ", from " + timeout_source(kit, target) + ", is longer: the default caps it)";
+      how += " (its own " + duration_text(own) + ", from " + timeout_source(kit, target) +
+             ", is longer: the default caps it)";
     }
     kit.pass(kDeadlines, &target, std::nullopt,
              "a call without a deadline of its own ends after " + duration_text(effective) + " (" + how +
                  "), within Hints::max_timeout (" + duration_text(bound) + ")");
     return;
   }
-  const std::string key = "[contracts.\"" + std::string(target.contract->name) + "\".operations." + std::string(target.operation->name) +
-                          "] timeout_ms";
+  const std::string key = "[contracts.\"" + std::string(target.contract->name) + "\".operations." +
+                          std::string(target.operation->name) + "] timeout_ms";
   const std::string suggestion = std::to_string(std::min<std::int64_t>(bound.count(), 30'000));
   std::string message = "a call of " + target.name() + " whose caller sets no deadline may run for " +
-                        duration_text(effective) + " before pit ends it, past the kit's bound of " + duration_text(bound) +
-                        " (Hints::max_timeout): ";
+                        duration_text(effective) + " before pit ends it, past the kit's bound of " +
+                        duration_text(bound) + " (Hints::max_timeout): ";
   if (own.count() == 0) {
     message += "the operation sets no timeout of its own, and the host's default_timeout is " +
-               duration_text(host_default) + ". A call stuck on a slow dependency holds its caller, its worker and "
-               "its memory that long. Give it a timeout: " + key + " = " + suggestion +
-               " in the configuration (HostOptions::operations[\"" + target.name() +
-               "\"].timeout in code, or OpSpec{}.timeout(...) in the contract), or lower [host] default_timeout_ms "
-               "(HostOptions::default_timeout) for every operation";
+               duration_text(host_default) +
+               ". A call stuck on a slow dependency holds its caller, its worker and its memory that long. "
+               "Give it a timeout: " +
+               key + " = " + suggestion + " in the configuration (HostOptions::operations[\"" +
+               target.name() +
+               "\"].timeout in code, or OpSpec{}.timeout(...) in the contract), or lower [host] "
+               "default_timeout_ms (HostOptions::default_timeout) for every operation";
   } else {
-    message += "its timeout is " + duration_text(own) + ", from " + timeout_source(kit, target) +
-               ", and the host's default_timeout, which would cap it, is " + duration_text(host_default) +
-               ". A call stuck on a slow dependency holds its caller, its worker and its memory that long. Lower " +
-               key + " (e.g. " + suggestion + "), or [host] default_timeout_ms (HostOptions::default_timeout): the "
-               "smaller of the two applies";
+    message +=
+        "its timeout is " + duration_text(own) + ", from " + timeout_source(kit, target) +
+        ", and the host's default_timeout, which would cap it, is " + duration_text(host_default) +
+        ". A call stuck on a slow dependency holds its caller, its worker and its memory that long. Lower " +
+        key + " (e.g. " + suggestion +
+        "), or [host] default_timeout_ms (HostOptions::default_timeout): the smaller of the two applies";
   }
-  kit.fail(kDeadlines, &target, std::nullopt, message + ". If it truly needs longer, raise Hints::max_timeout in your test");
+  kit.fail(kDeadlines, &target, std::nullopt,
+           message + ". If it truly needs longer, raise Hints::max_timeout in your test");
 }
 
 void deadline_one(Kit& kit, const Target& target, Via via) {
@@ -524,8 +562,8 @@ void deadline_one(Kit& kit, const Target& target, Via via) {
     return;
   }
   std::vector<std::string> problems;
-  const std::string setting = "with a caller deadline of " + millis(deadline) + " and an operation that takes " +
-                              millis(delay) + ", the caller got ";
+  const std::string setting = "with a caller deadline of " + millis(deadline) +
+                              " and an operation that takes " + millis(delay) + ", the caller got ";
   if (answer.code != Code::deadline_exceeded) {
     std::string why;
     if (!drill_ran(lines, marker) && !answer.ok()) {
@@ -534,13 +572,13 @@ void deadline_one(Kit& kit, const Target& target, Via via) {
             (policies.empty() ? std::string("something before it") : policies) + " answered first";
     } else {
       why = "pit answers deadline_exceeded at the deadline whatever the operation and the policies do (" +
-            std::string(via == Via::http ? "the deadline travels in the Pit-Timeout header; check that nothing "
-                                           "between the client and the listener drops it"
+            std::string(via == Via::http ? "the deadline travels in the Pit-Timeout header; check that "
+                                           "nothing between the client and the listener drops it"
                                          : "this is a bug in pit, please report it") +
             ")";
     }
-    problems.push_back(setting + brief(answer) + " after " + millis(answer.elapsed) + ", not deadline_exceeded: " +
-                       why);
+    problems.push_back(setting + brief(answer) + " after " + millis(answer.elapsed) +
+                       ", not deadline_exceeded: " + why);
   } else {
     if (answer.elapsed > bound) {
       const bool late_line = std::any_of(lines.begin(), lines.end(), [](const std::string& line) {
@@ -548,16 +586,20 @@ void deadline_one(Kit& kit, const Target& target, Via via) {
       });
       const std::string policies = policies_phrase(kit);
       problems.push_back(
-          setting + "deadline_exceeded only after " + millis(answer.elapsed) + ", past the bound of " + millis(bound) +
-          " (Hints::short_deadline + deadline_slack): the deadline's timer runs on the call's I/O thread, and "
-          "something blocked that thread" +
-          (late_line ? " (the log says 'call completed after its deadline: its I/O thread was blocked')" : "") +
+          setting + "deadline_exceeded only after " + millis(answer.elapsed) + ", past the bound of " +
+          millis(bound) +
+          " (Hints::short_deadline + deadline_slack): the deadline's timer runs on the call's I/O thread, "
+          "and something blocked that thread" +
+          (late_line ? " (the log says 'call completed after its deadline: its I/O thread was blocked')"
+                     : "") +
           " — " + (policies.empty() ? std::string("the operation") : policies + " or the operation") +
-          " blocks in a coroutine (a blocking client, a sleep, a long loop). Await instead (pit::use_task), or move "
-          "blocking work to a sync operation. If only your CI machine is that slow, raise Hints::deadline_slack");
+          " blocks in a coroutine (a blocking client, a sleep, a long loop). Await instead (pit::use_task), "
+          "or move blocking work to a sync operation. If only your CI machine is that slow, raise "
+          "Hints::deadline_slack");
     }
     if (via == Via::http && answer.status != 504) {
-      problems.push_back("deadline_exceeded came with HTTP status " + std::to_string(answer.status) + ", not 504");
+      problems.push_back("deadline_exceeded came with HTTP status " + std::to_string(answer.status) +
+                         ", not 504");
     }
   }
   if (!problems.empty()) {
