@@ -122,6 +122,13 @@ std::string Kit::not_attached_message() {
 std::string Kit::sample_request(const Target& target) const {
   if (auto it = hints_->requests.find(target.name()); it != hints_->requests.end()) return it->second;
   CallRef call{target.operation->hooks.make_call(*target.operation)};
+  // A new call holds no request (encoding it reads an empty optional): decoding "{}" makes
+  // it the default-constructed one, unless a field is required, and then "{}" is as close.
+  try {
+    (void)target.operation->hooks.decode_request(*call, "{}");
+  } catch (const Fault&) {
+    return "{}";
+  }
   return target.operation->hooks.encode_request(*call);
 }
 
