@@ -13,6 +13,8 @@
 #include "client/enter.hpp"
 #include "context/context_access.hpp"
 #include "durability/idempotency_key.hpp"
+#include "pit/json.hpp"
+#include "pit/schema.hpp"
 #include "transport/http/fetch.hpp"
 #include "transport/http/wire.hpp"
 
@@ -121,8 +123,19 @@ std::string Kit::not_attached_message() {
 
 std::string Kit::sample_request(const Target& target) const {
   if (auto it = hints_->requests.find(target.name()); it != hints_->requests.end()) return it->second;
-  CallRef call{target.operation->hooks.make_call(*target.operation)};
-  return target.operation->hooks.encode_request(*call);
+  // The default-constructed request, written from its model (each member's default, an
+  // empty optional left out): a fresh call holds no request, and encode_request would
+  // read an empty std::optional.
+  std::string out = "{";
+  for (const auto& field : target.operation->hooks.request_type().fields) {
+    if (field.default_json == "null") continue;
+    if (out.size() > 1) out.push_back(',');
+    out.push_back('"');
+    json::append_escaped(out, field.name);
+    out.append("\":").append(field.default_json);
+  }
+  out.push_back('}');
+  return out;
 }
 
 Answer Kit::call(const Target& target, Via via, const CallSpec& spec) {
