@@ -176,6 +176,27 @@ TEST(KitInput, good_service_passes_bad_input_and_the_round_trip_both_ways_in) {
 
 // ---- bad_input ----
 
+// A small body limit: bad bodies larger than it are the oversize case (413), not bad JSON;
+// the nesting is made to fit.
+TEST(KitInput, bad_input_passes_with_a_small_body_limit) {
+  kit::GoodHost good{[](pit::HostOptions& o) { o.http.max_body_bytes = 512; }};
+  const Report report = pit::testing::check_guarantees(*good.host, good.hints);
+  const std::string text = text_of(report);
+  ASSERT_EQ(report.of("bad_input").size(), 6U) << text;
+  for (const auto& r : report.of("bad_input")) EXPECT_EQ(r.verdict, Verdict::passed) << text;
+}
+
+// A host started before the kit could attach: no drill marks the dispatch boundary, and
+// the check still judges what the callers got.
+TEST(KitInput, bad_input_checks_a_host_started_without_the_kit) {
+  kit::GoodHost good;
+  good.host->start();
+  const Report report = pit::testing::check_guarantees(*good.host, good.hints);
+  const std::string text = text_of(report);
+  ASSERT_EQ(report.of("bad_input").size(), 6U) << text;
+  for (const auto& r : report.of("bad_input")) EXPECT_EQ(r.verdict, Verdict::passed) << text;
+}
+
 // "Attachments can be large": the host-wide body limit raised to the most the
 // configuration allows. Every operation now takes 1 GiB per request over HTTP.
 TEST(KitInput, bad_input_fails_over_http_when_the_body_limit_is_configured_huge) {
