@@ -13,6 +13,8 @@
 #include "client/enter.hpp"
 #include "context/context_access.hpp"
 #include "durability/idempotency_key.hpp"
+#include "pit/json.hpp"
+#include "pit/schema.hpp"
 #include "transport/http/fetch.hpp"
 #include "transport/http/wire.hpp"
 
@@ -121,15 +123,16 @@ std::string Kit::not_attached_message() {
 
 std::string Kit::sample_request(const Target& target) const {
   if (auto it = hints_->requests.find(target.name()); it != hints_->requests.end()) return it->second;
-  CallRef call{target.operation->hooks.make_call(*target.operation)};
-  // A new call holds no request (encoding it reads an empty optional): decoding "{}" makes
-  // it the default-constructed one, unless a field is required, and then "{}" is as close.
+  // A new call holds no request (an empty std::optional: encoding it is undefined). The
+  // decode hook emplaces a default-constructed one before reading "{}", which leaves it
+  // default; a PIT_REQUIRED field makes that read throw, after the emplace.
+  const OperationInfo& op = *target.operation;
+  CallRef call{op.hooks.make_call(op)};
   try {
-    (void)target.operation->hooks.decode_request(*call, "{}");
+    (void)op.hooks.decode_request(*call, "{}");
   } catch (const Fault&) {
-    return "{}";
   }
-  return target.operation->hooks.encode_request(*call);
+  return op.hooks.encode_request(*call);
 }
 
 Answer Kit::call(const Target& target, Via via, const CallSpec& spec) {
