@@ -122,6 +122,13 @@ std::string Kit::not_attached_message() {
 std::string Kit::sample_request(const Target& target) const {
   if (auto it = hints_->requests.find(target.name()); it != hints_->requests.end()) return it->second;
   CallRef call{target.operation->hooks.make_call(*target.operation)};
+  // A new call holds no request (an empty optional) until one is decoded into it: decoding
+  // "{}" makes the default-constructed one (emplaced before the decode; a required field
+  // refuses "{}" only after that), which is then encoded.
+  try {
+    (void)target.operation->hooks.decode_request(*call, "{}");
+  } catch (const Fault&) {
+  }
   return target.operation->hooks.encode_request(*call);
 }
 
