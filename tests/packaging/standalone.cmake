@@ -4,7 +4,8 @@
 #                      find_package(pit) through CMAKE_PREFIX_PATH;
 #   MODE=fetchcontent  FetchContent (add_subdirectory) of pit's sources, which must build
 #                      only the library there.
-# Then `notes --self-check` must pass: the program serves and calls itself over HTTP.
+# Then `notes --self-check` must pass: the program serves and calls itself over HTTP; and
+# notes_test, the user's test with pit::testing (the conformance kit) and GoogleTest.
 # Each run starts from an empty WORK_DIR (nothing left over can hide a broken package) at
 # a stable path (so ccache hits from the previous run). The consumer is built with the
 # enclosing build's compiler and base flags, unoptimized: this tests the packaging, the
@@ -103,6 +104,22 @@ else()
 endif()
 step("notes --self-check" ${notes} --self-check)
 message(STATUS "${step_output}")
+
+# The user's test of their service: pit::testing (the conformance kit) with GoogleTest,
+# linked from the same package (pit::testing), built above with the program.
+if(EXISTS ${build}/standalone/notes_test)
+  set(notes_test ${build}/standalone/notes_test)
+elseif(EXISTS ${build}/notes_test)
+  set(notes_test ${build}/notes_test)
+else()
+  message(FATAL_ERROR "examples/standalone built no notes_test: GoogleTest not found, or pit::testing not usable")
+endif()
+step("notes_test (pit::testing and GoogleTest)" ${notes_test})
+string(REGEX MATCH "\\[ pit kit  \\] [0-9]+ passed, 0 failed, [0-9]+ skipped" kit_counts "${step_output}")
+if(NOT kit_counts)
+  message(FATAL_ERROR "notes_test did not report the kit's results:\n${step_output}")
+endif()
+message(STATUS "${kit_counts}")
 string(TIMESTAMP t1 "%s")
 math(EXPR total "${t1} - ${t0}")
 message(STATUS "packaging (${MODE}): passed in ${total}s")
