@@ -121,8 +121,16 @@ std::string Kit::not_attached_message() {
 
 std::string Kit::sample_request(const Target& target) const {
   if (auto it = hints_->requests.find(target.name()); it != hints_->requests.end()) return it->second;
-  CallRef call{target.operation->hooks.make_call(*target.operation)};
-  return target.operation->hooks.encode_request(*call);
+  // A new call holds no request (an empty std::optional: encoding it is undefined). The
+  // decode hook emplaces a default-constructed one before reading "{}", which leaves it
+  // default; a PIT_REQUIRED field makes that read throw, after the emplace.
+  const OperationInfo& op = *target.operation;
+  CallRef call{op.hooks.make_call(op)};
+  try {
+    (void)op.hooks.decode_request(*call, "{}");
+  } catch (const Fault&) {
+  }
+  return op.hooks.encode_request(*call);
 }
 
 Answer Kit::call(const Target& target, Via via, const CallSpec& spec) {
