@@ -84,6 +84,12 @@ void check_target(Kit& kit, const Target& target, Via via) {
   const bool has_credential = !credential.empty();
 
   const Answer anonymous = probe(kit, target, via, false);
+  if (!anonymous.transport_error.empty()) {
+    kit.fail(kIdentity, &target, via,
+             "a call without a credential got no answer (" + anonymous.transport_error +
+                 "), so who may call the operation could not be checked");
+    return;
+  }
 
   if (spec.access() == Access::anonymous) {
     const std::string why{spec.anonymous_reason()};
@@ -151,7 +157,8 @@ void check_target(Kit& kit, const Target& target, Via via) {
   // caller) — either way the checks that need the operation to run cannot, so it fails.
   if (!has_credential) {
     kit.pass(kIdentity, &target, via,
-             "a call without a credential is refused (401); not checked with a credential: the hints give none for " +
+             "a call without a credential is refused (unauthenticated); not checked with a credential: the hints give "
+             "none for " +
                  std::string(to_string(via)) + " (Hints::" + (via == Via::http ? "authorization" : "identity") + ")");
     return;
   }
