@@ -13,8 +13,7 @@
 #include <string>
 #include <string_view>
 
-#include "services.hpp"
-#include "settings.hpp"
+#include "roles.hpp"
 
 namespace {
 
@@ -63,13 +62,11 @@ int main(int argc, char** argv) {
   const bool tool = !options.command.empty();
   pit::Host host{options};
   if (role == "inventory") {
-    host.serve<shop::v1::Inventory, shop::InventoryService>(*settings.low_stock);
+    shop::serve_inventory(host, settings);
   } else if (role == "orders" && (tool || !downstream.empty())) {
-    host.serve<shop::v1::Orders, shop::OrdersService>(downstream.empty() ? host.client<shop::v1::Inventory>()
-                                                                         : host.client<shop::v1::Inventory>(downstream));
+    shop::serve_orders(host, downstream);
   } else if (role == "gateway" && (tool || !downstream.empty())) {
-    host.serve<shop::v1::Gateway, shop::GatewayService>(downstream.empty() ? host.client<shop::v1::Orders>()
-                                                                           : host.client<shop::v1::Orders>(downstream));
+    shop::serve_gateway(host, downstream);
   } else {
     return usage();
   }

@@ -2,36 +2,13 @@
 // --self-check it starts on a free port, calls itself over HTTP and exits 0 if every
 // answer is right.
 #include <iostream>
-#include <map>
-#include <mutex>
 #include <string>
 #include <string_view>
 
 #include "notes.hpp"
+#include "notes_service.hpp"
 
 namespace {
-
-class NotesService final : public notes::v1::Notes {
-  pit::Task<notes::v1::NoteId> add(notes::v1::AddNote req) override {
-    if (req.text.empty()) throw pit::Fault::invalid_argument("a note needs some text");
-    std::lock_guard lock{mutex_};
-    const int id = ++last_id_;
-    notes_[id] = req.text;
-    pit::log::info("note added", {{"id", std::to_string(id)}});
-    co_return notes::v1::NoteId{id};
-  }
-
-  notes::v1::Note get(notes::v1::NoteId req) override {
-    std::lock_guard lock{mutex_};
-    auto it = notes_.find(req.id);
-    if (it == notes_.end()) throw pit::Fault::not_found("no such note");
-    return {it->first, it->second};
-  }
-
-  std::mutex mutex_;
-  int last_id_ = 0;
-  std::map<int, std::string> notes_;
-};
 
 bool expect(bool ok, std::string_view what) {
   std::cerr << (ok ? "ok:     " : "FAILED: ") << what << "\n";
@@ -74,7 +51,7 @@ int main(int argc, char** argv) {
     options.admin.listen = "";
   }
   pit::Host host{options};
-  host.serve<notes::v1::Notes, NotesService>();
+  host.serve<notes::v1::Notes, notes::NotesService>();
   if (check) return self_check(host);
   return host.run();
 }

@@ -143,7 +143,7 @@ Answer Kit::call_inproc(const Target& target, const CallSpec& spec) {
   const OperationInfo& op = *target.operation;
   CallerScope::Options options;
   options.timeout = spec.timeout;
-  if (spec.credential) options.identity = hints_->identity;
+  if (spec.credential) options.identity = spec.identity ? spec.identity : hints_->identity;
   if (op.spec.is_deduplicated()) {
     options.idempotency_key = spec.idempotency_key.empty() ? pit::detail::durability::generate_key() : spec.idempotency_key;
   }

@@ -78,6 +78,8 @@ struct CallSpec {
   std::vector<std::pair<std::string, std::string>> headers{};
   std::string content_type = "application/json";
   std::chrono::milliseconds client_timeout{10'000};
+  // In-process only: the credential to carry instead of the hints' (with credential set).
+  std::shared_ptr<const Principal> identity{};
 };
 
 // What the caller got.

@@ -4,7 +4,8 @@
 #                      find_package(pit) through CMAKE_PREFIX_PATH;
 #   MODE=fetchcontent  FetchContent (add_subdirectory) of pit's sources, which must build
 #                      only the library there.
-# Then `notes --self-check` must pass: the program serves and calls itself over HTTP.
+# Then `notes --self-check` must pass: the program serves and calls itself over HTTP; and
+# (installed) notes_test, the user's test with pit::testing (the conformance kit) and GoogleTest.
 # Each run starts from an empty WORK_DIR (nothing left over can hide a broken package) at
 # a stable path (so ccache hits from the previous run). The consumer is built with the
 # enclosing build's compiler and base flags, unoptimized: this tests the packaging, the
@@ -67,6 +68,10 @@ get_property(pit_subdirectories DIRECTORY \"\${pit_SOURCE_DIR}\" PROPERTY SUBDIR
 if(pit_subdirectories OR PIT_INSTALL)
   message(FATAL_ERROR \"pit inside a user's project must build only its library, without install rules; it added: \${pit_subdirectories}\")
 endif()
+# The user's test (notes_test) is built in the installed mode only: the kit inside a
+# user's tree is the same target pit's own tests link, and building it again here would
+# only cost time.
+set(CMAKE_DISABLE_FIND_PACKAGE_GTest TRUE)
 add_subdirectory(\"${SOURCE_DIR}/examples/standalone\" standalone)
 ")
   step("configure examples/standalone with pit inside (FetchContent)" ${configure} -S ${WORK_DIR}/project)
@@ -103,6 +108,20 @@ else()
 endif()
 step("notes --self-check" ${notes} --self-check)
 message(STATUS "${step_output}")
+
+# The user's test of their service, against the installed package: pit::testing (the
+# conformance kit) with GoogleTest, built above with the program.
+if(MODE STREQUAL "installed")
+  if(NOT EXISTS ${build}/notes_test)
+    message(FATAL_ERROR "examples/standalone built no notes_test: GoogleTest not found, or pit::testing not usable")
+  endif()
+  step("notes_test (pit::testing and GoogleTest)" ${build}/notes_test)
+  string(REGEX MATCH "\\[ pit kit  \\] [0-9]+ passed, 0 failed, [0-9]+ skipped" kit_counts "${step_output}")
+  if(NOT kit_counts)
+    message(FATAL_ERROR "notes_test did not report the kit's results:\n${step_output}")
+  endif()
+  message(STATUS "${kit_counts}")
+endif()
 string(TIMESTAMP t1 "%s")
 math(EXPR total "${t1} - ${t0}")
 message(STATUS "packaging (${MODE}): passed in ${total}s")

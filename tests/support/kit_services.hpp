@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "identity/dev_signer.hpp"
+#include "pit/lock.hpp"
 #include "pit/pit.hpp"
 #include "pit/testing.hpp"
 
@@ -146,9 +147,26 @@ inline pit::testing::Hints good_hints(const Keys& keys) {
   return h;
 }
 
+// A file under /tmp, removed with this.
+struct TempFile {
+  std::string path;
+  TempFile() {
+    char name[] = "/tmp/pit-kit-file-XXXXXX";
+    const int fd = mkstemp(name);
+    if (fd < 0) throw std::runtime_error("mkstemp");
+    ::close(fd);
+    path = name;
+  }
+  ~TempFile() { std::remove(path.c_str()); }
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
+};
+
 // A good host, not started, with one change made by `mutate` (a mutation test's breakage)
-// before the service is served.
+// before the service is served. Its compatibility lock, written from the contracts it
+// serves (what the service's repository commits), is in hints.lock_file.
 struct GoodHost {
+  TempFile lock;
   Keys keys;
   std::shared_ptr<pit::log::MemorySink> logs = std::make_shared<pit::log::MemorySink>();
   std::unique_ptr<pit::Host> host;
@@ -159,6 +177,8 @@ struct GoodHost {
     if (mutate) mutate(o);
     host = std::make_unique<pit::Host>(std::move(o));
     host->serve<Notes, NotesService>();
+    std::ofstream{lock.path} << pit::lock::snapshot(host->contracts());
+    hints.lock_file = lock.path;
   }
   ~GoodHost() {
     if (host) host->stop();
