@@ -32,7 +32,7 @@ struct FetchResult {
   std::string body;
   std::string error;  // not empty: there was no (usable) HTTP answer; status is 0
   std::optional<std::chrono::seconds> retry_after;  // the reply's Retry-After in seconds, if any
-  std::vector<std::pair<std::string, std::string>> headers;  // every header field of the reply, in order
+  std::vector<std::pair<std::string, std::string>> headers{};  // every header field of the reply, in order
 };
 
 // Blocking: called from background threads only, never from an I/O thread.

@@ -203,7 +203,7 @@ TEST_F(PipelineTest, a_policy_that_throws_becomes_a_masked_fault_not_a_crash) {
   auto fault = fault_of([&] { pit::block_on(inventory->reserve({"apple", 1})); });
   EXPECT_EQ(fault.code(), pit::Code::internal);
   EXPECT_EQ(std::string(fault.what()).find(kCanary), std::string::npos);
-  EXPECT_EQ(lines_with({"internal fault", kCanary}).size(), 1U);
+  EXPECT_EQ(lines_with({"fault masked", kCanary}).size(), 1U);
   EXPECT_EQ(probe.dispatched, 0);
 }
 

@@ -159,13 +159,12 @@ TEST(FaultsKit, a_policy_that_swallows_faults_into_success_fails_fault_masking) 
   }
 }
 
-// Fault shaping sits outside the user's policies, so a fault a policy *returns* is shaped:
-// masked unless the operation declares its code. The hole is a fault a policy *throws*:
-// it is caught by the deadline's race around the inner pipeline and stamped as pit's own
-// (origin runtime), and fault shaping passes runtime faults with their message. A hurried
-// "retry hint" policy that throws the cause in an unavailable leaks it from every
-// operation, whatever it declares.
-TEST(FaultsKit, a_policy_that_throws_the_cause_as_a_fault_fails_fault_masking) {
+// A policy that throws a pit::Fault is shaped like one that returns it: "try again" as a
+// thrown retryable unavailable, the cause in its message, and a data_loss thrown on as
+// unavailable are masked to internal where undeclared (every operation here), and what
+// they carried goes only to the log. (Before the kit found it, the deadline policy stamped
+// a thrown fault as pit's own, and it passed fault shaping unmasked.)
+TEST(FaultsKit, a_policy_that_throws_a_fault_is_shaped_like_one_that_returns_it) {
   kit::GoodHost good;
   good.host->use("retry-hint", [](pit::Call& call, pit::Next next) -> pit::Task<pit::Outcome> {
     pit::Outcome outcome = co_await next(call);
@@ -173,42 +172,14 @@ TEST(FaultsKit, a_policy_that_throws_the_cause_as_a_fault_fails_fault_masking) {
       throw pit::Fault::unavailable("temporarily unavailable (" + outcome.fault().cause() + "), try again")
           .with(pit::Fault::retryable);
     }
-    co_return outcome;
-  });
-  const Report report = pit::testing::check_guarantees(*good.host, fast(good.hints));
-  const auto failed = failures_of(report, "fault_masking");
-  EXPECT_EQ(where(report, "fault_masking", Verdict::failed),
-            both_ways(kAdd) + both_ways(kGet) + both_ways(kPing))
-      << text_of(report);
-  for (const Result& r : failed) {
-    expect_says(r, {"unavailable", "pit-canary-password", "host.use (\"retry-hint\")", "throws a pit::Fault",
-                    "passes fault shaping unmasked", ".with_cause("});
-  }
-}
-
-// "Storage errors are worth a retry": data_loss thrown on as a retryable unavailable. No
-// secret leaks (the message is fixed), but a failure the operation does not declare
-// reaches its callers as a code it does not declare instead of internal.
-TEST(FaultsKit, a_policy_that_throws_an_undeclared_code_in_place_of_another_fails_fault_masking) {
-  kit::GoodHost good;
-  good.host->use("storage-retry", [](pit::Call& call, pit::Next next) -> pit::Task<pit::Outcome> {
-    pit::Outcome outcome = co_await next(call);
     if (outcome.code() == pit::Code::data_loss) {
       throw pit::Fault::unavailable("storage trouble, please retry").with(pit::Fault::retryable);
     }
     co_return outcome;
   });
   const Report report = pit::testing::check_guarantees(*good.host, fast(good.hints));
-  const auto failed = failures_of(report, "fault_masking");
-  EXPECT_EQ(where(report, "fault_masking", Verdict::failed),
-            both_ways(kAdd) + both_ways(kGet) + both_ways(kPing))
-      << text_of(report);
-  for (const Result& r : failed) {
-    expect_says(
-        r, {"data_loss fault", "does not declare", "unavailable 'storage trouble, please retry'",
-            "not internal", "host.use (\"storage-retry\") throws a pit::Fault", "co_return (not throw)"});
-    EXPECT_EQ(r.message.find("pit-canary"), std::string::npos) << r.message;
-  }
+  EXPECT_TRUE(where(report, "fault_masking", Verdict::failed).empty()) << text_of(report);
+  EXPECT_TRUE(report.passed()) << text_of(report);
 }
 
 // The same hurry in a returned fault: "show the client why" as invalid_argument. Shaped,

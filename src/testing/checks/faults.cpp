@@ -392,8 +392,10 @@ void mask_one(Kit& kit, const Target& target, Via via) {
     } else {
       const auto code_lines = kit.log_since(code_mark);
       const bool recorded = std::any_of(code_lines.begin(), code_lines.end(), [&](const std::string& line) {
-        return log_field(line, "correlation_id") == coded.correlation_id &&
-               log_field(line, "original_code") == pit::to_string(undeclared);
+        // A masked fault's record: pit writes its original code ("fault masked"). A user
+        // policy may have put another fault in its place on the way out (that one is
+        // what got masked, and recorded): the failure still reached the log, under the id.
+        return log_field(line, "correlation_id") == coded.correlation_id && !log_field(line, "original_code").empty();
       });
       if (!recorded) {
         problems.push_back(

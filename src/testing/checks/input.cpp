@@ -422,7 +422,12 @@ class BadInputRun {
         return false;
       }
     }
-    if (!marker_.empty() && !sent.marked) {
+    // A deduplicated operation's request is read by pit's deduplication policy first (its
+    // fingerprint, docs/durability.md), which refuses a body that is not JSON itself:
+    // pit's own refusal, before the drill's marker, and as good as the codec's.
+    const bool read_by_dedup = t_.operation->spec.is_deduplicated() && a.code == Code::invalid_argument &&
+                               (!a.fault || a.fault->origin() == Fault::Origin::runtime);
+    if (!marker_.empty() && !sent.marked && !read_by_dedup) {
       note("before dispatch", what,
            "refused (\"" + detail + "\") before it reached the operation's decode, by a policy: the kit cannot see "
            "pit's own refusal");
