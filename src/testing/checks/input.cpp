@@ -126,7 +126,14 @@ void wrong_types(const schema::Type& message, const std::vector<std::string>& pa
     const schema::Type& t = f.type->kind == Kind::optional ? *f.type->element : *f.type;
     const bj::value wrong = wrong_type(t);
     out.push_back({"a wrong type for '" + sub + "' (" + std::string(describe_json(wrong)) + ")", with(wrong, f.name), sub});
-    if (t.kind == Kind::array && out.size() < kMaxProbes) {
+    if (t.kind == Kind::integer && out.size() + 1 < kMaxProbes) {
+      // Numbers, but not of the field's type: past its range, and with a fraction.
+      const bj::value past = !t.is_signed   ? bj::value(-1)
+                             : t.bits < 64 ? bj::value(static_cast<std::int64_t>(t.max) + 1)
+                                           : bj::value(t.max + 1);  // 2^63, as an unsigned number
+      out.push_back({"a number out of range for '" + sub + "' (" + bj::serialize(past) + ")", with(past, f.name), sub});
+      out.push_back({"a fraction for the integer '" + sub + "' (1.5)", with(bj::value(1.5), f.name), sub});
+    } else if (t.kind == Kind::array && out.size() < kMaxProbes) {
       const bj::value element = wrong_type(*t.element);
       out.push_back({"a wrong type for '" + sub + "[0]' (" + std::string(describe_json(element)) + ")",
                      with(bj::array{element}, f.name), sub + "[0]"});
