@@ -49,8 +49,8 @@ constexpr std::size_t kLargestSaneBodyLimit = std::size_t{64} << 20U;
 constexpr int kDeepNesting = 1025;
 // Random messages per model (requests, then replies) in the round trip.
 constexpr int kMessagesPerType = 40;
-// The most wrong-type requests sent per operation and way in.
-constexpr std::size_t kMaxWrongTypes = 24;
+// The most bad requests sent per operation and way in (the wrong types stop there).
+constexpr std::size_t kMaxProbes = 32;
 
 // One bad request: what it is, its body, and the field path its refusal must name.
 struct Probe {
@@ -120,17 +120,24 @@ void wrong_types(const schema::Type& message, const std::vector<std::string>& pa
     return bj::serialize(doc);
   };
   for (const auto& f : message.fields) {
-    if (out.size() >= kMaxWrongTypes) return;
+    if (out.size() >= kMaxProbes) return;
     const std::string sub = path.empty() ? path_step(f.name) : path + (path_step(f.name).front() == '[' ? "" : ".") +
                                                                      path_step(f.name);
     const schema::Type& t = f.type->kind == Kind::optional ? *f.type->element : *f.type;
     const bj::value wrong = wrong_type(t);
     out.push_back({"a wrong type for '" + sub + "' (" + std::string(describe_json(wrong)) + ")", with(wrong, f.name), sub});
-    if (t.kind == Kind::array && out.size() < kMaxWrongTypes) {
+    if (t.kind == Kind::integer && out.size() + 1 < kMaxProbes) {
+      // Numbers, but not of the field's type: past its range, and with a fraction.
+      const bj::value past = !t.is_signed   ? bj::value(-1)
+                             : t.bits < 64 ? bj::value(static_cast<std::int64_t>(t.max) + 1)
+                                           : bj::value(t.max + 1);  // 2^63, as an unsigned number
+      out.push_back({"a number out of range for '" + sub + "' (" + bj::serialize(past) + ")", with(past, f.name), sub});
+      out.push_back({"a fraction for the integer '" + sub + "' (1.5)", with(bj::value(1.5), f.name), sub});
+    } else if (t.kind == Kind::array && out.size() < kMaxProbes) {
       const bj::value element = wrong_type(*t.element);
       out.push_back({"a wrong type for '" + sub + "[0]' (" + std::string(describe_json(element)) + ")",
                      with(bj::array{element}, f.name), sub + "[0]"});
-    } else if (t.kind == Kind::map && out.size() < kMaxWrongTypes) {
+    } else if (t.kind == Kind::map && out.size() < kMaxProbes) {
       const bj::value element = wrong_type(*t.element);
       out.push_back({"a wrong type for '" + sub + ".k' (" + std::string(describe_json(element)) + ")",
                      with(bj::object{{"k", element}}, f.name), sub + ".k"});
