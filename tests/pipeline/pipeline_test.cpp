@@ -207,6 +207,21 @@ TEST_F(PipelineTest, a_policy_that_throws_becomes_a_masked_fault_not_a_crash) {
   EXPECT_EQ(probe.dispatched, 0);
 }
 
+// A pit::Fault a policy throws is shaped like one it returns: a code the operation does not
+// declare is masked to internal, and its message goes to the log only.
+TEST_F(PipelineTest, a_fault_a_policy_throws_is_shaped_like_one_it_returns) {
+  host->use("thrower", [](pit::Call&, pit::Next) -> pit::Task<pit::Outcome> {
+    throw pit::Fault::data_loss(std::string("disk said ") + kCanary);
+    co_return pit::Outcome::success();
+  });
+  host->start();
+  auto fault = fault_of([&] { pit::block_on(inventory->reserve({"apple", 1})); });
+  EXPECT_EQ(fault.code(), pit::Code::internal);
+  EXPECT_EQ(std::string(fault.what()).find(kCanary), std::string::npos);
+  EXPECT_EQ(lines_with({"fault masked", "data_loss", kCanary}).size(), 1U);
+  EXPECT_EQ(probe.dispatched, 0);
+}
+
 TEST_F(PipelineTest, a_declared_faults_cause_is_logged_and_never_handed_to_the_caller) {
   host->use("cause", [](pit::Call& c, pit::Next n) -> pit::Task<pit::Outcome> {
     pit::Outcome out = co_await n(c);

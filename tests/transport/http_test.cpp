@@ -271,6 +271,34 @@ TEST_F(Http, body_over_the_limit_is_413_without_reading_it) {
   EXPECT_TRUE(c.closed_by_server(1s));
 }
 
+// An operation's own body limit, lower than the listener's: a Content-Length past it is
+// refused from the headers too (Beast checks a Content-Length only against the limit in
+// force when the header section ends, the listener's), and a body within it is served.
+class HttpOperationBodyLimit : public Http {
+ protected:
+  pit::HostOptions options() override {
+    auto o = Http::options();
+    o.operations["shop.v1.Inventory/reserve"].max_body_bytes = 1024;
+    return o;
+  }
+};
+
+TEST_F(HttpOperationBodyLimit, a_body_over_the_operations_limit_is_413_without_reading_it) {
+  {
+    rawhttp::Connection c{port};
+    c.send("POST /shop.v1.Inventory/reserve HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+           "Content-Length: 1025\r\n\r\n");
+    auto r = c.read_response();
+    EXPECT_EQ(status_of(r), 413);
+  }
+  // Sent whole, the same size is refused as well, and never dispatched.
+  const std::string padded = R"({"sku":"apple","quantity":1,"pad":")" + std::string(1025, 'x') + "\"}";
+  EXPECT_EQ(status_of(exchange(post("/shop.v1.Inventory/reserve", padded))), 413);
+  EXPECT_EQ(probe.dispatched, 0);
+  // Within the operation's limit: served.
+  EXPECT_EQ(status_of(exchange(post("/shop.v1.Inventory/reserve", R"({"sku":"apple","quantity":1})"))), 200);
+}
+
 TEST_F(Http, header_section_over_the_limit_is_431) {
   auto r = exchange("POST /shop.v1.Inventory/reserve HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(8000, 'a') +
                     "\r\n\r\n");
