@@ -134,6 +134,11 @@ Report check_guarantees(Host& host, const Hints& hints) {
   for (const auto& [name, why] : hints.skip) {
     report.add({"*", name, "", Verdict::skipped, why});
   }
+  if (host.http_port() != 0 && kit.http_is_tls()) {
+    report.add({"*", "host", "http", Verdict::skipped,
+                "the HTTP listener speaks TLS and the kit's client plain HTTP: every check ran in-process only; "
+                "run the kit on a host configured without http.tls_cert_file/tls_key_file to check the transport"});
+  }
   for (const auto& entry : detail::registry()) {
     if (auto it = hints.skip_checks.find(entry.name); it != hints.skip_checks.end()) {
       report.add({std::string(entry.name), "host", "", Verdict::skipped, it->second});

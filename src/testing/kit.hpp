@@ -115,9 +115,11 @@ class Kit {
 
   // The operations checked: every one served, in order, but those the hints skip.
   [[nodiscard]] const std::vector<Target>& targets() const noexcept { return targets_; }
-  // The ways in: in-process always, HTTP when the host has a listener.
+  // The ways in: in-process always, HTTP when the host has a listener the kit's client
+  // can speak to (plain HTTP: a TLS listener is left out, and the report says so).
   [[nodiscard]] std::vector<Via> ways() const;
-  [[nodiscard]] bool has_http() const noexcept { return host_->http_port() != 0; }
+  [[nodiscard]] bool has_http() const noexcept { return host_->http_port() != 0 && !http_is_tls(); }
+  [[nodiscard]] bool http_is_tls() const noexcept { return !host_->options().http.tls_cert_file.empty(); }
   [[nodiscard]] bool has_admin() const noexcept { return host_->admin_port() != 0; }
   // The kit attached before start: drills and the log tap exist.
   [[nodiscard]] bool attached() const noexcept;

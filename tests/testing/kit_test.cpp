@@ -6,6 +6,7 @@
 
 #include "pit/testing/gtest.hpp"
 #include "support/kit_services.hpp"
+#include "support/test_certificates.hpp"
 #include "testing/kit.hpp"
 
 namespace {
@@ -90,6 +91,37 @@ TEST(Kit, leaves_the_host_serving_on_loopback_with_nothing_armed) {
   pit::CallerScope scope{{.identity = good.hints.identity}};
   auto notes = good.host->client<kit::Notes>();
   EXPECT_EQ(notes->ping({"me"}).to, "me");
+}
+
+// The kit's HTTP client speaks plain HTTP: on a TLS listener every check runs in-process,
+// and the report says, once, that the transport was not checked.
+TEST(Kit, a_tls_listener_is_checked_in_process_and_the_report_says_http_was_not) {
+  const testcerts::Authority ca{"kit test CA"};
+  const auto issued = ca.issue({"kit-server", "DNS:localhost,IP:127.0.0.1", 7, -3600, 86'400});
+  const std::string base = "/tmp/pit-kit-tls-" + std::to_string(::getpid());
+  testcerts::write_file(base + ".crt", issued.cert_pem);
+  testcerts::write_file(base + ".key", issued.key_pem);
+  {
+    kit::GoodHost good{[&](pit::HostOptions& o) {
+      o.http.tls_cert_file = base + ".crt";
+      o.http.tls_key_file = base + ".key";
+    }};
+    const pit::testing::Report report = pit::testing::check_guarantees(*good.host, good.hints);
+    std::ostringstream text;
+    text << report;
+    EXPECT_TRUE(report.passed()) << text.str();
+    std::size_t http_skips = 0;
+    for (const auto& r : report.results()) {
+      if (r.transport != "http") continue;
+      EXPECT_EQ(r.verdict, pit::testing::Verdict::skipped) << r.check << " " << r.target << ": " << r.message;
+      http_skips += 1;
+      EXPECT_NE(r.message.find("TLS"), std::string::npos) << r.message;
+    }
+    EXPECT_EQ(http_skips, 1U) << text.str();
+    EXPECT_FALSE(report.of("fault_masking").empty());
+  }
+  std::remove((base + ".crt").c_str());
+  std::remove((base + ".key").c_str());
 }
 
 TEST(Kit, attaching_after_start_is_a_logic_error) {
