@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -26,6 +27,14 @@
 #include "pit/testing.hpp"
 
 namespace kit {
+
+// A report as the kit prints it: every failed and skipped result, then the counts (for a
+// failed assertion's message).
+inline std::string text_of(const pit::testing::Report& report) {
+  std::ostringstream out;
+  out << report;
+  return out.str();
+}
 
 enum class Mood { calm, busy, away };
 BOOST_DESCRIBE_ENUM(Mood, calm, busy, away)

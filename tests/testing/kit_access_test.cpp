@@ -9,7 +9,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "pit/testing.hpp"
 #include "support/kit_services.hpp"
@@ -87,11 +86,7 @@ using pit::testing::Report;
 using pit::testing::Result;
 using pit::testing::Verdict;
 
-std::string text_of(const Report& report) {
-  std::ostringstream out;
-  out << report;
-  return out.str();
-}
+using kit::text_of;
 
 // Every result of `check`, on `target` when given, has that verdict (and there is one).
 void expect_all(const Report& report, std::string_view check, std::string_view target, Verdict verdict) {

@@ -13,7 +13,6 @@
 #include <atomic>
 #include <chrono>
 #include <set>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -44,11 +43,7 @@ pit::testing::Hints fast(pit::testing::Hints hints) {
   return hints;
 }
 
-std::string text_of(const Report& report) {
-  std::ostringstream out;
-  out << report;
-  return out.str();
-}
+using kit::text_of;
 
 // (target, transport) of each result of `check` with that verdict.
 std::set<std::pair<std::string, std::string>> where(const Report& report, std::string_view check,

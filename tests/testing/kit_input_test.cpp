@@ -9,7 +9,6 @@
 #include <map>
 #include <optional>
 #include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -136,11 +135,7 @@ using pit::testing::Report;
 using pit::testing::Result;
 using pit::testing::Verdict;
 
-std::string text_of(const Report& report) {
-  std::ostringstream out;
-  out << report;
-  return out.str();
-}
+using kit::text_of;
 
 // The results of `check` that failed, and every other check's failures (which must be none).
 std::vector<Result> failures(const Report& report, std::string_view check) {

@@ -9,7 +9,6 @@
 
 #include <algorithm>
 #include <future>
-#include <sstream>
 
 #include "pipeline/pipeline.hpp"
 #include "pipeline/standard_order.hpp"
@@ -29,11 +28,7 @@ constexpr std::string_view kAdd = "kit.v1.Notes/add";
 constexpr std::string_view kGet = "kit.v1.Notes/get";
 constexpr std::string_view kPing = "kit.v1.Notes/ping";
 
-std::string text_of(const Report& report) {
-  std::ostringstream out;
-  out << report;
-  return out.str();
-}
+using kit::text_of;
 
 // Every result of `check` whatever its target, with the count of each verdict.
 std::size_t count(const Report& report, std::string_view check, Verdict verdict, std::string_view target = {}) {
